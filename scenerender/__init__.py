@@ -1,0 +1,60 @@
+"""scenerender: exact, reproducible, headless brain figures from YAML scenes.
+
+>>> import scenerender
+>>> image = scenerender.render("scenes/quickstart.yaml")          # doctest: +SKIP
+>>> scenerender.render({"version": 1, "actors": [{"kind": "root"}]}, "brain.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .compile import Scene, compile_scene, load_scene
+from .errors import Problem, RenderError, SceneError, SceneValidationError
+from .validate import validate_scene
+
+__version__ = "0.1.0"
+
+
+def registered_actors():
+    """Actor kind -> module implementing it (``KIND``, ``build``)."""
+    from .actors import registered_actors as _registered
+
+    return _registered()
+
+
+def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | None = None):
+    """Render a scene and return the image as a numpy array.
+
+    Parameters
+    ----------
+    scene : str, Path, dict, Scene or ScenePlan
+        A scene file, YAML text, a dict, a loaded :class:`Scene` or a
+        compiled plan.
+    output : str or Path, optional
+        Also write the image here (format from the extension), atomically.
+    size : (width, height), optional
+        Override ``render.size``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(height, width, 3)`` RGB, or RGBA for a transparent background.
+    """
+    from .outputs import check_output_path, write_image
+    from .plan import ScenePlan
+    from .render import render_plan
+
+    if output is not None:
+        check_output_path(Path(output))
+    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
+    image = render_plan(plan)
+    if output is not None:
+        write_image(image, Path(output))
+    return image
+
+
+__all__ = [
+    "Problem", "RenderError", "Scene", "SceneError", "SceneValidationError", "__version__",
+    "compile_scene", "load_scene", "registered_actors", "render", "validate_scene",
+]

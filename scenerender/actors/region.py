@@ -1,0 +1,32 @@
+"""``kind: region`` - atlas regions by acronym or id, optionally one hemisphere."""
+
+from __future__ import annotations
+
+from ..atlas import RegionNotFound
+from ..plan import ActorPlan
+from ..spaces import atlas_to_world
+from ._context import BuildContext
+
+KIND = "region"
+
+
+def build(spec: dict, *, ctx: BuildContext) -> list[ActorPlan]:
+    """One surface per listed region, in its atlas colour unless ``color`` is set."""
+    refs = spec["regions"]
+    listed = isinstance(refs, list)
+    refs = refs if listed else [refs]
+    hemisphere = spec["hemisphere"]
+    color = None if spec["color"] is None else ctx.color(spec["color"], ("color",))
+    plans = []
+    for index, ref in enumerate(refs):
+        key = ("regions", index) if listed else ("regions",)
+        struct = ctx.structure(ref, key)
+        try:
+            points, faces = ctx.atlas.region_mesh(int(struct["id"]), hemisphere=hemisphere)
+        except RegionNotFound as err:
+            raise ctx.fail(key, str(err)) from None
+        rgb = color if color is not None else tuple(c / 255.0 for c in struct["rgb_triplet"])
+        side = "" if hemisphere == "both" else f" ({hemisphere})"
+        plans.append(ActorPlan(name=f"region {struct['acronym']}{side}", points=atlas_to_world(points),
+                               faces=faces, color=rgb, alpha=float(spec["alpha"])))
+    return plans

@@ -1,0 +1,269 @@
+"""Stage 3a: find and open the scene's BrainGlobe atlas.
+
+Atlases are opened with brainglobe-atlasapi itself: by BrainGlobe name (local
+BrainGlobe folder first, downloaded when online), from a local folder, or the
+embedded coarse Allen mouse atlas that ships with scenerender and needs no
+network. :class:`SceneAtlas` wraps the opened atlas with what the actors need:
+region lookup with did-you-mean, region meshes in atlas microns, the
+hemisphere map and the brain's bounds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EMBEDDED_NAME = "allen_mouse_scenerender_100um"
+EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded_atlas"
+#: Names a scene may use for the embedded atlas.
+EMBEDDED_ALIASES = ("embedded", EMBEDDED_NAME)
+
+_ATLASES = "brainglobe-atlasapi/atlases"
+
+
+class AtlasUnavailable(LookupError):
+    """The atlas could not be opened; the message says where we looked and how to get it."""
+
+
+class RegionNotFound(LookupError):
+    """A region acronym or id is not in the atlas; the message suggests close ones."""
+
+
+@dataclass(frozen=True)
+class AtlasRequest:
+    """What a scene asks for, with paths already resolved against the scene file."""
+
+    name: str | None = None
+    path: Path | None = None
+    brainglobe_dir: Path | None = None
+    version: str | None = None
+    check_latest: bool = False
+    download: bool = True
+
+    @classmethod
+    def from_spec(cls, spec: Any, base_dir: Path) -> "AtlasRequest":
+        if isinstance(spec, str):
+            return cls(name=spec)
+        def resolve(p):
+            return None if p is None else (base_dir / Path(p).expanduser()).resolve()
+        return cls(
+            name=spec.get("name"),
+            path=resolve(spec.get("path")),
+            brainglobe_dir=resolve(spec.get("brainglobe_dir")),
+            version=spec.get("version"),
+            check_latest=bool(spec.get("check_latest", False)),
+            download=bool(spec.get("download", True)),
+        )
+
+
+def _local_versions(brainglobe_dir: Path, name: str) -> list[Path]:
+    return sorted((brainglobe_dir / _ATLASES / name).glob("*/manifest.json"))
+
+
+def _local_names(brainglobe_dir: Path) -> list[str]:
+    return sorted(p.parent.parent.name for p in (brainglobe_dir / _ATLASES).glob("*/*/manifest.json"))
+
+
+def _default_brainglobe_dir() -> Path:
+    from brainglobe_atlasapi import config
+
+    return Path(config.read_config()["default_dirs"]["brainglobe_dir"])
+
+
+def _find_manifest(folder: Path, name: str | None) -> Path:
+    """The manifest.json of the atlas in a local folder (see the schema's 'path')."""
+    if folder.is_file() and folder.name == "manifest.json":
+        return folder
+    if (folder / "manifest.json").is_file():
+        return folder / "manifest.json"
+    candidates = [*folder.glob("*/manifest.json"), *folder.glob("atlases/*/*/manifest.json"),
+                  *folder.glob("brainglobe-atlasapi/atlases/*/*/manifest.json")]
+    if name is not None:
+        candidates = [c for c in candidates if c.parent.parent.name == name]
+    names = sorted({c.parent.parent.name for c in candidates})
+    if not candidates:
+        raise AtlasUnavailable(
+            f"no BrainGlobe atlas {'named ' + repr(name) + ' ' if name else ''}in {folder} "
+            "(looked for manifest.json, */manifest.json, atlases/*/*/manifest.json and "
+            "brainglobe-atlasapi/atlases/*/*/manifest.json); point 'path' at a folder made by "
+            "'brainglobe install' or by brainglobe-atlasapi's atlas generation")
+    if len(names) > 1:
+        raise AtlasUnavailable(f"{folder} holds several atlases ({', '.join(names)}); add 'name' to choose one")
+    return sorted(candidates)[-1]
+
+
+def open_bg_atlas(request: AtlasRequest):
+    """Open the BrainGlobe atlas a scene asks for.
+
+    Raises
+    ------
+    AtlasUnavailable
+        With the atlas name, where it was looked for and how to get it.
+    """
+    from brainglobe_atlasapi import BrainGlobeAtlas
+    from brainglobe_atlasapi.core import Atlas
+
+    from ._bgcompat import install_terminology_reader
+
+    install_terminology_reader()
+
+    if request.path is not None:
+        manifest = _find_manifest(request.path, request.name)
+        return Atlas(manifest)
+
+    name = request.name or "embedded"
+    if name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
+        return BrainGlobeAtlas(EMBEDDED_NAME, brainglobe_dir=EMBEDDED_DIR, check_latest=False)
+
+    bg_dir = request.brainglobe_dir or _default_brainglobe_dir()
+    versions = _local_versions(bg_dir, name)
+    if request.version is not None:
+        wanted = request.version.replace(".", "_")
+        versions = [v for v in versions if v.parent.name == wanted]
+    how = (f"on a machine with network run 'brainglobe install -a {name}' and copy its BrainGlobe folder "
+           f"here (or set atlas.brainglobe_dir), or use 'atlas: embedded' for the built-in coarse Allen mouse atlas")
+    if not versions:
+        where = bg_dir / _ATLASES / name
+        if not request.download:
+            raise AtlasUnavailable(f"atlas {name!r} is not in {where} and download is off; {how}")
+        from brainglobe_atlasapi.utils import check_s3_status
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            reachable = check_s3_status(raise_error=False)
+        if not reachable:
+            local = _local_names(bg_dir)
+            hint = difflib.get_close_matches(name, local, n=1)
+            mean = f" (did you mean {hint[0]!r}, which is local?)" if hint else ""
+            raise AtlasUnavailable(
+                f"atlas {name!r} is not in {where}{mean} and cannot be downloaded: the BrainGlobe "
+                f"server is unreachable (offline?); {how}")
+    try:
+        return BrainGlobeAtlas(name, version=request.version, brainglobe_dir=bg_dir,
+                               check_latest=request.check_latest)
+    except ValueError as err:
+        if "not a valid atlas name" in str(err):
+            raise AtlasUnavailable(f"{name!r} is not a BrainGlobe atlas name; 'brainglobe list' shows the valid ones") from None
+        raise
+    except (OSError, ConnectionError) as err:
+        raise AtlasUnavailable(f"atlas {name!r} could not be downloaded into {bg_dir}: {err}; {how}") from None
+
+
+@dataclass
+class SceneAtlas:
+    """An opened BrainGlobe atlas plus what scene building needs from it."""
+
+    bg: Any
+    _meshes: dict = field(default_factory=dict, repr=False)
+    _hemisphere_image: Any = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.bg.metadata["name"]) + f"_{self.resolution[0]:g}um"
+
+    @property
+    def resolution(self) -> tuple[float, float, float]:
+        return tuple(float(r) for r in self.bg.resolution)
+
+    @property
+    def shape_um(self) -> np.ndarray:
+        return np.array(self.bg.shape_um, dtype=float)
+
+    @property
+    def root_id(self) -> int:
+        return int(self.bg.structures["root"]["id"])
+
+    def structure(self, ref: str | int) -> dict:
+        """The structure for an acronym or id.
+
+        Raises
+        ------
+        RegionNotFound
+            Naming the closest acronyms (or region names) in this atlas.
+        """
+        structures = self.bg.structures
+        try:
+            return structures[ref]
+        except (KeyError, ValueError):
+            pass
+        if isinstance(ref, str):
+            acronyms = list(structures.acronym_to_id_map)
+            close = difflib.get_close_matches(ref, acronyms, n=3, cutoff=0.5)
+            by_name = [s["acronym"] for s in structures.values() if s["name"].lower() == ref.lower()]
+            if by_name:
+                hint = f"; {ref!r} is the name of region {by_name[0]!r}, use its acronym"
+            elif close:
+                hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+            else:
+                hint = "; acronyms are case-sensitive"
+            raise RegionNotFound(f"unknown region {ref!r} in atlas {self.name}{hint}") from None
+        raise RegionNotFound(f"unknown region id {ref} in atlas {self.name}") from None
+
+    def region_mesh(self, structure_id: int, hemisphere: str = "both") -> tuple[np.ndarray, np.ndarray]:
+        """(points in atlas microns, triangle indices) of a region's mesh.
+
+        For ``hemisphere`` left or right the mesh is cut where the atlas
+        hemisphere map changes side (its 1.5 level, interpolated), so the cut
+        follows the atlas's own midline rather than the middle of the mesh.
+        """
+        key = (structure_id, hemisphere)
+        if key not in self._meshes:
+            if hemisphere == "both":
+                self._meshes[key] = self._full_mesh(structure_id)
+            else:
+                self._meshes[key] = self._hemisphere_mesh(structure_id, hemisphere)
+        return self._meshes[key]
+
+    def _full_mesh(self, structure_id: int) -> tuple[np.ndarray, np.ndarray]:
+        struct = self.bg.structures[structure_id]
+        path = Path(struct["mesh_filename"])
+        if not path.exists() and not self._can_download():
+            raise RegionNotFound(
+                f"region {struct['acronym']!r} has no mesh in atlas {self.name} "
+                f"(it may have no voxels at {self.resolution[0]:g} um); draw its parent or a finer atlas")
+        mesh = self.bg.mesh_from_structure(structure_id)
+        faces = next(c.data for c in mesh.cells if c.type == "triangle")
+        return np.asarray(mesh.points, dtype=float), np.asarray(faces, dtype=np.int64)
+
+    def _hemisphere_mesh(self, structure_id: int, hemisphere: str) -> tuple[np.ndarray, np.ndarray]:
+        import pyvista as pv
+
+        points, faces = self.region_mesh(structure_id)
+        mesh = pv.PolyData.from_regular_faces(points, faces)
+        sampled = mesh.sample(self.hemisphere_image())
+        # Map value 1 is left, 2 right; keep below 1.5 for left.
+        kept = sampled.clip_scalar("hemisphere", value=1.5, invert=(hemisphere == "left"))
+        surface = kept.extract_surface().triangulate()
+        if surface.n_cells == 0:
+            struct = self.bg.structures[structure_id]
+            raise RegionNotFound(f"region {struct['acronym']!r} has no part in the {hemisphere} hemisphere")
+        return np.asarray(surface.points, dtype=float), np.asarray(surface.regular_faces, dtype=np.int64)
+
+    def _can_download(self) -> bool:
+        # Only atlases from the BrainGlobe server fetch missing meshes lazily;
+        # the embedded atlas and local folders must never touch the network.
+        return type(self.bg).__name__ == "BrainGlobeAtlas" and Path(self.bg.root_dir) != EMBEDDED_DIR / "brainglobe-atlasapi"
+
+    def root_bounds(self) -> np.ndarray:
+        """(min, max) corners of the root mesh in atlas microns, shape (2, 3)."""
+        try:
+            points, _ = self.region_mesh(self.root_id)
+            return np.array([points.min(axis=0), points.max(axis=0)])
+        except RegionNotFound:
+            return np.array([np.zeros(3), self.shape_um])
+
+    def hemisphere_image(self):
+        """The hemisphere map as a pyvista image in atlas microns (1 left, 2 right)."""
+        if self._hemisphere_image is None:
+            import pyvista as pv
+
+            hemispheres = np.asarray(self.bg.hemispheres, dtype=np.float32)
+            image = pv.ImageData(dimensions=hemispheres.shape, spacing=self.resolution, origin=(0.0, 0.0, 0.0))
+            image.point_data["hemisphere"] = hemispheres.ravel(order="F")
+            self._hemisphere_image = image
+        return self._hemisphere_image

@@ -1,0 +1,103 @@
+"""Stage 3-4: resolve a validated scene (atlas, regions, camera) into a plan.
+
+``compile_scene`` runs the pipeline up to, but not including, drawing:
+read -> validate -> fill defaults -> open atlas -> build actors -> camera.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .actors import BuildContext, registered_actors
+from .actors._context import parse_color
+from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
+from .camera import explicit_camera, preset_camera
+from .document import SceneDocument, read_scene
+from .errors import AtlasNotFoundError, SceneError
+from .plan import ScenePlan, RenderSettings
+from .schema import fill_defaults
+from .spaces import atlas_to_world
+from .validate import check_scene
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A read, validated scene with its defaults filled in."""
+
+    doc: SceneDocument
+    spec: dict
+
+    @property
+    def file(self) -> str:
+        return self.doc.file
+
+
+def load_scene(source) -> Scene:
+    """Read and validate a scene from a path, YAML text or a dict.
+
+    Raises
+    ------
+    SceneError
+        Listing every problem with its file, line and column.
+    """
+    doc = read_scene(source)
+    check_scene(doc)
+    return Scene(doc=doc, spec=fill_defaults(doc.data))
+
+
+def _open_atlas(scene: Scene) -> SceneAtlas:
+    request = AtlasRequest.from_spec(scene.spec["atlas"], scene.doc.base_dir)
+    try:
+        return SceneAtlas(open_bg_atlas(request))
+    except AtlasUnavailable as err:
+        raise AtlasNotFoundError(scene.doc.problem(("atlas",), str(err))) from None
+
+
+def output_path(scene: Scene, override: str | Path | None = None) -> Path | None:
+    """Where the image goes: ``override`` (e.g. ``-o``), the scene's own
+    ``render.output`` (relative to the scene file), or the scene file's name
+    with ``.png``; ``None`` for an in-memory scene without an output."""
+    if override is not None:
+        return Path(override)
+    if "output" in scene.spec["render"]:
+        return scene.doc.base_dir / scene.spec["render"]["output"]
+    if scene.doc.file.startswith("<"):
+        return None
+    return Path(scene.doc.file).with_suffix(".png")
+
+
+def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None) -> ScenePlan:
+    """Resolve a scene into a :class:`ScenePlan` (no VTK objects, no drawing).
+
+    ``size`` overrides ``render.size``.
+    """
+    if not isinstance(scene, Scene):
+        scene = load_scene(scene)
+    spec, doc = scene.spec, scene.doc
+    atlas = _open_atlas(scene)
+    kinds = registered_actors()
+    actors = []
+    for index, actor_spec in enumerate(spec["actors"]):
+        ctx = BuildContext(atlas=atlas, doc=doc, path=("actors", index))
+        actors.extend(kinds[actor_spec["kind"]].build(actor_spec, ctx=ctx))
+
+    render_spec = spec["render"]
+    width, height = size or tuple(render_spec["size"])
+    background = render_spec["background"]
+    bg_rgb = None if background == "transparent" else parse_color(
+        background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
+    settings = RenderSettings(size=(int(width), int(height)), background=bg_rgb,
+                              anti_aliasing=render_spec["anti_aliasing"])
+
+    cam = spec["camera"]
+    if "position" in cam:
+        camera = explicit_camera(cam)
+    else:
+        bounds = np.sort(atlas_to_world(atlas.root_bounds()), axis=0)
+        camera = preset_camera(cam["preset"], bounds, aspect=width / height, view_angle=cam["view_angle"],
+                               zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic")
+    return ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
+                     render=settings, output=output_path(scene))

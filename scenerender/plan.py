@@ -1,0 +1,86 @@
+"""The compiled scene: frozen, VTK-free descriptions of what to draw.
+
+:func:`scenerender.compile.compile_scene` produces a :class:`ScenePlan`;
+:func:`scenerender.render.render_plan` is the only code that turns one into a
+``pyvista.Plotter``. Plans hold numpy arrays and plain numbers only, so they
+are cheap to test and to send to worker processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+RGB = tuple[float, float, float]
+
+
+@dataclass(frozen=True, eq=False)
+class ActorPlan:
+    """One surface to draw, in world coordinates.
+
+    Attributes
+    ----------
+    name : str
+        What it is, e.g. ``region TH (left)``; shown in errors and listings.
+    points : ndarray, shape (N, 3)
+        Vertices in world coordinates (see :mod:`scenerender.spaces`).
+    faces : ndarray, shape (M, 3)
+        Triangle vertex indices.
+    color : tuple of float
+        RGB in 0-1.
+    alpha : float
+        Opacity in 0-1.
+    """
+
+    name: str
+    points: np.ndarray
+    faces: np.ndarray
+    color: RGB
+    alpha: float
+
+
+@dataclass(frozen=True)
+class CameraPlan:
+    """A camera in world coordinates, with its zoom already applied."""
+
+    position: tuple[float, float, float]
+    focal_point: tuple[float, float, float]
+    view_up: tuple[float, float, float]
+    view_angle: float
+    zoom: float
+    orthographic: bool
+
+    @property
+    def effective_view_angle(self) -> float:
+        """Perspective field of view after zoom (zoom magnifies, never accumulates)."""
+        half = np.radians(self.view_angle) / 2
+        return float(np.degrees(2 * np.arctan(np.tan(half) / self.zoom)))
+
+    @property
+    def parallel_scale(self) -> float:
+        """Orthographic half-height: what the perspective view shows at the focal point."""
+        distance = float(np.linalg.norm(np.subtract(self.position, self.focal_point)))
+        return distance * float(np.tan(np.radians(self.view_angle) / 2)) / self.zoom
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How to make the image."""
+
+    size: tuple[int, int]
+    background: RGB | None  # None: transparent
+    anti_aliasing: str
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    """Everything needed to render a scene, and nothing that needs a GPU."""
+
+    source: str
+    atlas_name: str
+    actors: tuple[ActorPlan, ...]
+    camera: CameraPlan
+    render: RenderSettings
+    output: Path | None = None

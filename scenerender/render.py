@@ -1,0 +1,78 @@
+"""Stage 5: draw a :class:`~scenerender.plan.ScenePlan` offscreen.
+
+This is the only module that creates a ``pyvista.Plotter``. Rendering is
+headless (VTK's EGL or OSMesa window, no X server) and deterministic: the
+same plan gives the same pixels.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .errors import RenderError
+from .plan import ScenePlan
+
+# Prefer VTK's headless windows; X is never needed. Set before VTK loads.
+os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+
+
+def _plotter(plan: ScenePlan):
+    import pyvista as pv
+
+    width, height = plan.render.size
+    try:
+        plotter = pv.Plotter(off_screen=True, window_size=(width, height), lighting="light kit")
+    except Exception as err:  # VTK raises bare RuntimeErrors when no GL context can be made
+        raise RenderError(f"could not open an offscreen OpenGL context ({err}); "
+                          "install Mesa (EGL/OSMesa) or use a VTK build with offscreen support") from None
+    if plan.render.background is not None:
+        plotter.set_background(plan.render.background)
+    aa = plan.render.anti_aliasing
+    if aa != "none":
+        plotter.enable_anti_aliasing(aa, multi_samples=8 if aa == "msaa" else None)
+    if any(actor.alpha < 1 for actor in plan.actors):
+        plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)
+    return plotter
+
+
+def _add_actors(plotter, plan: ScenePlan) -> None:
+    import pyvista as pv
+
+    for actor in plan.actors:
+        mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
+        plotter.add_mesh(mesh, color=actor.color, opacity=actor.alpha, smooth_shading=True,
+                         name=actor.name, reset_camera=False)
+
+
+def _apply_camera(plotter, plan: ScenePlan) -> None:
+    cam = plan.camera
+    camera = plotter.camera
+    camera.position = cam.position
+    camera.focal_point = cam.focal_point
+    camera.up = cam.view_up
+    if cam.orthographic:
+        plotter.enable_parallel_projection()
+        camera.parallel_scale = cam.parallel_scale
+    else:
+        camera.view_angle = cam.effective_view_angle
+    plotter.reset_camera_clipping_range()
+
+
+def render_plan(plan: ScenePlan) -> np.ndarray:
+    """Render to an ``(height, width, 3)`` RGB or ``(..., 4)`` RGBA uint8 image."""
+    plotter = _plotter(plan)
+    try:
+        _add_actors(plotter, plan)
+        _apply_camera(plotter, plan)
+        transparent = plan.render.background is None
+        image = plotter.screenshot(transparent_background=transparent, return_img=True,
+                                   window_size=plan.render.size)
+    finally:
+        plotter.close()
+    expected = (plan.render.size[1], plan.render.size[0])
+    if image.shape[:2] != expected:
+        raise RenderError(f"the renderer made a {image.shape[1]}x{image.shape[0]} image, "
+                          f"not the requested {expected[1]}x{expected[0]}")
+    return np.ascontiguousarray(image)

@@ -1,0 +1,165 @@
+"""Stage 2: check a scene against ``schemas/scene.schema.json``.
+
+Every schema error becomes one :class:`~scenerender.errors.Problem` located at
+the line of the offending key or value, worded for a person: what is wrong
+and, where possible, what would be right (did-you-mean for misspelt keys and
+enum values). Only the most specific errors are kept and duplicates dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .document import ScenePath, SceneDocument, read_scene
+from .errors import Problem, SceneValidationError
+from .schema import resolve_ref, scene_schema
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    schema = scene_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def did_you_mean(word: str, choices) -> str:
+    """``"; did you mean 'x'?"`` when ``word`` is close to one of ``choices``."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _show(value) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "a string",
+               "array": "a list", "object": "a mapping", "boolean": "true or false", "null": "null"}
+
+
+def _type_word(kind) -> str:
+    kinds = kind if isinstance(kind, list) else [kind]
+    return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
+
+
+def _leaves(error: ValidationError) -> list[ValidationError]:
+    """The most specific errors under a oneOf/anyOf, best branch first."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [error]
+    # Group sub-errors by branch; the branch that got deepest is the one the
+    # user most likely meant (e.g. the object form of 'atlas').
+    by_branch: dict[int, list[ValidationError]] = {}
+    for sub in error.context:
+        by_branch.setdefault(sub.schema_path[0], []).append(sub)
+    type_only = all(e.validator == "type" for subs in by_branch.values() for e in subs)
+    if type_only:
+        return [error]
+    best = max(by_branch.values(), key=lambda subs: (max(len(e.path) for e in subs), -len(subs),
+                                                     all(e.validator != "type" for e in subs)))
+    out: list[ValidationError] = []
+    for sub in best:
+        out.extend(_leaves(sub))
+    return out
+
+
+def _message(error: ValidationError) -> tuple[str, ScenePath, bool]:
+    """(message, path, point-at-key) for one leaf error."""
+    path: ScenePath = tuple(error.absolute_path)
+    v = error.validator
+    value = error.instance
+    schema = error.schema
+    if v == "additionalProperties":
+        allowed = list(schema.get("properties", {}))
+        extras = [k for k in value if k not in allowed]
+        key = extras[0]
+        extra = f"; did you mean {difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)[0]!r}?" \
+            if difflib.get_close_matches(key, allowed, n=1, cutoff=0.6) else f"; valid keys here: {', '.join(k for k in allowed if k != '$schema')}"
+        return f"unknown key {key!r}{extra}", path + (key,), True
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        fix = "; add 'version: 1' as the first line" if missing == "version" and not path else ""
+        return f"missing required key {missing!r}{fix}", path, False
+    if v == "dependentRequired":
+        have = next(k for k in error.validator_value if k in value and any(r not in value for r in error.validator_value[k]))
+        need = [r for r in error.validator_value[have] if r not in value]
+        return f"{have!r} needs {' and '.join(repr(n) for n in need)} as well", path + (have,), True
+    if v == "enum":
+        choices = error.validator_value
+        return (f"{_show(value)} is not one of {', '.join(_show(c) for c in choices)}"
+                f"{did_you_mean(value, choices) if isinstance(value, str) else ''}"), path, False
+    if v == "const":
+        return f"{_show(value)} is not allowed here; expected {_show(error.validator_value)}", path, False
+    if v == "type":
+        return f"expected {_type_word(error.validator_value)}, got {_show(value)}", path, False
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"minimum": "is less than the minimum", "maximum": "is greater than the maximum",
+                 "exclusiveMinimum": "must be greater than", "exclusiveMaximum": "must be less than"}[v]
+        return f"{_show(value)} {words} {error.validator_value}", path, False
+    if v in ("minItems", "maxItems"):
+        n = schema.get("minItems")
+        if n is not None and n == schema.get("maxItems"):
+            return f"expected a list of exactly {n} items, got {len(value)}", path, False
+        bound = "at least" if v == "minItems" else "at most"
+        return f"expected {bound} {error.validator_value} items, got {len(value)}", path, False
+    if v == "maxProperties" and error.validator_value == 0:
+        return ("data sources are not supported by this version of scenerender yet; "
+                "remove the entries under 'sources'"), path, False
+    if v == "pattern":
+        return f"{_show(value)} is not a valid name (letters, digits, '_', '-', '.')", path, False
+    if v == "minLength":
+        return "must not be empty", path, False
+    if v == "not":  # the only 'not' in the schema: camera preset vs explicit position
+        return "give either 'preset' or 'position'/'focal_point'/'view_up', not both", path + ("preset",), True
+    if v in ("oneOf", "anyOf"):
+        described = resolve_ref(schema, scene_schema()).get("description", "")
+        return f"{_show(value)} is not valid here. {described}".strip(), path, False
+    return error.message, path, False
+
+
+def problems_in(doc: SceneDocument) -> list[Problem]:
+    """Every schema problem in a scene document, in file order."""
+    problems: list[Problem] = []
+    seen: set[tuple] = set()
+    for error in _validator().iter_errors(doc.data):
+        for leaf in _leaves(error):
+            message, path, at_key = _message(leaf)
+            problem = doc.problem(path, message, key=at_key)
+            ident = (problem.path, problem.message)
+            if ident not in seen:
+                seen.add(ident)
+                problems.append(problem)
+    # Drop an error about a whole object when a more specific one is inside it.
+    specific = [p for p in problems if not any(
+        q is not p and q.path.startswith(p.path) and len(q.path) > len(p.path) and p.message.endswith("is not valid here.")
+        for q in problems)]
+    return sorted(specific, key=lambda p: (p.line or 0, p.col or 0, p.path))
+
+
+def validate_scene(source) -> list[Problem]:
+    """Validate a scene (path, YAML text, dict or document) without rendering.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the scene is valid. YAML syntax errors are returned as a
+        single problem too.
+    """
+    from .errors import SceneError
+
+    try:
+        doc = read_scene(source)
+    except SceneError as err:
+        return list(err.problems)
+    return problems_in(doc)
+
+
+def check_scene(doc: SceneDocument) -> None:
+    """Raise :class:`SceneValidationError` listing every problem, if any."""
+    problems = problems_in(doc)
+    if problems:
+        raise SceneValidationError(problems)
