@@ -43,7 +43,7 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     """
     from .outputs import check_output_path, write_image
     from .plan import ScenePlan
-    from .render import render_plan
+    from .renderer import render_plan
 
     if output is not None:
         check_output_path(Path(output))

@@ -160,7 +160,6 @@ class SceneAtlas:
 
     bg: Any
     _meshes: dict = field(default_factory=dict, repr=False)
-    _hemisphere_image: Any = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -235,35 +234,61 @@ class SceneAtlas:
 
         points, faces = self.region_mesh(structure_id)
         mesh = pv.PolyData.from_regular_faces(points, faces)
-        sampled = mesh.sample(self.hemisphere_image())
-        # Map value 1 is left, 2 right; keep below 1.5 for left.
-        kept = sampled.clip_scalar("hemisphere", value=1.5, invert=(hemisphere == "left"))
-        surface = kept.extract_surface().triangulate()
-        if surface.n_cells == 0:
+        field = self._hemisphere_field(points)
+        if isinstance(field, str):  # the region lies in one hemisphere only
+            kept = mesh if field == hemisphere else pv.PolyData()
+        else:
+            sampled = mesh.sample(field)
+            kept = sampled.clip_scalar(scalars="side", value=0.0, invert=(hemisphere == "right"))
+            kept = kept.extract_surface(algorithm="dataset_surface").triangulate()
+        if kept.n_cells == 0:
             struct = self.bg.structures[structure_id]
             raise RegionNotFound(f"region {struct['acronym']!r} has no part in the {hemisphere} hemisphere")
-        return np.asarray(surface.points, dtype=float), np.asarray(surface.regular_faces, dtype=np.int64)
+        return np.asarray(kept.points, dtype=float), np.asarray(kept.regular_faces, dtype=np.int64)
+
+    def _hemisphere_field(self, points: np.ndarray):
+        """Signed distance (microns) to the hemisphere boundary of the atlas
+        map, positive in the left hemisphere, around ``points``.
+
+        Its zero level is exactly the boundary between the map's left and
+        right voxels (for any map, not only a straight midline), so a mesh cut
+        at zero follows the atlas's own hemisphere map. Returns "left" or
+        "right" when the points lie in one hemisphere only.
+        """
+        import pyvista as pv
+        from scipy.ndimage import distance_transform_edt
+
+        res = np.array(self.resolution)
+        hemispheres = self.bg.hemispheres
+        # A few voxels around the points; beyond the volume (meshes reach past
+        # the last voxel centre) the edge voxels are repeated.
+        lo = np.floor(points.min(axis=0) / res).astype(int) - 3
+        hi = np.ceil(points.max(axis=0) / res).astype(int) + 4
+        index = [np.clip(np.arange(a, b), 0, n - 1) for a, b, n in zip(lo, hi, hemispheres.shape)]
+        crop = np.asarray(hemispheres)[np.ix_(*index)]
+        left = crop == self.bg.left_hemisphere_value
+        if left.all() or not left.any():
+            return "left" if left.all() else "right"
+        # EDT measures to the nearest voxel centre of the other side; half a
+        # voxel across (axis 2 runs right-left) makes it the distance to the
+        # boundary, linear through it, so interpolated cuts land exactly on it.
+        half = res[2] / 2
+        side = np.where(left, distance_transform_edt(left, sampling=res) - half,
+                        half - distance_transform_edt(~left, sampling=res))
+        image = pv.ImageData(dimensions=crop.shape, spacing=tuple(res), origin=tuple(lo * res))
+        image.point_data["side"] = side.ravel(order="F").astype(np.float32)
+        return image
 
     def _can_download(self) -> bool:
         # Only atlases from the BrainGlobe server fetch missing meshes lazily;
         # the embedded atlas and local folders must never touch the network.
         return type(self.bg).__name__ == "BrainGlobeAtlas" and Path(self.bg.root_dir) != EMBEDDED_DIR / "brainglobe-atlasapi"
 
-    def root_bounds(self) -> np.ndarray:
-        """(min, max) corners of the root mesh in atlas microns, shape (2, 3)."""
+    def framing_points(self) -> np.ndarray:
+        """Points (atlas microns) that camera presets frame: the root surface,
+        or the corners of the atlas volume when the root has no mesh."""
         try:
-            points, _ = self.region_mesh(self.root_id)
-            return np.array([points.min(axis=0), points.max(axis=0)])
+            return self.region_mesh(self.root_id)[0]
         except RegionNotFound:
-            return np.array([np.zeros(3), self.shape_um])
-
-    def hemisphere_image(self):
-        """The hemisphere map as a pyvista image in atlas microns (1 left, 2 right)."""
-        if self._hemisphere_image is None:
-            import pyvista as pv
-
-            hemispheres = np.asarray(self.bg.hemispheres, dtype=np.float32)
-            image = pv.ImageData(dimensions=hemispheres.shape, spacing=self.resolution, origin=(0.0, 0.0, 0.0))
-            image.point_data["hemisphere"] = hemispheres.ravel(order="F")
-            self._hemisphere_image = image
-        return self._hemisphere_image
+            return np.array([[x, y, z] for x in (0, self.shape_um[0]) for y in (0, self.shape_um[1])
+                             for z in (0, self.shape_um[2])], dtype=float)

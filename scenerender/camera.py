@@ -34,20 +34,20 @@ def _unit(v) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def preset_camera(preset: str, bounds_world: np.ndarray, *, aspect: float, view_angle: float,
+def preset_camera(preset: str, points_world: np.ndarray, *, aspect: float, view_angle: float,
                   zoom: float, orthographic: bool) -> CameraPlan:
-    """Frame the box ``bounds_world`` (2 x 3) from a named preset.
+    """Frame ``points_world`` (N x 3, e.g. the brain's surface) from a named preset.
 
-    ``aspect`` is width / height of the image; the whole box fits at zoom 1.
+    The view is centred on the points' bounding box and, at zoom 1, all
+    points fit the image; ``aspect`` is width / height.
     """
     towards, up_name = PRESETS[preset]
     direction = _unit(sum(w * world_direction(name) for name, w in towards))
     up = world_direction(up_name)
     up = _unit(up - direction * np.dot(up, direction))  # keep up orthogonal to the view
     right = np.cross(-direction, up)
-    lo, hi = bounds_world
-    centre = (lo + hi) / 2
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]) - centre
+    centre = (points_world.min(axis=0) + points_world.max(axis=0)) / 2
+    corners = points_world - centre
     half_w = np.abs(corners @ right).max()
     half_h = np.abs(corners @ up).max()
     half_depth = np.abs(corners @ direction).max()

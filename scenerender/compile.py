@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from .actors import BuildContext, registered_actors
 from .actors._context import parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
@@ -96,8 +94,7 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None)
     if "position" in cam:
         camera = explicit_camera(cam)
     else:
-        bounds = np.sort(atlas_to_world(atlas.root_bounds()), axis=0)
-        camera = preset_camera(cam["preset"], bounds, aspect=width / height, view_angle=cam["view_angle"],
+        camera = preset_camera(cam["preset"], atlas_to_world(atlas.framing_points()), aspect=width / height, view_angle=cam["view_angle"],
                                zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic")
     return ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
                      render=settings, output=output_path(scene))

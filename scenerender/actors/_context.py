@@ -45,10 +45,12 @@ def parse_color(value, fail) -> RGB:
     try:
         return tuple(float(c) for c in pv.Color(value).float_rgb)  # type: ignore[return-value]
     except ValueError:
-        from ..validate import did_you_mean
-        from pyvista.plotting.colors import hexcolors
+        from pyvista.plotting.colors import hex_colors
 
-        raise fail(f"unknown colour {value!r}{did_you_mean(value, hexcolors)} "
+        from ..validate import did_you_mean
+
+        names = [name.replace("_", "") for name in hex_colors]
+        raise fail(f"unknown colour {value!r}{did_you_mean(value, names)} "
                    "(use a colour name, '#rrggbb' or [r, g, b] 0-255)") from None
 
 

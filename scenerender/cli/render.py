@@ -42,7 +42,7 @@ def run(args) -> int:
     from ..compile import compile_scene, load_scene, output_path
     from ..errors import RenderError
     from ..outputs import check_output_path, write_image
-    from ..render import render_plan
+    from ..renderer import render_plan
 
     scene = load_scene(args.scene)
     out = output_path(scene, args.output)

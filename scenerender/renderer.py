@@ -14,8 +14,12 @@ import numpy as np
 from .errors import RenderError
 from .plan import ScenePlan
 
-# Prefer VTK's headless windows; X is never needed. Set before VTK loads.
+# Headless first: without a display, ask VTK for its EGL window directly
+# instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
+# selects pure-software OSMesa instead.
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 
 def _plotter(plan: ScenePlan):
@@ -29,10 +33,16 @@ def _plotter(plan: ScenePlan):
                           "install Mesa (EGL/OSMesa) or use a VTK build with offscreen support") from None
     if plan.render.background is not None:
         plotter.set_background(plan.render.background)
+    translucent = any(actor.alpha < 1 for actor in plan.actors)
     aa = plan.render.anti_aliasing
-    if aa != "none":
-        plotter.enable_anti_aliasing(aa, multi_samples=8 if aa == "msaa" else None)
-    if any(actor.alpha < 1 for actor in plan.actors):
+    if translucent and aa == "msaa":
+        # Depth peeling (exact translucency) needs single-sample buffers: with
+        # multi-sampling on, Mesa drops translucent surfaces altogether.
+        aa = "ssaa"
+    plotter.ren_win.SetMultiSamples(8 if aa == "msaa" else 0)
+    if aa == "ssaa":
+        plotter.enable_anti_aliasing("ssaa")
+    if translucent:
         plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)
     return plotter
 

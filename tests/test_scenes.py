@@ -1,0 +1,22 @@
+"""Every example scene validates, compiles and renders (testing profile)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scenerender
+from conftest import SCENES
+
+SCENE_FILES = sorted(SCENES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SCENE_FILES, ids=[p.stem for p in SCENE_FILES])
+def test_example_scene_renders(path):
+    assert scenerender.validate_scene(path) == []
+    first = path.read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../schemas/scene.schema.json"
+    image = scenerender.render(path, size=(400, 300))
+    assert image.shape[:2] == (300, 400)
+    rgb = image[..., :3].reshape(-1, 3)
+    assert len(np.unique(rgb, axis=0)) > 20, "image is blank"
