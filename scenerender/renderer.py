@@ -70,6 +70,28 @@ def _apply_camera(plotter, plan: ScenePlan) -> None:
     plotter.reset_camera_clipping_range()
 
 
+def _capture(plotter, *, alpha: bool) -> np.ndarray:
+    """Draw once and read the pixels back (pyvista's screenshot draws three times)."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+
+    window = plotter.render_window
+    window.Render()
+    grab = vtkWindowToImageFilter()
+    grab.SetInput(window)
+    grab.ShouldRerenderOff()
+    grab.ReadFrontBufferOff()
+    if alpha:
+        grab.SetInputBufferTypeToRGBA()
+    else:
+        grab.SetInputBufferTypeToRGB()
+    grab.Update()
+    data = grab.GetOutput()
+    width, height, _ = data.GetDimensions()
+    pixels = vtk_to_numpy(data.GetPointData().GetScalars())
+    return pixels.reshape(height, width, -1)[::-1]  # VTK rows run bottom-up
+
+
 def render_plan(plan: ScenePlan) -> np.ndarray:
     """Render to an ``(height, width, 3)`` RGB or ``(..., 4)`` RGBA uint8 image."""
     plotter = _plotter(plan)
@@ -77,8 +99,10 @@ def render_plan(plan: ScenePlan) -> np.ndarray:
         _add_actors(plotter, plan)
         _apply_camera(plotter, plan)
         transparent = plan.render.background is None
-        image = plotter.screenshot(transparent_background=transparent, return_img=True,
-                                   window_size=plan.render.size)
+        if transparent:
+            plotter.render_window.SetAlphaBitPlanes(1)
+            plotter.renderer.SetBackgroundAlpha(0.0)
+        image = _capture(plotter, alpha=transparent)
     finally:
         plotter.close()
     expected = (plan.render.size[1], plan.render.size[0])
