@@ -45,6 +45,7 @@ class AtlasRequest:
     version: str | None = None
     check_latest: bool = False
     download: bool = True
+    recipe: Path | None = None
 
     @classmethod
     def from_spec(cls, spec: Any, base_dir: Path) -> "AtlasRequest":
@@ -59,6 +60,7 @@ class AtlasRequest:
             version=spec.get("version"),
             check_latest=bool(spec.get("check_latest", False)),
             download=bool(spec.get("download", True)),
+            recipe=resolve(spec.get("recipe")),
         )
 
 
@@ -112,6 +114,13 @@ def open_bg_atlas(request: AtlasRequest):
     from ._bgcompat import install_terminology_reader
 
     install_terminology_reader()
+
+    if request.recipe is not None:  # built once, then cached (scenerender.atlas_build.cache)
+        from .atlas_build.cache import cached_atlas
+
+        if not request.recipe.is_file():
+            raise AtlasUnavailable(f"atlas recipe {request.recipe} not found (paths are relative to the scene file)")
+        return Atlas(_find_manifest(cached_atlas(request.recipe), None))
 
     if request.path is not None:
         manifest = _find_manifest(request.path, request.name)
@@ -292,3 +301,25 @@ class SceneAtlas:
         except RegionNotFound:
             return np.array([[x, y, z] for x in (0, self.shape_um[0]) for y in (0, self.shape_um[1])
                              for z in (0, self.shape_um[2])], dtype=float)
+
+    def structure_ids_at(self, atlas_um: np.ndarray) -> np.ndarray:
+        """Annotation id at each point (0 outside the brain or the volume).
+
+        Points map to voxels as brainglobe-atlasapi does (``int(um / res)``).
+        """
+        annotation = self.bg.annotation
+        index = np.floor(np.asarray(atlas_um, dtype=float) / np.array(self.resolution)).astype(np.int64)
+        inside = ((index >= 0) & (index < np.array(annotation.shape))).all(axis=1)
+        ids = np.zeros(len(index), dtype=np.int64)
+        ids[inside] = annotation[tuple(index[inside].T)]
+        return ids
+
+    def in_brain(self, atlas_um: np.ndarray) -> np.ndarray:
+        """Boolean mask of points inside the brain (non-zero annotation)."""
+        return self.structure_ids_at(atlas_um) != 0
+
+    def with_descendants(self, structure_ids) -> set[int]:
+        """The given structures and every structure below them."""
+        wanted = {int(i) for i in structure_ids}
+        return {int(s["id"]) for s in self.bg.structures.values()
+                if wanted.intersection(int(p) for p in s["structure_id_path"])}

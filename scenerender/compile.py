@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .actors import BuildContext, registered_actors
-from .actors._context import parse_color
+from .actors._context import SourceLoader, parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
 from .camera import explicit_camera, preset_camera
 from .document import SceneDocument, read_scene
@@ -77,9 +77,10 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None)
     spec, doc = scene.spec, scene.doc
     atlas = _open_atlas(scene)
     kinds = registered_actors()
+    sources = SourceLoader(spec["sources"], doc, atlas)
     actors = []
     for index, actor_spec in enumerate(spec["actors"]):
-        ctx = BuildContext(atlas=atlas, doc=doc, path=("actors", index))
+        ctx = BuildContext(atlas=atlas, doc=doc, path=("actors", index), sources=sources)
         actors.extend(kinds[actor_spec["kind"]].build(actor_spec, ctx=ctx))
 
     render_spec = spec["render"]

@@ -17,8 +17,8 @@ RGB = tuple[float, float, float]
 
 
 @dataclass(frozen=True, eq=False)
-class ActorPlan:
-    """One surface to draw, in world coordinates.
+class SurfacePlan:
+    """A triangle surface to draw, in world coordinates.
 
     Attributes
     ----------
@@ -29,9 +29,13 @@ class ActorPlan:
     faces : ndarray, shape (M, 3)
         Triangle vertex indices.
     color : tuple of float
-        RGB in 0-1.
+        RGB in 0-1 (ignored where ``vertex_colors`` is given).
     alpha : float
         Opacity in 0-1.
+    vertex_colors : ndarray, shape (N, 3), optional
+        Per-vertex RGB in 0-1, e.g. a neuron coloured by compartment.
+    smooth : bool
+        Smooth (Phong-like) shading; off for shapes with hard edges.
     """
 
     name: str
@@ -39,6 +43,63 @@ class ActorPlan:
     faces: np.ndarray
     color: RGB
     alpha: float
+    vertex_colors: np.ndarray | None = None
+    smooth: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class PointsPlan:
+    """Points drawn as sphere impostors (one shaded sprite each, no glyph mesh).
+
+    ``scalars`` with ``cmap`` and ``clim`` colour each point; otherwise all
+    points take ``color``. ``radius`` is in microns.
+    """
+
+    name: str
+    points: np.ndarray
+    radius: float
+    color: RGB
+    alpha: float
+    scalars: np.ndarray | None = None
+    cmap: str = "viridis"
+    clim: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class LinesPlan:
+    """Polylines drawn as lines ``width`` pixels wide.
+
+    ``lines`` is VTK's flat connectivity: ``[n, i0, ..., in-1, n, ...]``.
+    """
+
+    name: str
+    points: np.ndarray
+    lines: np.ndarray
+    color: RGB
+    alpha: float
+    width: float
+    vertex_colors: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class VolumePlan:
+    """A scalar volume drawn by ray casting through a colour map.
+
+    ``values`` is on a regular grid whose first voxel centre is at ``origin``
+    (world), ``spacing`` apart along the world axes.
+    """
+
+    name: str
+    values: np.ndarray
+    origin: tuple[float, float, float]
+    spacing: tuple[float, float, float]
+    cmap: str
+    clim: tuple[float, float]
+    alpha: float
+
+
+#: Anything an actor can ask the renderer to draw.
+ActorPlan = SurfacePlan | PointsPlan | LinesPlan | VolumePlan
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,98 @@ def anatomical_direction(name: str, origin: str = ATLAS_ORIGIN) -> np.ndarray:
 def world_direction(name: str) -> np.ndarray:
     """Unit vector in the render world pointing towards ``name``."""
     return ATLAS_TO_WORLD @ anatomical_direction(name)
+
+
+class SpaceError(ValueError):
+    """A source's declared space is unusable; the message says how to fix it."""
+
+
+_PAIRS = ("ap", "si", "lr")
+
+
+def check_orientation(orientation: str) -> str:
+    """Normalise and check a brainglobe-space orientation string like ``psl``."""
+    text = str(orientation).strip().lower()
+    letters_ok = len(text) == 3 and all(c in "apsilr" for c in text)
+    pairs_ok = letters_ok and all(sum(c in pair for c in text) == 1 for pair in _PAIRS)
+    if not pairs_ok:
+        raise SpaceError(
+            f"{orientation!r} is not an orientation: give three letters, one from each pair "
+            "a/p (anterior/posterior), s/i (superior/inferior), l/r (left/right), naming where each "
+            "axis starts, e.g. 'asr' (BrainGlobe atlases) or 'psl'")
+    return text
+
+
+class SourceSpace:
+    """The anatomical space a source was recorded in, and its map into the atlas.
+
+    Coordinates in the source are in units of ``resolution`` (voxels, or
+    microns when the resolution is 1) along the axes named by ``orientation``
+    (brainglobe-space convention: each letter says where that axis starts).
+    ``offset`` (microns, along the source axes) places a partial acquisition
+    inside the full source space of ``shape`` voxels; ``affine`` (4 x 4) is
+    applied last, in atlas microns. Axis order, flips and scaling are done by
+    brainglobe-space's :meth:`AnatomicalSpace.transformation_matrix_to`.
+    """
+
+    def __init__(self, orientation: str = ATLAS_ORIGIN, *, resolution=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0),
+                 shape=None, affine=None):
+        self.orientation = check_orientation(orientation)
+        self.resolution = tuple(float(r) for r in resolution)
+        self.offset = np.asarray(offset, dtype=float)
+        self.shape = None if shape is None else tuple(int(s) for s in shape)
+        self.affine = None if affine is None else np.asarray(affine, dtype=float)
+        if any(r <= 0 for r in self.resolution):
+            raise SpaceError(f"resolution {list(resolution)} must be positive microns per unit on every axis")
+
+    @classmethod
+    def atlas(cls) -> "SourceSpace":
+        """Coordinates already in atlas microns."""
+        return cls()
+
+    def flipped_axes(self) -> list[str]:
+        """Source axes that run against the atlas axes (these need ``shape``)."""
+        _, flips, _, _ = AnatomicalSpace(self.orientation).map_to(AnatomicalSpace(ATLAS_ORIGIN))
+        order = [AnatomicalSpace(self.orientation).axes_order.index(ax) for ax in AnatomicalSpace(ATLAS_ORIGIN).axes_order]
+        return [self.orientation[order[i]] for i, flip in enumerate(flips) if flip]
+
+    def matrix(self, shape=None) -> np.ndarray:
+        """4 x 4 map from source units (after adding the offset) to atlas microns."""
+        shape = self.shape if self.shape is not None else shape
+        flips = self.flipped_axes()
+        if shape is None and flips:
+            raise SpaceError(
+                f"orientation {self.orientation!r} runs against the atlas on axis "
+                f"{' and '.join(repr(f) for f in flips)}, so the flip needs the size of the source space: "
+                "add space.shape (voxels along each source axis)")
+        source = AnatomicalSpace(self.orientation, shape=shape, resolution=self.resolution)
+        target = AnatomicalSpace(ATLAS_ORIGIN, resolution=(1.0, 1.0, 1.0))
+        matrix = source.transformation_matrix_to(target)
+        shift = np.eye(4)
+        shift[:3, 3] = self.offset / np.asarray(self.resolution)  # offset microns -> source units
+        matrix = matrix @ shift
+        return self.affine @ matrix if self.affine is not None else matrix
+
+    def to_atlas(self, points: np.ndarray, shape=None) -> np.ndarray:
+        """Map N x 3 source coordinates to atlas microns."""
+        points = np.asarray(points, dtype=float).reshape(-1, 3)
+        matrix = self.matrix(shape)
+        return points @ matrix[:3, :3].T + matrix[:3, 3]
+
+    def mirrors(self) -> bool:
+        """Whether the map into the atlas is a reflection (turns surfaces inside out)."""
+        linear = self.matrix(self.shape or (1, 1, 1))[:3, :3]
+        return bool(np.linalg.det(linear) < 0)
+
+
+def atlas_volume_to_world(values: np.ndarray, origin, spacing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A volume on the atlas axes as (values, origin, spacing) on the world axes.
+
+    The world negates the third axis; flipping the array along it keeps the
+    spacing positive, as image data needs.
+    """
+    origin = np.asarray(origin, dtype=float)
+    spacing = np.asarray(spacing, dtype=float)
+    far = origin[2] + spacing[2] * (values.shape[2] - 1)
+    world_origin = np.array([origin[0], origin[1], -far])
+    return np.ascontiguousarray(values[:, :, ::-1]), world_origin, spacing

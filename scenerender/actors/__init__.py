@@ -14,7 +14,7 @@ from types import ModuleType
 
 from ._context import BuildContext
 
-_MODULES = ("root", "region")
+_MODULES = ("root", "region", "points", "density", "neuron", "mesh", "volume", "track", "cylinder", "line")
 
 
 def registered_actors() -> dict[str, ModuleType]:

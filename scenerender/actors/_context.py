@@ -12,13 +12,45 @@ from ..errors import SceneError, UnknownRegionError
 from ..plan import RGB
 
 
+class SourceLoader:
+    """Loads each named source once, on first use by an actor."""
+
+    def __init__(self, specs: dict, doc: SceneDocument, atlas: SceneAtlas):
+        self.specs, self.doc, self.atlas = specs, doc, atlas
+        self._loaded: dict[str, object] = {}
+
+    def get(self, name: str):
+        if name not in self._loaded:
+            from ..sources import SourceContext, load_source
+
+            ctx = SourceContext(doc=self.doc, path=("sources", name), atlas=self.atlas)
+            self._loaded[name] = load_source(name, self.specs[name], ctx=ctx)
+        return self._loaded[name]
+
+
 @dataclass(frozen=True)
 class BuildContext:
-    """The atlas, the scene document and where in it this actor is."""
+    """The atlas, the scene document, its sources and where this actor is."""
 
     atlas: SceneAtlas
     doc: SceneDocument
     path: ScenePath
+    sources: SourceLoader | None = None
+
+    def source(self, name: str, kinds: tuple[str, ...], key_path: ScenePath = ("source",)):
+        """The loaded data of source ``name``, which must be one of ``kinds``."""
+        from ..validate import did_you_mean
+
+        specs = self.sources.specs if self.sources is not None else {}
+        if name not in specs:
+            known = ", ".join(specs) or "none are defined"
+            raise self.fail(key_path, f"no source named {name!r}{did_you_mean(name, specs)} (sources: {known}); "
+                                      "define it under 'sources:'")
+        kind = specs[name]["kind"]
+        if kind not in kinds:
+            raise self.fail(key_path, f"source {name!r} is a {kind} source; this actor draws "
+                                      f"{' or '.join(kinds)} sources")
+        return self.sources.get(name)
 
     def fail(self, key_path: ScenePath, message: str, error: type[SceneError] = SceneError) -> SceneError:
         """A located user error for a key of this actor (raise it)."""
@@ -30,6 +62,16 @@ class BuildContext:
             return self.atlas.structure(ref)
         except RegionNotFound as err:
             raise self.fail(key_path, str(err), UnknownRegionError) from None
+
+    def cmap(self, name: str, key_path: ScenePath) -> str:
+        """A matplotlib colour map name, checked."""
+        import matplotlib
+
+        if name not in matplotlib.colormaps:
+            from ..validate import did_you_mean
+
+            raise self.fail(key_path, f"unknown colour map {name!r}{did_you_mean(name, list(matplotlib.colormaps))}")
+        return name
 
     def color(self, value, key_path: ScenePath) -> RGB:
         """A scene colour as RGB 0-1, failing with a located message."""

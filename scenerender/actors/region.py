@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from ..atlas import RegionNotFound
-from ..plan import ActorPlan
+from ..plan import SurfacePlan
 from ..spaces import atlas_to_world
 from ._context import BuildContext
 
 KIND = "region"
 
 
-def build(spec: dict, *, ctx: BuildContext) -> list[ActorPlan]:
+def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
     """One surface per listed region, in its atlas colour unless ``color`` is set."""
     refs = spec["regions"]
     listed = isinstance(refs, list)
@@ -27,6 +27,6 @@ def build(spec: dict, *, ctx: BuildContext) -> list[ActorPlan]:
             raise ctx.fail(key, str(err)) from None
         rgb = color if color is not None else tuple(c / 255.0 for c in struct["rgb_triplet"])
         side = "" if hemisphere == "both" else f" ({hemisphere})"
-        plans.append(ActorPlan(name=f"region {struct['acronym']}{side}", points=atlas_to_world(points),
+        plans.append(SurfacePlan(name=f"region {struct['acronym']}{side}", points=atlas_to_world(points),
                                faces=faces, color=rgb, alpha=float(spec["alpha"])))
     return plans

@@ -1,0 +1,102 @@
+"""What a source's ``load`` gets: where it is in the scene, the atlas, and
+helpers for the errors every reader shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..atlas import SceneAtlas
+from ..document import ScenePath, SceneDocument
+from ..errors import SceneError
+from ..spaces import SourceSpace, SpaceError
+
+#: Above this fraction of points outside the brain a source is rejected.
+MAX_OUTSIDE_FRACTION = 0.5
+
+
+class SourceError(SceneError):
+    """A data source cannot be read or placed in the atlas."""
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """The scene document, this source's place in it, and the atlas."""
+
+    doc: SceneDocument
+    path: ScenePath
+    atlas: SceneAtlas
+
+    @property
+    def name(self) -> str:
+        return str(self.path[-1])
+
+    def fail(self, message: str, key: ScenePath = ()) -> SourceError:
+        """A located error for this source (raise it)."""
+        return SourceError(self.doc.problem(self.path + key, f"source {self.name!r}: {message}"))
+
+    def file(self, spec: dict, suffixes: dict[str, str]) -> tuple[Path, str]:
+        """The source file (relative to the scene) and its format.
+
+        ``suffixes`` maps file extensions to format names; an unknown one is
+        an error listing the known ones.
+        """
+        path = (self.doc.base_dir / Path(spec["path"]).expanduser()).resolve()
+        if not path.exists():
+            raise self.fail(f"file {spec['path']!r} not found (looked for {path}); paths are relative to the scene file",
+                            ("path",))
+        fmt = spec.get("format") or next((f for s, f in suffixes.items() if path.name.lower().endswith(s)), None)
+        if fmt is None:
+            known = ", ".join(sorted(suffixes))
+            raise self.fail(f"cannot read {path.name!r}: unknown file type; {spec['kind']} sources read {known}",
+                            ("path",))
+        return path, fmt
+
+    def unreadable(self, path: Path, fmt: str, err: Exception) -> SourceError:
+        return self.fail(f"cannot read {path.name!r} as {fmt}: {err}", ("path",))
+
+    def space(self, spec: dict) -> SourceSpace:
+        """The declared space, checked (bad orientation or resolution are located errors)."""
+        space = spec.get("space", "atlas")
+        if space == "atlas":
+            return SourceSpace.atlas()
+        try:
+            return SourceSpace(space["orientation"], resolution=space.get("resolution", (1, 1, 1)),
+                               offset=space.get("offset", (0, 0, 0)), shape=space.get("shape"),
+                               affine=space.get("affine"))
+        except SpaceError as err:
+            key = ("space", "orientation") if "orientation" in str(err) and "not an orientation" in str(err) \
+                else ("space",)
+            raise self.fail(str(err), key) from None
+
+    def to_atlas(self, spec: dict, coords: np.ndarray, *, shape=None, what: str = "points") -> np.ndarray:
+        """Map source coordinates to atlas microns, rejecting bad numbers and
+        data that mostly misses the brain."""
+        coords = np.asarray(coords, dtype=float).reshape(-1, 3)
+        bad = ~np.isfinite(coords).all(axis=1)
+        if bad.any():
+            first = int(np.nonzero(bad)[0][0])
+            raise self.fail(f"{int(bad.sum())} of {len(coords)} {what} have NaN or infinite coordinates "
+                            f"(first at row {first}); remove or fix them")
+        try:
+            atlas_um = self.space(spec).to_atlas(coords, shape=shape)
+        except SpaceError as err:
+            raise self.fail(str(err), ("space",)) from None
+        self.check_inside(atlas_um, what)
+        return atlas_um
+
+    def check_inside(self, atlas_um: np.ndarray, what: str) -> None:
+        if len(atlas_um) == 0:
+            return
+        inside = self.atlas.in_brain(atlas_um)
+        outside = 1.0 - float(inside.mean())
+        if outside > MAX_OUTSIDE_FRACTION:
+            extent = self.atlas.shape_um
+            lo, hi = atlas_um.min(axis=0), atlas_um.max(axis=0)
+            raise self.fail(
+                f"{outside:.0%} of {len(atlas_um)} {what} fall outside the brain after mapping "
+                f"(they span {', '.join(f'{a:.0f}..{b:.0f}' for a, b in zip(lo, hi))} um; the atlas spans "
+                f"0..{extent[0]:.0f}, 0..{extent[1]:.0f}, 0..{extent[2]:.0f} um on its asr axes); "
+                "check space.orientation, resolution, offset and column order", ("space",))

@@ -1,0 +1,53 @@
+"""``kind: points`` sources - cell positions and other point sets.
+
+Reads CSV/TSV, NPY, HDF5 (plain datasets and pandas HDFStore tables) and
+cellfinder/brainmapper XML (through brainglobe-utils). Extra columns are kept
+so actors can colour points by them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._context import SourceContext
+from ._tables import TABLE_SUFFIXES, read_table, select_columns
+
+KIND = "points"
+SUFFIXES = {**TABLE_SUFFIXES, ".xml": "cellfinder-xml"}
+
+
+@dataclass(frozen=True, eq=False)
+class PointsData:
+    """Points in atlas microns, with the table they came from (row-aligned)."""
+
+    points: np.ndarray
+    table: object  # pandas.DataFrame
+
+
+def _read_xml(path, cell_type: str):
+    import pandas as pd
+    from brainglobe_utils.IO.cells import get_cells
+
+    cells = get_cells(str(path), cells_only=False)
+    wanted = {"cells": (2,), "non_cells": (1,), "all": (1, 2)}[cell_type]
+    rows = [(c.z, c.y, c.x, c.type) for c in cells if int(c.type) in wanted]
+    # (z, y, x): the order of the image stack's axes, so 'space' is the stack's orientation.
+    return pd.DataFrame(rows, columns=["z", "y", "x", "type"]).astype({"z": float, "y": float, "x": float})
+
+
+def load(spec: dict, *, ctx: SourceContext) -> PointsData:
+    path, fmt = ctx.file(spec, SUFFIXES)
+    try:
+        table = _read_xml(path, spec["cell_type"]) if fmt == "cellfinder-xml" else \
+            read_table(path, fmt, key=spec.get("key"))
+    except Exception as err:  # readers raise many types; all mean "cannot read this file"
+        raise ctx.unreadable(path, fmt, err) from None
+    columns = spec.get("columns")
+    if columns is None and fmt == "cellfinder-xml":
+        columns = ["z", "y", "x"]
+    coords, _ = select_columns(table, columns, ctx.fail)
+    if len(coords) == 0:
+        raise ctx.fail(f"{path.name!r} holds no points")
+    return PointsData(points=ctx.to_atlas(spec, coords), table=table.reset_index(drop=True))
