@@ -23,7 +23,8 @@ def registered_actors():
     return _registered()
 
 
-def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | None = None):
+def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | None = None,
+           time: float | None = None):
     """Render a scene and return the image as a numpy array.
 
     Parameters
@@ -35,6 +36,9 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
         Also write the image here (format from the extension), atomically.
     size : (width, height), optional
         Override ``render.size``.
+    time : float, optional
+        For an animated scene, the time (seconds) of the frame to draw;
+        default its first frame. Use :func:`render_video` for all frames.
 
     Returns
     -------
@@ -48,13 +52,31 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     if output is not None:
         check_output_path(Path(output))
     plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
-    image = render_plan(plan)
+    image = render_plan(plan, time=time)
     if output is not None:
         write_image(image, Path(output))
     return image
 
 
+def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = None, jobs: int = 1,
+                 progress: bool = False) -> Path:
+    """Render every frame of an animated scene to a video (.mp4, .webm, .gif)
+    or a folder of numbered PNG frames, in ``jobs`` worker processes.
+
+    Frame ``i`` shows time ``i / fps``; see the scene reference for which
+    frames an animation has. Returns the output path.
+    """
+    from .errors import RenderError
+    from .frames import render_animation
+    from .plan import ScenePlan
+
+    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
+    if plan.timeline is None:
+        raise RenderError("this scene has no 'animation:' section; use render() for a still image")
+    return render_animation(plan, Path(output), jobs=jobs, progress=progress)
+
+
 __all__ = [
     "Problem", "RenderError", "Scene", "SceneError", "SceneValidationError", "__version__",
-    "compile_scene", "load_scene", "registered_actors", "render", "validate_scene",
+    "compile_scene", "load_scene", "registered_actors", "render", "render_video", "validate_scene",
 ]

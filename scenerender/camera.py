@@ -8,6 +8,8 @@ brain's bounding box at zoom 1, so nothing here is in hard-coded microns.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .plan import CameraPlan
@@ -81,3 +83,68 @@ def camera_to_scene(camera: CameraPlan) -> dict:
         "view_angle": camera.view_angle,
         "projection": "orthographic" if camera.orthographic else "perspective",
     }
+
+
+def _rotation_about(axis, degrees: float) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_rotvec(np.radians(degrees) * _unit(axis)).as_matrix()
+
+
+def rotate_about_focal(camera: CameraPlan, axis, degrees: float) -> CameraPlan:
+    """The camera orbited ``degrees`` about ``axis`` (world) through its focal point."""
+    rot = _rotation_about(axis, degrees)
+    focal = np.asarray(camera.focal_point)
+    position = focal + rot @ (np.asarray(camera.position) - focal)
+    return replace(camera, position=tuple(position), view_up=tuple(rot @ np.asarray(camera.view_up)))
+
+
+def _frame(camera: CameraPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(back, up, right) unit vectors of a camera; back points from focal point to camera."""
+    back = _unit(np.subtract(camera.position, camera.focal_point))
+    up = _unit(np.asarray(camera.view_up) - back * np.dot(camera.view_up, back))
+    return back, up, np.cross(up, back)
+
+
+def move_camera(camera: CameraPlan, *, azimuth: float = 0.0, elevation: float = 0.0, roll: float = 0.0,
+                zoom: float = 1.0) -> CameraPlan:
+    """A relative move: azimuth about the view-up, elevation about the camera's
+    right axis (both through the focal point), roll about the view direction,
+    and zoom multiplied (VTK's Azimuth/Elevation/Roll/Zoom, without drift)."""
+    back, up, right = _frame(camera)
+    moved = rotate_about_focal(camera, up, azimuth)
+    if elevation:
+        moved = rotate_about_focal(moved, _frame(moved)[2], -elevation)
+    if roll:
+        rot = _rotation_about(_frame(moved)[0], roll)
+        moved = replace(moved, view_up=tuple(rot @ np.asarray(moved.view_up)))
+    return replace(moved, zoom=moved.zoom * zoom)
+
+
+def interpolate_cameras(a: CameraPlan, b: CameraPlan, s: float) -> CameraPlan:
+    """The camera a fraction ``s`` of the way from ``a`` to ``b``.
+
+    Orientation by quaternion slerp, focal point linearly, distance and zoom
+    log-linearly (equal ratios in equal times), so nothing jumps or drifts
+    and ``s = 1`` gives exactly ``b``.
+    """
+    if s <= 0:
+        return a
+    if s >= 1:
+        return b
+    from scipy.spatial.transform import Rotation, Slerp
+
+    def matrix(cam):
+        back, up, right = _frame(cam)
+        return np.column_stack([right, up, back])
+
+    rotations = Rotation.from_matrix(np.stack([matrix(a), matrix(b)]))
+    rot = Slerp([0.0, 1.0], rotations)([s]).as_matrix()[0]
+    right, up, back = rot[:, 0], rot[:, 1], rot[:, 2]
+    focal = (1 - s) * np.asarray(a.focal_point) + s * np.asarray(b.focal_point)
+    da = np.linalg.norm(np.subtract(a.position, a.focal_point))
+    db = np.linalg.norm(np.subtract(b.position, b.focal_point))
+    distance = da * (db / da) ** s
+    return CameraPlan(position=tuple(focal + back * distance), focal_point=tuple(focal), view_up=tuple(up),
+                      view_angle=(1 - s) * a.view_angle + s * b.view_angle, zoom=a.zoom * (b.zoom / a.zoom) ** s,
+                      orthographic=a.orthographic)

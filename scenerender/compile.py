@@ -6,10 +6,11 @@ read -> validate -> fill defaults -> open atlas -> build actors -> camera.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .actors import BuildContext, registered_actors
+from .animation import build_timeline
 from .actors._context import SourceLoader, parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
 from .camera import explicit_camera, preset_camera
@@ -17,7 +18,7 @@ from .document import SceneDocument, read_scene
 from .errors import AtlasNotFoundError, SceneError
 from .plan import ScenePlan, RenderSettings
 from .schema import fill_defaults
-from .spaces import atlas_to_world
+from .spaces import atlas_to_world, world_direction
 from .validate import check_scene
 
 
@@ -54,17 +55,19 @@ def _open_atlas(scene: Scene) -> SceneAtlas:
         raise AtlasNotFoundError(scene.doc.problem(("atlas",), str(err))) from None
 
 
-def output_path(scene: Scene, override: str | Path | None = None) -> Path | None:
-    """Where the image goes: ``override`` (e.g. ``-o``), the scene's own
+def output_path(scene: Scene, override: str | Path | None = None, *, still: bool | None = None) -> Path | None:
+    """Where the output goes: ``override`` (e.g. ``-o``), the scene's own
     ``render.output`` (relative to the scene file), or the scene file's name
-    with ``.png``; ``None`` for an in-memory scene without an output."""
+    with ``.png`` (``.mp4`` for an animation rendered as a video); ``None``
+    for an in-memory scene without an output."""
     if override is not None:
         return Path(override)
     if "output" in scene.spec["render"]:
         return scene.doc.base_dir / scene.spec["render"]["output"]
     if scene.doc.file.startswith("<"):
         return None
-    return Path(scene.doc.file).with_suffix(".png")
+    still = ("animation" not in scene.spec) if still is None else still
+    return Path(scene.doc.file).with_suffix(".png" if still else ".mp4")
 
 
 def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None) -> ScenePlan:
@@ -81,7 +84,8 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None)
     actors = []
     for index, actor_spec in enumerate(spec["actors"]):
         ctx = BuildContext(atlas=atlas, doc=doc, path=("actors", index), sources=sources)
-        actors.extend(kinds[actor_spec["kind"]].build(actor_spec, ctx=ctx))
+        group = actor_spec.get("id", f"actors[{index}]")
+        actors.extend(replace(plan, group=group) for plan in kinds[actor_spec["kind"]].build(actor_spec, ctx=ctx))
 
     render_spec = spec["render"]
     width, height = size or tuple(render_spec["size"])
@@ -91,11 +95,19 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None)
     settings = RenderSettings(size=(int(width), int(height)), background=bg_rgb,
                               anti_aliasing=render_spec["anti_aliasing"])
 
-    cam = spec["camera"]
-    if "position" in cam:
-        camera = explicit_camera(cam)
-    else:
-        camera = preset_camera(cam["preset"], atlas_to_world(atlas.framing_points()), aspect=width / height, view_angle=cam["view_angle"],
-                               zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic")
+    framing = atlas_to_world(atlas.framing_points())
+
+    def camera_from_spec(cam: dict, where=("camera",)):
+        if "position" in cam:
+            return explicit_camera(cam)
+        return preset_camera(cam["preset"], framing, aspect=width / height, view_angle=cam["view_angle"],
+                             zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic")
+
+    camera = camera_from_spec(spec["camera"])
+    timeline = None
+    if "animation" in spec:
+        timeline = build_timeline(spec["animation"], doc=doc, start_camera=camera, camera_from_spec=camera_from_spec,
+                                  plans=actors, world_direction=world_direction,
+                                  parse_color=parse_color)
     return ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
-                     render=settings, output=output_path(scene))
+                     render=settings, output=output_path(scene), timeline=timeline)

@@ -92,8 +92,12 @@ def _walk(node: yaml.Node, path: ScenePath, doc: SceneDocument, problems: list[P
             _walk(item, path + (index,), doc, problems)
 
 
-def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None = None) -> SceneDocument:
+def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None = None,
+                    what: str = "a scene must be a mapping with keys such as 'version' and 'actors'") -> SceneDocument:
     """Parse YAML text into a :class:`SceneDocument`.
+
+    ``what`` says what a document that is not a mapping should have been
+    (atlas recipes are read here too).
 
     Raises
     ------
@@ -118,7 +122,7 @@ def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None 
         raise SceneError(Problem(file, None, None, "", f"YAML error: {err}")) from None
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
-        raise SceneError(Problem(file, 1, 1, "", f"a scene must be a mapping with keys such as 'version' and 'actors', got {kind} document"))
+        raise SceneError(Problem(file, 1, 1, "", f"{what}, got {kind} document"))
     doc = SceneDocument(data=data, file=file, base_dir=base)
     problems: list[Problem] = []
     _walk(node, (), doc, problems)

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .animation import Timeline
 
 RGB = tuple[float, float, float]
 
@@ -45,6 +49,7 @@ class SurfacePlan:
     alpha: float
     vertex_colors: np.ndarray | None = None
     smooth: bool = True
+    group: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +68,7 @@ class PointsPlan:
     scalars: np.ndarray | None = None
     cmap: str = "viridis"
     clim: tuple[float, float] | None = None
+    group: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +85,7 @@ class LinesPlan:
     alpha: float
     width: float
     vertex_colors: np.ndarray | None = None
+    group: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,9 +103,12 @@ class VolumePlan:
     cmap: str
     clim: tuple[float, float]
     alpha: float
+    group: str = ""
 
 
-#: Anything an actor can ask the renderer to draw.
+#: Anything an actor can ask the renderer to draw. ``group`` names the scene
+#: actor it came from (its ``id``, or ``actors[i]``): animation keyframes
+#: change the properties of every plan in a group.
 ActorPlan = SurfacePlan | PointsPlan | LinesPlan | VolumePlan
 
 
@@ -145,3 +155,4 @@ class ScenePlan:
     camera: CameraPlan
     render: RenderSettings
     output: Path | None = None
+    timeline: "Timeline | None" = None

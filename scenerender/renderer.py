@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from .errors import RenderError
-from .plan import LinesPlan, PointsPlan, ScenePlan, SurfacePlan, VolumePlan
+from .plan import CameraPlan, LinesPlan, PointsPlan, ScenePlan, SurfacePlan, VolumePlan
 
 # Headless first: without a display, ask VTK for its EGL window directly
 # instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
@@ -49,7 +49,8 @@ def _plotter(plan: ScenePlan):
                           "install Mesa (EGL/OSMesa) or use a VTK build with offscreen support") from None
     if plan.render.background is not None:
         plotter.set_background(plan.render.background)
-    translucent = any(actor.alpha < 1 for actor in plan.actors if not isinstance(actor, VolumePlan))
+    animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
+    translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors if not isinstance(actor, VolumePlan))
     volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
     aa, peel = choose_passes(plan.render.anti_aliasing, translucent=translucent, volumes=volumes)
     plotter.ren_win.SetMultiSamples(8 if aa == "msaa" else 0)
@@ -60,20 +61,19 @@ def _plotter(plan: ScenePlan):
     return plotter
 
 
-def _add_surface(plotter, actor: SurfacePlan) -> None:
+def _add_surface(plotter, actor: SurfacePlan):
     import pyvista as pv
 
     mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
     if actor.vertex_colors is not None:
         mesh.point_data["rgb"] = np.asarray(actor.vertex_colors * 255, dtype=np.uint8)
-        plotter.add_mesh(mesh, scalars="rgb", rgb=True, opacity=actor.alpha, smooth_shading=actor.smooth,
-                         reset_camera=False)
-    else:
-        plotter.add_mesh(mesh, color=actor.color, opacity=actor.alpha, smooth_shading=actor.smooth,
-                         reset_camera=False)
+        return plotter.add_mesh(mesh, scalars="rgb", rgb=True, opacity=actor.alpha, smooth_shading=actor.smooth,
+                                reset_camera=False)
+    return plotter.add_mesh(mesh, color=actor.color, opacity=actor.alpha, smooth_shading=actor.smooth,
+                            reset_camera=False)
 
 
-def _add_points(plotter, actor: PointsPlan) -> None:
+def _add_points(plotter, actor: PointsPlan):
     import pyvista as pv
 
     cloud = pv.PolyData(actor.points)
@@ -88,21 +88,21 @@ def _add_points(plotter, actor: PointsPlan) -> None:
     # The point-Gaussian mapper draws each point as a shaded sphere sprite of
     # this radius in world units (microns), whatever the zoom.
     added.mapper.SetScaleFactor(actor.radius)
+    return added
 
 
-def _add_lines(plotter, actor: LinesPlan) -> None:
+def _add_lines(plotter, actor: LinesPlan):
     import pyvista as pv
 
     poly = pv.PolyData(actor.points, lines=actor.lines)
     kwargs = dict(line_width=actor.width, opacity=actor.alpha, reset_camera=False)
     if actor.vertex_colors is not None:
         poly.point_data["rgb"] = np.asarray(actor.vertex_colors * 255, dtype=np.uint8)
-        plotter.add_mesh(poly, scalars="rgb", rgb=True, **kwargs)
-    else:
-        plotter.add_mesh(poly, color=actor.color, **kwargs)
+        return plotter.add_mesh(poly, scalars="rgb", rgb=True, **kwargs)
+    return plotter.add_mesh(poly, color=actor.color, **kwargs)
 
 
-def _add_volume(plotter, actor: VolumePlan) -> None:
+def _add_volume(plotter, actor: VolumePlan):
     import pyvista as pv
 
     grid = pv.ImageData(dimensions=actor.values.shape, spacing=actor.spacing, origin=actor.origin)
@@ -110,29 +110,24 @@ def _add_volume(plotter, actor: VolumePlan) -> None:
     lo, hi = actor.clim
     # Opacity ramps from transparent at the low end of clim to alpha at the top.
     opacity = np.linspace(0.0, actor.alpha, 32)
-    plotter.add_volume(grid, scalars="value", cmap=actor.cmap, clim=(lo, hi), opacity=opacity,
+    return plotter.add_volume(grid, scalars="value", cmap=actor.cmap, clim=(lo, hi), opacity=opacity,
                        show_scalar_bar=False, reset_camera=False, mapper="smart")
 
 
 _DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume}
 
 
-def _add_actors(plotter, plan: ScenePlan) -> None:
-    for actor in plan.actors:
-        _DRAW[type(actor)](plotter, actor)
-
-
-def _apply_camera(plotter, plan: ScenePlan) -> None:
-    cam = plan.camera
-    camera = plotter.camera
-    camera.position = cam.position
-    camera.focal_point = cam.focal_point
-    camera.up = cam.view_up
-    if cam.orthographic:
-        plotter.enable_parallel_projection()
-        camera.parallel_scale = cam.parallel_scale
+def _apply_camera(plotter, camera: CameraPlan) -> None:
+    vtk_camera = plotter.camera
+    vtk_camera.position = camera.position
+    vtk_camera.focal_point = camera.focal_point
+    vtk_camera.up = camera.view_up
+    if camera.orthographic:
+        vtk_camera.parallel_projection = True
+        vtk_camera.parallel_scale = camera.parallel_scale
     else:
-        camera.view_angle = cam.effective_view_angle
+        vtk_camera.parallel_projection = False
+        vtk_camera.view_angle = camera.effective_view_angle
     plotter.reset_camera_clipping_range()
 
 
@@ -158,21 +153,64 @@ def _capture(plotter, *, alpha: bool) -> np.ndarray:
     return pixels.reshape(height, width, -1)[::-1]  # VTK rows run bottom-up
 
 
-def render_plan(plan: ScenePlan) -> np.ndarray:
-    """Render to an ``(height, width, 3)`` RGB or ``(..., 4)`` RGBA uint8 image."""
-    plotter = _plotter(plan)
-    try:
-        _add_actors(plotter, plan)
-        _apply_camera(plotter, plan)
-        transparent = plan.render.background is None
-        if transparent:
-            plotter.render_window.SetAlphaBitPlanes(1)
-            plotter.renderer.SetBackgroundAlpha(0.0)
-        image = _capture(plotter, alpha=transparent)
-    finally:
-        plotter.close()
-    expected = (plan.render.size[1], plan.render.size[0])
-    if image.shape[:2] != expected:
-        raise RenderError(f"the renderer made a {image.shape[1]}x{image.shape[0]} image, "
-                          f"not the requested {expected[1]}x{expected[0]}")
-    return np.ascontiguousarray(image)
+class FrameRenderer:
+    """One offscreen window holding a scene's actors, drawing frames on demand.
+
+    Building the actors once and then only moving the camera and changing
+    actor properties keeps per-frame work to the drawing itself; each worker
+    process of a parallel video render holds its own.
+    """
+
+    def __init__(self, plan: ScenePlan):
+        self.plan = plan
+        self.plotter = _plotter(plan)
+        self.transparent = plan.render.background is None
+        if self.transparent:
+            self.plotter.render_window.SetAlphaBitPlanes(1)
+            self.plotter.renderer.SetBackgroundAlpha(0.0)
+        self.actors = [_DRAW[type(actor)](self.plotter, actor) for actor in plan.actors]
+
+    def draw(self, camera: CameraPlan | None = None, states: dict[int, dict] | None = None) -> np.ndarray:
+        """The image for a camera (default: the scene's) and actor states
+        (plan index -> {alpha, color, visible}); unlisted actors keep their own."""
+        for index, actor in enumerate(self.actors):
+            plan_actor = self.plan.actors[index]
+            state = (states or {}).get(index, {})
+            actor.SetVisibility(bool(state.get("visible", True)))
+            if isinstance(plan_actor, VolumePlan):
+                continue  # volume opacity lives in its transfer function; not animated
+            prop = actor.GetProperty()
+            prop.SetOpacity(float(state.get("alpha", plan_actor.alpha)))
+            if "color" in state:
+                actor.GetMapper().ScalarVisibilityOff()
+                prop.SetColor(*state["color"])
+        _apply_camera(self.plotter, camera or self.plan.camera)
+        image = _capture(self.plotter, alpha=self.transparent)
+        expected = (self.plan.render.size[1], self.plan.render.size[0])
+        if image.shape[:2] != expected:
+            raise RenderError(f"the renderer made a {image.shape[1]}x{image.shape[0]} image, "
+                              f"not the requested {expected[1]}x{expected[0]}")
+        return np.ascontiguousarray(image)
+
+    def draw_time(self, t: float) -> np.ndarray:
+        """The animation frame at time ``t`` (seconds)."""
+        timeline = self.plan.timeline
+        if timeline is None:
+            return self.draw()
+        return self.draw(timeline.camera_at(t), timeline.states_at(t))
+
+    def close(self) -> None:
+        self.plotter.close()
+
+    def __enter__(self) -> "FrameRenderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def render_plan(plan: ScenePlan, *, time: float | None = None) -> np.ndarray:
+    """Render to an ``(height, width, 3)`` RGB or ``(..., 4)`` RGBA uint8 image;
+    for an animated scene, the frame at ``time`` (default: its first frame)."""
+    with FrameRenderer(plan) as renderer:
+        return renderer.draw_time(time or 0.0) if plan.timeline is not None else renderer.draw()

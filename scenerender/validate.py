@@ -67,8 +67,13 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     return out
 
 
-def _message(error: ValidationError) -> tuple[str, ScenePath, bool]:
-    """(message, path, point-at-key) for one leaf error."""
+#: How a 'pattern' failure is worded, by pattern; others quote the schema's description.
+_PATTERN_WORDS = {"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "a valid name (letters, digits, '_', '-', '.')"}
+
+
+def _message(error: ValidationError, root: dict | None = None) -> tuple[str, ScenePath, bool]:
+    """(message, path, point-at-key) for one leaf error; ``root`` is the whole
+    schema (default: the scene schema)."""
     path: ScenePath = tuple(error.absolute_path)
     v = error.validator
     value = error.instance
@@ -110,24 +115,36 @@ def _message(error: ValidationError) -> tuple[str, ScenePath, bool]:
         return ("data sources are not supported by this version of scenerender yet; "
                 "remove the entries under 'sources'"), path, False
     if v == "pattern":
-        return f"{_show(value)} is not a valid name (letters, digits, '_', '-', '.')", path, False
+        words = _PATTERN_WORDS.get(error.validator_value)
+        if words is None:
+            return f"{_show(value)} is not valid: {schema.get('description', error.message)}", path, False
+        return f"{_show(value)} is not {words}", path, False
     if v == "minLength":
         return "must not be empty", path, False
-    if v == "not":  # the only 'not' in the schema: camera preset vs explicit position
-        return "give either 'preset' or 'position'/'focal_point'/'view_up', not both", path + ("preset",), True
+    if v == "not":  # the schema's 'not's forbid two alternative keys together
+        first, second = error.validator_value.get("required", ["?", "?"])[:2]
+        other = "'position'/'focal_point'/'view_up'" if second == "position" else repr(second)
+        return f"give either {first!r} or {other}, not both", path + (first,), True
     if v in ("oneOf", "anyOf"):
-        described = resolve_ref(schema, scene_schema()).get("description", "")
+        described = resolve_ref(schema, root or scene_schema()).get("description", "")
         return f"{_show(value)} is not valid here. {described}".strip(), path, False
     return error.message, path, False
 
 
 def problems_in(doc: SceneDocument) -> list[Problem]:
     """Every schema problem in a scene document, in file order."""
+    return schema_problems(doc, _validator(), scene_schema())
+
+
+def schema_problems(doc: SceneDocument, validator: Draft202012Validator, root: dict) -> list[Problem]:
+    """Every problem of ``doc`` against the schema ``root`` (checked by
+    ``validator``), located and worded as for scenes, in file order. Used
+    for scenes and for atlas recipes."""
     problems: list[Problem] = []
     seen: set[tuple] = set()
-    for error in _validator().iter_errors(doc.data):
+    for error in validator.iter_errors(doc.data):
         for leaf in _leaves(error):
-            message, path, at_key = _message(leaf)
+            message, path, at_key = _message(leaf, root)
             problem = doc.problem(path, message, key=at_key)
             ident = (problem.path, problem.message)
             if ident not in seen:

@@ -20,12 +20,20 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def register(commands) -> None:
-    p = commands.add_parser("render", help="render a scene to an image",
-                            description="Render a scene file to an image (format from the extension).")
+    p = commands.add_parser("render", help="render a scene to an image or an animated scene to a video",
+                            description="Render a scene file to an image, or an animated scene to a video "
+                                        "(format from the extension).")
     p.add_argument("scene", type=Path, help="scene YAML file")
     p.add_argument("-o", "--output", type=Path,
-                   help="output file (.png, .jpg, .tif); default: the scene's render.output, else SCENE.png")
+                   help="output: an image (.png, .jpg, .tif), or for an animation a video (.mp4, .webm, .gif) "
+                        "or a folder for numbered PNG frames; default: the scene's render.output, "
+                        "else SCENE.png (SCENE.mp4 when animated)")
     p.add_argument("--size", type=_size, help="override render.size, e.g. 800x600")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="render animation frames in N worker processes (same result as 1)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--frame", type=int, metavar="N", help="render only frame N of an animation, as an image")
+    when.add_argument("--time", type=float, metavar="SECONDS", help="render only the animation at this time, as an image")
     p.add_argument("--print-camera", action="store_true",
                    help="print the camera used, as scene YAML to paste into 'camera:'")
     p.add_argument("--save-camera", type=Path, metavar="FILE", help="save that camera YAML to FILE")
@@ -41,15 +49,40 @@ def camera_yaml(plan) -> str:
 def run(args) -> int:
     from ..compile import compile_scene, load_scene, output_path
     from ..errors import RenderError
+    from ..frames import render_animation
     from ..outputs import check_output_path, write_image
     from ..renderer import render_plan
+    from ..video import video_format
 
     scene = load_scene(args.scene)
-    out = output_path(scene, args.output)
-    check_output_path(out)
+    animated = "animation" in scene.spec
+    still = not animated or args.frame is not None or args.time is not None
+    if not animated and (args.frame is not None or args.time is not None):
+        raise RenderError(f"{args.scene}: --frame and --time need an 'animation:' section in the scene")
+    if args.jobs < 1:
+        raise RenderError("--jobs must be at least 1")
+    out = output_path(scene, args.output, still=still)
+    if still:
+        check_output_path(out)
+    else:
+        video_format(out)
     plan = compile_scene(scene, size=args.size)
-    image = render_plan(plan)
-    write_image(image, out)
+    if still:
+        t = 0.0
+        if animated:
+            timeline = plan.timeline
+            frame = args.frame if args.frame is not None else None
+            if frame is not None and not 0 <= frame < timeline.n_frames:
+                raise RenderError(f"--frame {frame} is outside the animation's frames 0..{timeline.n_frames - 1}")
+            t = timeline.time_of(frame) if frame is not None else float(args.time or 0.0)
+        image = render_plan(plan, time=t)
+        write_image(image, out)
+        print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", file=sys.stderr)
+    else:
+        render_animation(plan, out, jobs=args.jobs)
+        width, height = plan.render.size
+        print(f"wrote {out} ({plan.timeline.n_frames} frames, {width}x{height}, {plan.timeline.fps:g} fps)",
+              file=sys.stderr)
     text = camera_yaml(plan)
     if args.print_camera:
         sys.stdout.write(text)
@@ -58,5 +91,4 @@ def run(args) -> int:
             args.save_camera.write_text(text)
         except OSError as err:
             raise RenderError(f"{args.save_camera}: cannot save camera: {err}") from None
-    print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", file=sys.stderr)
     return 0

@@ -1,0 +1,184 @@
+"""Animations as data: a timeline of keyframes that gives every frame's
+camera and actor properties as a pure function of time.
+
+Frames are numbered from 0 and frame ``i`` shows time ``i / fps``. With
+``duration: D`` the frames are ``0 .. round(D * fps)``, so there are
+``round(D * fps) + 1`` of them and both the first and the last keyframe are
+drawn; ``frames: N`` gives frames ``0 .. N - 1`` (duration ``(N - 1) / fps``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .camera import interpolate_cameras, move_camera, rotate_about_focal
+from .plan import RGB, CameraPlan
+
+#: Easing of a segment, applied to the fraction u of the segment elapsed.
+EASINGS = {
+    "linear": lambda u: u,
+    "ease_in_out": lambda u: u * u * (3 - 2 * u),
+    "step": lambda u: 1.0 if u >= 1 else 0.0,
+}
+
+
+@dataclass(frozen=True)
+class CameraKey:
+    """A camera keyframe, resolved to an absolute camera.
+
+    ``move`` is set when the keyframe was a relative move from the previous
+    one; the segment then moves by that fraction of it (so a 360 degree
+    azimuth turns all the way round) instead of slerping between endpoints.
+    """
+
+    time: float
+    camera: CameraPlan
+    easing: str = "linear"
+    move: dict | None = None
+
+
+@dataclass(frozen=True)
+class PropertyKey:
+    """One actor property at one keyframe (alpha, color or visible)."""
+
+    time: float
+    value: float | RGB | bool
+    easing: str = "linear"
+
+
+@dataclass(frozen=True)
+class Orbit:
+    """A turn of ``degrees`` about a world axis through the focal point, over the whole animation."""
+
+    axis: tuple[float, float, float]
+    degrees: float
+    easing: str = "linear"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """When frames are drawn and what each shows."""
+
+    fps: float
+    n_frames: int
+    start_camera: CameraPlan
+    camera_keys: tuple[CameraKey, ...] = ()
+    orbit: Orbit | None = None
+    tracks: dict = field(default_factory=dict)  # (plan index, property) -> tuple[PropertyKey, ...]
+    quality: int = 18
+
+    @property
+    def duration(self) -> float:
+        return (self.n_frames - 1) / self.fps
+
+    def time_of(self, frame: int) -> float:
+        return frame / self.fps
+
+    def camera_at(self, t: float) -> CameraPlan:
+        if self.orbit is not None:
+            u = min(max(t / self.duration, 0.0), 1.0) if self.duration > 0 else 1.0
+            return rotate_about_focal(self.start_camera, self.orbit.axis,
+                                      self.orbit.degrees * EASINGS[self.orbit.easing](u))
+        keys = self.camera_keys
+        if not keys or t <= keys[0].time:
+            return keys[0].camera if keys else self.start_camera
+        for prev, key in zip(keys, keys[1:]):
+            if t <= key.time:
+                s = EASINGS[key.easing]((t - prev.time) / (key.time - prev.time))
+                if key.move is not None:
+                    return move_camera(prev.camera, **{k: (v ** s if k == "zoom" else v * s)
+                                                      for k, v in key.move.items()})
+                return interpolate_cameras(prev.camera, key.camera, s)
+        return keys[-1].camera
+
+    def states_at(self, t: float) -> dict[int, dict]:
+        """plan index -> {property: value} for every animated property at time t."""
+        states: dict[str, dict] = {}
+        for (index, prop), keys in self.tracks.items():
+            states.setdefault(index, {})[prop] = _property_at(keys, t, prop)
+        return states
+
+
+def _property_at(keys: tuple[PropertyKey, ...], t: float, prop: str):
+    if t <= keys[0].time:
+        return keys[0].value
+    for prev, key in zip(keys, keys[1:]):
+        if t <= key.time:
+            if prop == "visible":  # visibility switches, it does not fade
+                return key.value if t >= key.time else prev.value
+            s = EASINGS[key.easing]((t - prev.time) / (key.time - prev.time))
+            if prop == "color":
+                return tuple((1 - s) * a + s * b for a, b in zip(prev.value, key.value))
+            return (1 - s) * prev.value + s * key.value
+    return keys[-1].value
+
+
+def frame_count(spec: dict, last_key_time: float) -> int:
+    """Number of frames from fps and duration or frames (see the module docstring)."""
+    if "frames" in spec:
+        return int(spec["frames"])
+    duration = spec.get("duration", last_key_time)
+    return int(round(duration * spec["fps"])) + 1
+
+
+def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spec, plans, world_direction,
+                   parse_color) -> Timeline:
+    """Resolve a scene's ``animation:`` section (defaults filled) into a :class:`Timeline`.
+
+    ``camera_from_spec`` turns a keyframe's camera mapping into a camera;
+    ``plans`` are the compiled actor plans (their ``group`` is the scene
+    actor's id); errors are located in ``doc``.
+    """
+    from .errors import SceneError
+    from .validate import did_you_mean
+
+    keyframes = sorted(enumerate(spec.get("keyframes", [])), key=lambda pair: pair[1]["time"])
+    groups: dict[str, list[int]] = {}
+    for index, plan in enumerate(plans):
+        groups.setdefault(plan.group, []).append(index)
+
+    camera_keys: list[CameraKey] = []
+    current = start_camera
+    tracks: dict[tuple[int, str], list[PropertyKey]] = {}
+    for position, key in keyframes:
+        where = ("animation", "keyframes", position)
+        easing = key["easing"]
+        if "camera" in key or "move" in key or not camera_keys:
+            if "camera" in key:
+                current, move = camera_from_spec(key["camera"], where + ("camera",)), None
+            elif "move" in key:
+                move = dict(key["move"])
+                current = move_camera(current, **move)
+            else:
+                move = None  # the first keyframe holds the scene's camera
+            camera_keys.append(CameraKey(time=float(key["time"]), camera=current, easing=easing, move=move))
+        for group, props in key.get("actors", {}).items():
+            if group not in groups:
+                raise SceneError(doc.problem(where + ("actors", group),
+                                             f"no actor with id {group!r}{did_you_mean(group, groups)}; "
+                                             "give the actor an 'id:' to animate it", key=True))
+            for prop, value in props.items():
+                if prop == "color":
+                    value = parse_color(value, lambda msg: SceneError(doc.problem(where + ("actors", group, prop), msg)))
+                for index in groups[group]:
+                    tracks.setdefault((index, prop), []).append(PropertyKey(float(key["time"]), value, easing))
+    # A property animated from a later keyframe starts from the actor's own value at time 0.
+    for (index, prop), keys in tracks.items():
+        if keys[0].time > 0:
+            base = {"alpha": plans[index].alpha, "color": plans[index].color, "visible": True}[prop]
+            keys.insert(0, PropertyKey(0.0, base))
+    orbit = None
+    if "orbit" in spec:
+        o = spec["orbit"]
+        orbit = Orbit(axis=tuple(world_direction(o["axis"])), degrees=float(o["degrees"]), easing=o["easing"])
+    last = max([k.time for k in camera_keys] + [k.time for keys in tracks.values() for k in keys] + [0.0])
+    if orbit is not None and "duration" not in spec and "frames" not in spec:
+        raise SceneError(doc.problem(("animation", "orbit"), "an orbit needs 'duration' (seconds) or 'frames'"))
+    n_frames = frame_count(spec, last)
+    if n_frames < 1:
+        raise SceneError(doc.problem(("animation",), "the animation has no frames; set 'duration' or 'frames'"))
+    return Timeline(fps=float(spec["fps"]), n_frames=n_frames, start_camera=start_camera,
+                    camera_keys=tuple(camera_keys), orbit=orbit,
+                    tracks={k: tuple(v) for k, v in tracks.items()}, quality=int(spec["quality"]))

@@ -1,0 +1,105 @@
+"""Rendering all frames of an animation, serially or in worker processes.
+
+Every frame is a pure function of the plan and its time, so frame ranges can
+be drawn by N processes (each with its own offscreen window) and put back in
+order; the result equals the serial render pixel for pixel. Frames stream to
+the writer as they arrive: at most a few chunks per worker are in memory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+import time
+from pathlib import Path
+
+from .plan import ScenePlan
+from .video import VideoWriter
+
+CHUNK = 4  # frames per task: small enough to keep workers busy to the end
+
+_worker_renderer = None
+
+
+def _init_worker(plan: ScenePlan) -> None:
+    global _worker_renderer
+    from .renderer import FrameRenderer
+
+    _worker_renderer = FrameRenderer(plan)
+
+
+def _draw_frames(frames: range):
+    timeline = _worker_renderer.plan.timeline
+    return [_worker_renderer.draw_time(timeline.time_of(i)) for i in frames]
+
+
+class Progress:
+    """A rich progress bar on a terminal; a plain line every ~10% otherwise."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label, self.done = total, label, 0
+        self.start = time.perf_counter()
+        self._bar = None
+        if sys.stderr.isatty():
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(transient=True)
+            self._task = self._bar.add_task(label, total=total)
+            self._bar.start()
+        self._next_report = max(1, total // 10)
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+        elif self.done >= self._next_report or self.done == self.total:
+            rate = self.done / max(time.perf_counter() - self.start, 1e-9)
+            print(f"{self.label}: {self.done}/{self.total} frames ({rate:.1f} frames/s)", file=sys.stderr)
+            self._next_report = self.done + max(1, self.total // 10)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: bool = True) -> Path:
+    """Render every frame of ``plan.timeline`` into ``output`` (format from its extension)."""
+    from .renderer import FrameRenderer
+
+    timeline = plan.timeline
+    n = timeline.n_frames
+    writer = VideoWriter(Path(output), fps=timeline.fps, size=plan.render.size, quality=timeline.quality)
+    bar = Progress(n, f"rendering {Path(output).name}") if progress else None
+    try:
+        if jobs <= 1:
+            with FrameRenderer(plan) as renderer:
+                for i in range(n):
+                    writer.write(renderer.draw_time(timeline.time_of(i)))
+                    if bar:
+                        bar.advance()
+        else:
+            chunks = [range(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
+            # spawn: a fresh interpreter per worker, never a fork of a process holding threads or GL state
+            with mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(plan,)) as pool:
+                pending = []
+                window = 2 * jobs  # bounded look-ahead keeps memory flat however long the video
+                for chunk in chunks:
+                    pending.append(pool.apply_async(_draw_frames, (chunk,)))
+                    if len(pending) >= window:
+                        _drain(pending.pop(0), writer, bar)
+                for result in pending:
+                    _drain(result, writer, bar)
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if bar:
+            bar.close()
+
+
+def _drain(result, writer: VideoWriter, bar: Progress | None) -> None:
+    for frame in result.get():
+        writer.write(frame)
+        if bar:
+            bar.advance()
