@@ -13,7 +13,6 @@ microns.
 from __future__ import annotations
 
 import numpy as np
-from brainglobe_space import AnatomicalSpace
 
 #: Linear map from atlas microns (``asr``) to the right-handed render world.
 ATLAS_TO_WORLD = np.diag([1.0, 1.0, -1.0])
@@ -42,6 +41,8 @@ def anatomical_direction(name: str, origin: str = ATLAS_ORIGIN) -> np.ndarray:
     (or its first letter). Derived from brainglobe-space's description of the
     axes rather than written out by hand.
     """
+    from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
+
     letter = name[0].lower()
     space = AnatomicalSpace(origin)
     vec = np.zeros(3)
@@ -110,12 +111,16 @@ class SourceSpace:
 
     def flipped_axes(self) -> list[str]:
         """Source axes that run against the atlas axes (these need ``shape``)."""
+        from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
+
         _, flips, _, _ = AnatomicalSpace(self.orientation).map_to(AnatomicalSpace(ATLAS_ORIGIN))
         order = [AnatomicalSpace(self.orientation).axes_order.index(ax) for ax in AnatomicalSpace(ATLAS_ORIGIN).axes_order]
         return [self.orientation[order[i]] for i, flip in enumerate(flips) if flip]
 
     def matrix(self, shape=None) -> np.ndarray:
         """4 x 4 map from source units (after adding the offset) to atlas microns."""
+        from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
+
         shape = self.shape if self.shape is not None else shape
         flips = self.flipped_axes()
         if shape is None and flips:
