@@ -39,7 +39,9 @@ def write_image(image: np.ndarray, path: Path) -> Path:
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal file permissions
     try:
-        iio.imwrite(tmp, image, extension=suffix)
+        # zlib level 3: a fifth of level 6's time for files about a fifth larger
+        options = {"compress_level": 3} if suffix == ".png" else {}
+        iio.imwrite(tmp, image, extension=suffix, **options)
         os.replace(tmp, path)
     except OSError as err:
         raise RenderError(f"{path}: cannot write image: {err}") from None
