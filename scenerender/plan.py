@@ -106,10 +106,37 @@ class VolumePlan:
     group: str = ""
 
 
+@dataclass(frozen=True, eq=False)
+class LabelsPlan:
+    """Text labels anchored at world points, drawn flat on top of the image."""
+
+    name: str
+    points: np.ndarray
+    texts: tuple[str, ...]
+    color: RGB
+    size: int
+    alpha: float = 1.0
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class ScaleBarPlan:
+    """A bar ``length`` microns long at the focal point's depth, in an image corner."""
+
+    name: str
+    length: float
+    text: str
+    corner: str
+    color: RGB
+    size: int
+    alpha: float = 1.0
+    group: str = ""
+
+
 #: Anything an actor can ask the renderer to draw. ``group`` names the scene
 #: actor it came from (its ``id``, or ``actors[i]``): animation keyframes
 #: change the properties of every plan in a group.
-ActorPlan = SurfacePlan | PointsPlan | LinesPlan | VolumePlan
+ActorPlan = SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan
 
 
 @dataclass(frozen=True)

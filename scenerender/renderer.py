@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from .errors import RenderError
-from .plan import CameraPlan, LinesPlan, PointsPlan, ScenePlan, SurfacePlan, VolumePlan
+from .plan import CameraPlan, LabelsPlan, LinesPlan, PointsPlan, ScaleBarPlan, ScenePlan, SurfacePlan, VolumePlan
 
 # Headless first: without a display, ask VTK for its EGL window directly
 # instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
@@ -50,7 +50,8 @@ def _plotter(plan: ScenePlan):
     if plan.render.background is not None:
         plotter.set_background(plan.render.background)
     animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
-    translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors if not isinstance(actor, VolumePlan))
+    translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
+                                        if not isinstance(actor, (VolumePlan, LabelsPlan, ScaleBarPlan)))
     volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
     aa, peel = choose_passes(plan.render.anti_aliasing, translucent=translucent, volumes=volumes)
     plotter.ren_win.SetMultiSamples(8 if aa == "msaa" else 0)
@@ -114,7 +115,70 @@ def _add_volume(plotter, actor: VolumePlan):
                        show_scalar_bar=False, reset_camera=False, mapper="smart")
 
 
-_DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume}
+def _add_labels(plotter, actor: LabelsPlan):
+    return plotter.add_point_labels(actor.points, list(actor.texts), font_size=actor.size, text_color=actor.color,
+                                    shape=None, show_points=False, always_visible=True, reset_camera=False)
+
+
+class _ScaleBar:
+    """A bar and its text as 2-D overlays, resized for the camera of each frame."""
+
+    MARGIN = 0.04  # of the image height, from the edges
+
+    def __init__(self, plotter, plan: ScaleBarPlan):
+        from vtkmodules.vtkCommonCore import vtkPoints
+        from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D, vtkTextActor
+
+        self.plan, self.plotter = plan, plotter
+        self.points = vtkPoints()
+        self.points.SetNumberOfPoints(2)
+        lines = vtkCellArray()
+        lines.InsertNextCell(2, [0, 1])
+        poly = vtkPolyData()
+        poly.SetPoints(self.points)
+        poly.SetLines(lines)
+        coordinate = vtkCoordinate()
+        coordinate.SetCoordinateSystemToDisplay()
+        mapper = vtkPolyDataMapper2D()
+        mapper.SetInputData(poly)
+        mapper.SetTransformCoordinate(coordinate)
+        self.bar = vtkActor2D()
+        self.bar.SetMapper(mapper)
+        self.text = vtkTextActor()
+        self.text.SetInput(plan.text)
+        for prop in (self.bar.GetProperty(), self.text.GetTextProperty()):
+            prop.SetColor(*plan.color)
+            prop.SetOpacity(plan.alpha)
+        self.text.GetTextProperty().SetFontSize(plan.size)
+        self.text.GetTextProperty().SetJustificationToCentered()
+        self.bar.GetProperty().SetLineWidth(max(2.0, plan.size / 5))
+        plotter.renderer.AddViewProp(self.bar)
+        plotter.renderer.AddViewProp(self.text)
+        self.poly = poly
+
+    def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - the VTK actor interface
+        self.bar.SetVisibility(visible)
+        self.text.SetVisibility(visible)
+
+    def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
+        width, height = size
+        visible_height = 2 * camera.parallel_scale  # microns across the image at the focal depth
+        length_px = self.plan.length * height / visible_height
+        margin = self.MARGIN * height
+        right = "right" in self.plan.corner
+        top = "top" in self.plan.corner
+        x0 = width - margin - length_px if right else margin
+        y = height - margin - self.plan.size * 1.6 if top else margin
+        self.points.SetPoint(0, x0, y, 0)
+        self.points.SetPoint(1, x0 + length_px, y, 0)
+        self.points.Modified()
+        self.poly.Modified()
+        self.text.SetPosition(x0 + length_px / 2, y + max(4.0, self.plan.size * 0.4))
+
+
+_DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
+         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar}
 
 
 def _apply_camera(plotter, camera: CameraPlan) -> None:
@@ -177,14 +241,18 @@ class FrameRenderer:
             plan_actor = self.plan.actors[index]
             state = (states or {}).get(index, {})
             actor.SetVisibility(bool(state.get("visible", True)))
-            if isinstance(plan_actor, VolumePlan):
-                continue  # volume opacity lives in its transfer function; not animated
+            if isinstance(plan_actor, (VolumePlan, LabelsPlan, ScaleBarPlan)):
+                continue  # overlays and volume transfer functions: only visibility is animated
             prop = actor.GetProperty()
             prop.SetOpacity(float(state.get("alpha", plan_actor.alpha)))
             if "color" in state:
                 actor.GetMapper().ScalarVisibilityOff()
                 prop.SetColor(*state["color"])
-        _apply_camera(self.plotter, camera or self.plan.camera)
+        camera = camera or self.plan.camera
+        _apply_camera(self.plotter, camera)
+        for actor in self.actors:
+            if isinstance(actor, _ScaleBar):
+                actor.update(camera, self.plan.render.size)
         image = _capture(self.plotter, alpha=self.transparent)
         expected = (self.plan.render.size[1], self.plan.render.size[0])
         if image.shape[:2] != expected:

@@ -182,3 +182,33 @@ def test_cli_unwritable_output_fails_cleanly(tmp_path):
     result = subprocess.run([sys.executable, "-m", "scenerender", "render", "scenes/minimal.yaml",
                              "-o", str(tmp_path / "x.bmpx")], capture_output=True, text=True)
     assert result.returncode == 1 and "cannot write .bmpx" in result.stderr
+
+
+def test_scale_bar_is_true_to_length_in_orthographic_view():
+    from scenerender.atlas import AtlasRequest, SceneAtlas, open_bg_atlas
+
+    atlas = SceneAtlas(open_bg_atlas(AtlasRequest(name="embedded")))
+    points, _ = atlas.region_mesh(atlas.structure("TH")["id"])
+    width_um = float(np.ptp(points[:, 2]))  # left-right extent, seen from the top
+    image = scenerender.render(scene({"kind": "region", "regions": "TH", "color": RED},
+                                     {"kind": "scale_bar", "length": width_um, "text": " ", "color": [0, 0, 255]},
+                                     size=(400, 400)))
+    blue = (image[..., 2] > 150) & (image[..., 0] < 80) & (image[..., 1] < 80)
+    bar_px = np.ptp(np.nonzero(blue.any(axis=0))[0]) + 1
+    region_px = np.ptp(columns(red_mask(image))) + 1
+    assert bar_px == pytest.approx(region_px, rel=0.03)
+
+
+def test_labels_draw_text_at_regions():
+    bare = scenerender.render(scene({"kind": "region", "regions": ["TH", "CB"], "color": [200, 200, 200]}))
+    labelled = scenerender.render(scene({"kind": "region", "regions": ["TH", "CB"], "color": [200, 200, 200]},
+                                        {"kind": "label", "regions": ["TH", "CB"], "color": [255, 0, 0], "size": 24}))
+    text = red_mask(labelled) & ~red_mask(bare)
+    assert text.sum() > 40
+    rows = np.nonzero(text.any(axis=1))[0]
+    assert np.ptp(rows) > 40  # two labels, one per region, far apart (TH anterior of CB)
+
+
+def test_label_texts_must_match_points():
+    with pytest.raises(scenerender.SceneError, match="2 texts for 1 points"):
+        scenerender.compile_scene(scene({"kind": "label", "points": [[6000, 3000, 5700]], "texts": ["a", "b"]}))

@@ -14,7 +14,8 @@ from types import ModuleType
 
 from ._context import BuildContext
 
-_MODULES = ("root", "region", "points", "density", "neuron", "mesh", "volume", "track", "cylinder", "line")
+_MODULES = ("root", "region", "points", "density", "neuron", "mesh", "volume", "track", "cylinder", "line",
+            "label", "scale_bar")
 
 
 def registered_actors() -> dict[str, ModuleType]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..atlas import RegionNotFound
 from ..plan import SurfacePlan
 from ..spaces import atlas_to_world
@@ -16,5 +18,13 @@ def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
         points, faces = ctx.atlas.region_mesh(ctx.atlas.root_id)
     except RegionNotFound as err:
         raise ctx.fail(("kind",), str(err)) from None
+    # The root shares its surface with every cortical region; drawn exactly
+    # there, a translucent root z-fights with them (speckled regions). A
+    # quarter voxel outwards along the normals keeps it cleanly in front.
+    import pyvista as pv
+
+    shell = pv.PolyData.from_regular_faces(points, faces).compute_normals(auto_orient_normals=True)
+    points = np.asarray(shell.points) + shell.point_normals * (min(ctx.atlas.resolution) / 4)
+    faces = np.asarray(shell.regular_faces, dtype=np.int64)
     return [SurfacePlan(name="root", points=atlas_to_world(points), faces=faces,
                       color=ctx.color(spec["color"], ("color",)), alpha=float(spec["alpha"]))]
