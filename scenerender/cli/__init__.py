@@ -7,9 +7,9 @@ import os
 import sys
 
 from ..errors import RenderError, SceneError
-from . import render, schema, validate
+from . import atlas, render, schema, validate
 
-SUBCOMMANDS = (render, validate, schema)
+SUBCOMMANDS = (render, validate, schema, atlas)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,102 @@
+"""Which atlases are here, and a summary of one (``scenerender atlas list/info``).
+
+An atlas is named as in a scene: ``embedded``, a BrainGlobe name found in the
+local BrainGlobe folder (never downloaded here), or a path: a BrainGlobe
+folder, an atlas version folder, its ``manifest.json``, or a recipe
+(``.yaml``; built once into the cache, as for scenes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .atlas import (EMBEDDED_ALIASES, EMBEDDED_DIR, EMBEDDED_NAME, AtlasRequest, AtlasUnavailable,
+                    _default_brainglobe_dir, open_bg_atlas)
+
+_ATLASES = "brainglobe-atlasapi/atlases"
+
+
+@dataclass(frozen=True)
+class AtlasEntry:
+    """One atlas found on disk."""
+
+    name: str
+    version: str
+    manifest: Path
+    where: str  # "embedded", "brainglobe" or "recipe cache"
+
+    def describe(self) -> dict:
+        meta = json.loads(self.manifest.read_text(encoding="utf-8"))
+        return {"resolution": meta.get("resolution"), "shape": meta.get("shape"), "species": meta.get("species")}
+
+
+def _entries(folder: Path, where: str) -> list[AtlasEntry]:
+    return [AtlasEntry(m.parent.parent.name, m.parent.name.replace("_", "."), m, where)
+            for m in sorted((folder / _ATLASES).glob("*/*/manifest.json"))]
+
+
+def list_atlases(brainglobe_dir: Path | None = None) -> list[AtlasEntry]:
+    """The embedded atlas, the local BrainGlobe folder's atlases and the recipe cache's."""
+    from .atlas_build.cache import cached_entries
+
+    found = _entries(EMBEDDED_DIR, "embedded")
+    try:
+        bg_dir = brainglobe_dir or _default_brainglobe_dir()
+    except Exception:  # no BrainGlobe config: nothing local
+        bg_dir = None
+    if bg_dir is not None:
+        found += _entries(bg_dir, "brainglobe")
+    for entry in cached_entries():
+        found += _entries(entry, "recipe cache")
+    return found
+
+
+def request_for(name: str, brainglobe_dir: Path | None = None) -> AtlasRequest:
+    """How to open the atlas a command line names (see the module docstring)."""
+    if name in EMBEDDED_ALIASES and brainglobe_dir is None:
+        return AtlasRequest(name="embedded")
+    path = Path(name).expanduser()
+    if path.suffix.lower() in (".yaml", ".yml") and path.is_file():
+        return AtlasRequest(recipe=path.resolve())
+    if path.exists():
+        return AtlasRequest(path=path.resolve())
+    if "/" in name or name.startswith("."):
+        raise AtlasUnavailable(f"{name}: no such file or folder")
+    return AtlasRequest(name=name, brainglobe_dir=brainglobe_dir, download=False)
+
+
+def open_atlas(name: str, brainglobe_dir: Path | None = None):
+    """A :class:`~scenerender.atlas.SceneAtlas` for ``name`` (no download)."""
+    from .atlas import SceneAtlas
+
+    return SceneAtlas(open_bg_atlas(request_for(name, brainglobe_dir)))
+
+
+def atlas_info(atlas) -> dict:
+    """Metadata, shape, resolution and counts of an opened SceneAtlas."""
+    bg = atlas.bg
+    meta = dict(bg.metadata)
+    structures = bg.structures
+    with_mesh = sum(1 for sid in structures if Path(bg.meshfile_from_structure(sid)).exists())
+    root = structures[atlas.root_id]
+    return {
+        "name": atlas.name,
+        "embedded": Path(getattr(bg, "root_dir", "")).resolve() == (EMBEDDED_DIR / "brainglobe-atlasapi").resolve()
+        or atlas.name == EMBEDDED_NAME,
+        "version": meta.get("version"),
+        "species": meta.get("species"),
+        "citation": meta.get("citation"),
+        "link": meta.get("atlas_link"),
+        "packager": meta.get("atlas_packager"),
+        "orientation": meta.get("orientation"),
+        "resolution_um": [float(r) for r in bg.resolution],
+        "shape": [int(n) for n in bg.shape],
+        "size_um": [float(n) for n in bg.shape_um],
+        "symmetric": meta.get("symmetric"),
+        "structures": len(structures),
+        "structures_with_mesh": with_mesh,
+        "root": f"{root['acronym']} ({root['id']})",
+        "location": str(getattr(bg, "root_dir", "")),
+    }
