@@ -170,6 +170,7 @@ class RenderSettings:
     size: tuple[int, int]
     background: RGB | None  # None: transparent
     anti_aliasing: str
+    translucency: str = "order_independent"
 
 
 @dataclass(frozen=True)

@@ -22,20 +22,22 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 
-def choose_passes(requested: str, *, translucent: bool, volumes: bool) -> tuple[str, bool]:
+def choose_passes(requested: str, *, translucency: str, translucent: bool, volumes: bool) -> tuple[str, bool]:
     """(anti-aliasing, depth peeling) that draw correctly with VTK on Mesa.
 
-    Measured here: depth peeling (exact translucency) drops translucent
-    surfaces when the window is multi-sampled, and the SSAA pass drops
-    volume renderings. So translucent surfaces get depth peeling with SSAA
-    instead of MSAA, and scenes with volumes never use SSAA.
+    Translucent surfaces are blended order-independently (VTK's OIT, one
+    pass) unless ``translucency: depth_peeling`` asks for exact peeling.
+    Measured here: depth peeling drops translucent surfaces when the window
+    is multi-sampled, so peeled scenes use SSAA instead of MSAA; and the SSAA
+    pass drops volume renderings, so scenes with volumes never use it.
     """
+    peel = translucent and translucency == "depth_peeling"
     aa = requested
-    if translucent and aa == "msaa":
+    if peel and aa == "msaa":
         aa = "ssaa"
     if volumes and aa == "ssaa":
-        aa = "none" if translucent else "msaa"
-    return aa, translucent
+        aa = "none" if peel else "msaa"
+    return aa, peel
 
 
 def _plotter(plan: ScenePlan):
@@ -53,7 +55,8 @@ def _plotter(plan: ScenePlan):
     translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
                                         if not isinstance(actor, (VolumePlan, LabelsPlan, ScaleBarPlan)))
     volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
-    aa, peel = choose_passes(plan.render.anti_aliasing, translucent=translucent, volumes=volumes)
+    aa, peel = choose_passes(plan.render.anti_aliasing, translucency=plan.render.translucency,
+                             translucent=translucent, volumes=volumes)
     plotter.ren_win.SetMultiSamples(8 if aa == "msaa" else 0)
     if aa == "ssaa":
         plotter.enable_anti_aliasing("ssaa")
