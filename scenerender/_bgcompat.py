@@ -9,6 +9,9 @@ workaround replaces exactly one function call, and only where it is needed:
 * :func:`offline_atlas_link_check` - packaging a *published* atlas fetches its
   ``atlas_link`` over the network; inside this context manager the link is
   only checked for form, so atlases can be packaged offline.
+* :func:`install_structure_tree_builder` - not a bug but a cost: the
+  structure tree is built in quadratic time on every atlas load; the
+  replacement builds the identical tree in linear time.
 """
 
 from __future__ import annotations
@@ -167,3 +170,50 @@ def offline_atlas_link_check() -> Iterator[None]:
         yield
     finally:
         metadata_utils.requests = original
+
+
+# --------------------------------------------------------------------------
+# c. the structure tree, built in linear time
+# --------------------------------------------------------------------------
+
+
+def structures_tree_linear(structures_list):
+    """Drop-in replacement for ``structure_tree_util.get_structures_tree``.
+
+    Why: upstream finds each structure's children by scanning the whole list
+    (``child_ids``), so building the tree is quadratic: 0.5 s of every
+    atlas load for the 1327 Allen structures, a tenth of a cold render. This
+    builds the identical treelib ``Tree`` (same nodes, tags, parents and
+    insertion order: depth first, children in list order) from one pass that
+    groups children by parent.
+    """
+    from treelib import Tree
+
+    id_to_acronym = {s["id"]: s["acronym"] for s in structures_list}
+    children: dict = {}
+    for s in structures_list:
+        path = s["structure_id_path"]
+        if len(path) > 1:
+            children.setdefault(path[-2], []).append(s["id"])
+    root = {v: k for k, v in id_to_acronym.items()}["root"]
+    tree = Tree()
+    tree.create_node(tag=f"root ({root})", identifier=root)
+    stack = [(child, root) for child in reversed(children.get(root, []))]
+    while stack:
+        structure_id, parent = stack.pop()
+        tree.create_node(tag=f"{id_to_acronym[structure_id]} ({structure_id})", identifier=structure_id,
+                         parent=parent)
+        stack.extend((child, structure_id) for child in reversed(children.get(structure_id, [])))
+    return tree
+
+
+def install_structure_tree_builder() -> None:
+    """Make ``StructuresDict`` build its tree with :func:`structures_tree_linear`.
+
+    ``StructuresDict.__init__`` looks ``get_structures_tree`` up as a global
+    of ``brainglobe_atlasapi.structure_class``; only that name is replaced.
+    Idempotent.
+    """
+    from brainglobe_atlasapi import structure_class
+
+    structure_class.get_structures_tree = structures_tree_linear

@@ -111,9 +111,10 @@ def open_bg_atlas(request: AtlasRequest):
     from brainglobe_atlasapi import BrainGlobeAtlas
     from brainglobe_atlasapi.core import Atlas
 
-    from ._bgcompat import install_terminology_reader
+    from ._bgcompat import install_structure_tree_builder, install_terminology_reader
 
     install_terminology_reader()
+    install_structure_tree_builder()
 
     if request.recipe is not None:  # built once, then cached (scenerender.atlas_build.cache)
         from .atlas_build.cache import cached_atlas

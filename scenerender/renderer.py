@@ -57,7 +57,7 @@ def _plotter(plan: ScenePlan):
     volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
     aa, peel = choose_passes(plan.render.anti_aliasing, translucency=plan.render.translucency,
                              translucent=translucent, volumes=volumes)
-    plotter.ren_win.SetMultiSamples(8 if aa == "msaa" else 0)
+    plotter.ren_win.SetMultiSamples(4 if aa == "msaa" else 0)
     if aa == "ssaa":
         plotter.enable_anti_aliasing("ssaa")
     if peel:

@@ -337,3 +337,19 @@ def test_offline_atlas_link_check_restores_on_error():
             raise RuntimeError("boom")
     assert metadata_utils.requests is requests
     assert _bgcompat.offline_atlas_link_check is offline_atlas_link_check
+
+
+def test_linear_structure_tree_is_identical_to_upstream():
+    from brainglobe_atlasapi.structure_tree_util import get_structures_tree
+
+    from scenerender._bgcompat import structures_tree_linear
+    from scenerender.atlas import AtlasRequest, open_bg_atlas
+
+    structures = open_bg_atlas(AtlasRequest(name="embedded")).structures_list
+    upstream, ours = get_structures_tree(structures), structures_tree_linear(structures)
+    assert list(ours.nodes) == list(upstream.nodes)  # same insertion order
+    for node in upstream.nodes:
+        if node != upstream.root:
+            assert ours.parent(node).identifier == upstream.parent(node).identifier
+        assert ours[node].tag == upstream[node].tag
+    assert ours.show(stdout=False) == upstream.show(stdout=False)
