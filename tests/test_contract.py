@@ -46,3 +46,11 @@ def test_readme_reference_is_generated_from_the_schema():
     spec.loader.exec_module(module)
     text = module.README.read_text()
     assert module.updated(text) == text, "README scene reference is stale: run python tools/update_readme.py"
+
+
+def test_schema_is_valid_draft_2020_12():
+    from jsonschema import Draft202012Validator
+
+    Draft202012Validator.check_schema(scene_schema())
+    assert scene_schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert scene_schema()["$id"]
