@@ -59,6 +59,8 @@ class VideoWriter:
         self._ffmpeg = self._start_ffmpeg(fps, quality)
 
     def _start_ffmpeg(self, fps: float, quality: int):
+        import subprocess
+
         import imageio_ffmpeg
 
         width, height = self.size
@@ -66,23 +68,24 @@ class VideoWriter:
             # yuv420p plays everywhere but needs even sizes; odd sizes keep their
             # exact size in 4:4:4 rather than being padded or scaled.
             even = width % 2 == 0 and height % 2 == 0
-            codec, pix_fmt = "libx264", ("yuv420p" if even else "yuv444p")
-            params = ["-crf", str(quality), "-preset", "medium"]
+            codec = ["-c:v", "libx264", "-pix_fmt", "yuv420p" if even else "yuv444p", "-crf", str(quality),
+                     "-preset", "medium", "-movflags", "+faststart"]
             if not even:
                 print(f"scenerender: {width}x{height} has an odd side; writing H.264 4:4:4 to keep the exact size "
                       "(use even sizes for players that need 4:2:0)", file=sys.stderr)
         else:
-            codec, pix_fmt = "libvpx-vp9", "yuv420p"
-            params = ["-crf", str(quality), "-b:v", "0", "-row-mt", "1"]
-        writer = imageio_ffmpeg.write_frames(
-            str(self._tmp), (width, height), fps=fps, codec=codec, pix_fmt_in="rgb24", pix_fmt_out=pix_fmt,
-            macro_block_size=1, output_params=params, ffmpeg_log_level="error", quality=None)
-        try:
-            writer.send(None)  # start ffmpeg now, so a bad setup fails before any frame is drawn
-        except Exception as err:
-            self._cleanup()
-            raise RenderError(f"{self.path}: ffmpeg could not start: {err}") from None
-        return writer
+            codec = ["-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-crf", str(quality), "-b:v", "0", "-row-mt", "1"]
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo",
+                   "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-", "-an",
+                   *codec, "-f", self.format, str(self._tmp)]
+        # ffmpeg's messages go to a file, read back when it fails: a pipe could fill up and stall it.
+        self._ffmpeg_log = tempfile.TemporaryFile(mode="w+b")
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._ffmpeg_log)
+
+    def _ffmpeg_error(self) -> str:
+        self._ffmpeg_log.seek(0)
+        lines = self._ffmpeg_log.read().decode(errors="replace").strip().splitlines()
+        return " | ".join(lines[-4:]) or f"exit status {self._ffmpeg.returncode}"
 
     def write(self, frame: np.ndarray) -> None:
         """Append one (height, width, 3|4) uint8 frame."""
@@ -97,22 +100,31 @@ class VideoWriter:
             elif self.format == "gif":
                 self._gif.write(rgb, duration=self._gif_ms, loop=0)
             else:
-                self._ffmpeg.send(rgb)
-        except (OSError, RuntimeError, BrokenPipeError) as err:
+                self._ffmpeg.stdin.write(rgb.tobytes())
+        except BrokenPipeError:
+            self._ffmpeg.wait()
+            message = self._ffmpeg_error()
             self._cleanup()
+            raise RenderError(f"{self.path}: ffmpeg stopped at frame {self.count}: {message}") from None
+        except (OSError, RuntimeError) as err:
+            self.abort()
             raise RenderError(f"{self.path}: writing frame {self.count} failed: {err}") from None
         self.count += 1
 
     def close(self) -> Path:
         """Finish the file and move it into place."""
-        try:
-            if self.format == "gif":
-                self._gif.close()
-            elif self.format in ("mp4", "webm"):
-                self._ffmpeg.close()
-        except Exception as err:  # ffmpeg's own message, e.g. an encoder error
-            self._cleanup()
-            raise RenderError(f"{self.path}: ffmpeg failed: {err}") from None
+        if self.format == "gif":
+            self._gif.close()
+        elif self.format in ("mp4", "webm"):
+            try:
+                self._ffmpeg.stdin.close()
+            except BrokenPipeError:
+                pass
+            if self._ffmpeg.wait() != 0:
+                message = self._ffmpeg_error()  # ffmpeg's own words, e.g. an encoder error
+                self._cleanup()
+                raise RenderError(f"{self.path}: ffmpeg failed: {message}")
+            self._ffmpeg_log.close()
         if self.format == "png":
             if self.path.exists():
                 shutil.rmtree(self.path)
@@ -123,6 +135,8 @@ class VideoWriter:
         return self.path
 
     def _cleanup(self) -> None:
+        if getattr(self, "_ffmpeg_log", None) is not None:
+            self._ffmpeg_log.close()
         if self._tmp.is_dir():
             shutil.rmtree(self._tmp, ignore_errors=True)
         else:
@@ -132,9 +146,10 @@ class VideoWriter:
         """Stop without leaving anything behind."""
         try:
             if self.format in ("mp4", "webm"):
-                self._ffmpeg.close()
+                self._ffmpeg.kill()
+                self._ffmpeg.wait()
             elif self.format == "gif":
                 self._gif.close()
-        except Exception:
+        except Exception:  # already broken; nothing more to save
             pass
         self._cleanup()
