@@ -37,7 +37,7 @@ def write_scene(tmp_path, spec) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".gif", ""])
+@pytest.mark.parametrize("suffix", [".mp4", ".webm", ".gif", ""])
 def test_frame_count_and_size(tmp_path, suffix):
     spec = scene({"fps": 5, "duration": 2, "orbit": {"degrees": 90}})
     path = write_scene(tmp_path, spec)
@@ -46,12 +46,12 @@ def test_frame_count_and_size(tmp_path, suffix):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     expected = 5 * 2 + 1  # frames 0 .. fps * duration: first and last included
-    if suffix == ".mp4":
+    if suffix in (".mp4", ".webm"):
         import imageio_ffmpeg
 
         frames, _ = imageio_ffmpeg.count_frames_and_secs(str(out))
         assert frames == expected
-        first = next(iio.imiter(out, extension=".mp4"))
+        first = next(iio.imiter(out, extension=suffix))
         assert first.shape[:2] == (SIZE[1], SIZE[0])
     elif suffix == ".gif":
         frames = iio.imread(out, index=None)
