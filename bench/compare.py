@@ -171,10 +171,10 @@ def _tree_signature(root: Path) -> list:
     return sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*") if p.is_file())
 
 
-def make_points(path: Path) -> None:
-    """100,000 points uniformly inside the brain (seeded), atlas microns, from
-    the embedded 100 um annotation: a random brain voxel each, jittered
-    within the voxel."""
+def make_points(path: Path, n: int = N_POINTS) -> None:
+    """``n`` (100,000) points uniformly inside the brain (seeded), atlas
+    microns, from the embedded 100 um annotation: a random brain voxel each,
+    jittered within the voxel. (bench/points.py makes 1,000,000 the same way.)"""
     if path.exists():
         return
     import numpy as np
@@ -188,7 +188,7 @@ def make_points(path: Path) -> None:
     atlas = BrainGlobeAtlas(f"{ATLAS_BASE}_100um", brainglobe_dir=EMBEDDED_DIR, check_latest=False)
     inside = np.argwhere(np.asarray(atlas.annotation) > 0)
     rng = np.random.default_rng(POINTS_SEED)
-    voxels = inside[rng.integers(0, len(inside), N_POINTS)]
+    voxels = inside[rng.integers(0, len(inside), n)]
     points = (voxels + rng.uniform(-0.5, 0.5, voxels.shape)) * np.asarray(atlas.resolution)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, points.astype(np.float32))

@@ -46,15 +46,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Phases, headless, install_terminology_reader  # noqa: E402
 
 
-def main(case_path: str, out: str) -> int:
-    phases = Phases(_T0)
+def build_scene(case: dict, out_dir: Path, phases: Phases):
+    """The brainrender Scene of a case with its actors added (imports, atlas,
+    window of the case's size); bench/runners/brainrender_video.py uses it too."""
     headless()
-    case = json.loads(Path(case_path).read_text())
-    out_path = Path(out).resolve()
     install_terminology_reader(case["bgcompat"])
 
     import numpy as np
-    import brainrender
     from brainrender import Scene, settings
     from brainrender.actors import Neuron, Points
 
@@ -73,7 +71,7 @@ def main(case_path: str, out: str) -> int:
         settings.ROOT_ALPHA = root["alpha"]
 
     scene = Scene(atlas_name=case["atlas_name"], root=root is not None, inset=False,
-                  check_latest=False, screenshots_folder=out_path.parent)
+                  check_latest=False, screenshots_folder=out_dir)
     width, height = case["size"]
     if tuple(scene.plotter.window.GetSize()) != (width, height):
         scene.plotter.window.SetSize(width, height)
@@ -96,6 +94,15 @@ def main(case_path: str, out: str) -> int:
         elif kind != "root":
             raise SystemExit(f"brainrender runner: unknown actor kind {kind!r}")
     phases.mark("actors")
+    return scene
+
+
+def main(case_path: str, out: str) -> int:
+    phases = Phases(_T0)
+    case = json.loads(Path(case_path).read_text())
+    out_path = Path(out).resolve()
+    scene = build_scene(case, out_path.parent, phases)
+    import brainrender
 
     cam = case["camera"]
     scene.plotter.camera.SetViewAngle(cam["view_angle"])
