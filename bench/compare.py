@@ -543,10 +543,16 @@ def table_markdown(report: dict) -> str:
              for t, e in res["tools"].items() if e.get("status") != "ok"]
     if notes:
         out += [""] + notes
-    out += ["", "Phases (median seconds since process start, from the runners; scenerender is timed as a "
-            "whole, see the profile below):", "",
-            "| case | tool | imports done | atlas + window | actors added | PNG written | process exit |",
-            "|---|---|---|---|---|---|---|"]
+    out += phases_table(report, tools, "Phases (median seconds since process start, from the runners; "
+                                       "scenerender is timed as a whole, see the profile below):")
+    return "\n".join(out)
+
+
+def phases_table(report: dict, tools, heading: str) -> list[str]:
+    """Markdown lines: when each tool's runner reached each phase, per case."""
+    out = ["", heading, "",
+           "| case | tool | imports done | atlas + window | actors added | PNG written | process exit |",
+           "|---|---|---|---|---|---|---|"]
     for case, res in report["cases"].items():
         for t in tools:
             e = res["tools"].get(t, {})
@@ -555,7 +561,7 @@ def table_markdown(report: dict) -> str:
                 out.append(f"| `{case}` | {LABELS[t]} | {p.get('imports', float('nan')):.2f} | "
                            f"{p.get('scene', float('nan')):.2f} | {p.get('actors', float('nan')):.2f} | "
                            f"{p.get('png', float('nan')):.2f} | {e['median_s']:.2f} |")
-    return "\n".join(out)
+    return out
 
 
 def machine_markdown(report: dict) -> str:

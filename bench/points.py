@@ -178,17 +178,7 @@ def table_markdown(report: dict) -> str:
             else:
                 row.append("-")
         out.append(f"| `{case}` | " + " | ".join(row) + " |")
-    out += ["", "Phases (median seconds since process start, from the runners):", "",
-            "| case | tool | imports done | atlas + window | actors added | PNG written | process exit |",
-            "|---|---|---|---|---|---|---|"]
-    for case, res in report["cases"].items():
-        for t in tools:
-            e = res["tools"].get(t, {})
-            p = e.get("phases_median_s") or {}
-            if e.get("status") == "ok" and p:
-                out.append(f"| `{case}` | {compare.LABELS[t]} | {p.get('imports', float('nan')):.2f} | "
-                           f"{p.get('scene', float('nan')):.2f} | {p.get('actors', float('nan')):.2f} | "
-                           f"{p.get('png', float('nan')):.2f} | {e['median_s']:.2f} |")
+    out += compare.phases_table(report, tools, "Phases (median seconds since process start, from the runners):")
     return "\n".join(out)
 
 

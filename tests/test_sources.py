@@ -331,3 +331,11 @@ def test_neuron_coloured_by_compartment(shared_data):
     red = (img[..., 0] > 100) & (img[..., 1] < 60) & (img[..., 2] < 60)
     blue = (img[..., 2] > 100) & (img[..., 0] < 60) & (img[..., 1] < 60)
     assert red.sum() > 200 and blue.sum() > 20
+
+
+def test_volume_affine_with_rotation_is_refused(tmp_path):
+    np.save(tmp_path / "v.npy", np.ones((4, 4, 4), dtype=np.float32))
+    message = render_error(tmp_path, "  v:\n    kind: volume\n    path: v.npy\n    space:\n      orientation: asr\n"
+                           "      affine: [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]",
+                           "  - {kind: volume, source: v}")
+    assert "sources.v.space.affine" in message and "may only scale and translate" in message

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from ..atlas import RegionNotFound, SceneAtlas
 from ..document import ScenePath, SceneDocument
@@ -94,8 +93,3 @@ def parse_color(value, fail) -> RGB:
         names = [name.replace("_", "") for name in hex_colors]
         raise fail(f"unknown colour {value!r}{did_you_mean(value, names)} "
                    "(use a colour name, '#rrggbb' or [r, g, b] 0-255)") from None
-
-
-def mesh_arrays(points: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Make sure arrays are the dtypes the renderer expects."""
-    return np.ascontiguousarray(points, dtype=np.float64), np.ascontiguousarray(faces, dtype=np.int64)

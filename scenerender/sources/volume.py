@@ -55,6 +55,9 @@ def load(spec: dict, *, ctx: SourceContext) -> VolumeData:
     if not np.issubdtype(values.dtype, np.number) or values.dtype == bool:
         values = values.astype(np.float32)
     space = ctx.space(spec)
+    if space.affine is not None and np.count_nonzero(space.affine[:3, :3] - np.diag(np.diag(space.affine[:3, :3]))):
+        raise ctx.fail("a volume's affine may only scale and translate (no rotation or shear): "
+                       "resample the volume onto its axes first", ("space", "affine"))
     shape = space.shape or values.shape
     matrix = space.matrix(shape)
     # Atlas position of every corner voxel; the reordered stack starts at the minimum.
