@@ -381,9 +381,12 @@ class DaskExecutor:
         return f"Dask scheduler {getattr(self.scheduler, 'scheduler', None) and self.scheduler.scheduler.address or self.scheduler}"
 
     def run(self, tasks: list[RenderTask], on_result) -> None:
-        from distributed import Client, as_completed
-
         from .errors import RenderError
+
+        try:
+            from distributed import Client, as_completed
+        except ImportError:
+            raise RenderError("--scheduler needs dask.distributed: pip install 'scenerender[dask]'") from None
 
         own = not isinstance(self.scheduler, Client)
         try:
@@ -488,7 +491,7 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
     by_key = {job.key: job for job in jobs}
     for job in jobs:
         if job.status == INVALID:
-            say(f"invalid  {job.key}: {job.message}")
+            say(f"invalid  {job.message}")
     skipped = sum(job.status == SKIPPED for job in jobs)
     if skipped:
         say(f"{skipped} of {len(jobs)} renders are up to date (use --force to redo them)")

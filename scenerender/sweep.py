@@ -68,7 +68,19 @@ def _read_table(doc: SceneDocument, relative: str) -> list[dict]:
     if bad or any(None in row for row in rows):
         raise SceneError(doc.problem(where, f"sweep table {path}: header names must be variable names "
                                             f"(letters, digits, '_') and rows as long as the header; check {bad or 'row lengths'}"))
-    return rows
+    return [{k: _cell(v) for k, v in row.items()} for row in rows]
+
+
+def _cell(text: str):
+    """A CSV cell as a number when it reads as one (so 'alpha: ${alpha}' gets 0.5), else text."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+        return value if value == value and abs(value) != float("inf") else text
 
 
 def _combinations(doc: SceneDocument, sweep: dict) -> list[dict]:
