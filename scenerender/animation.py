@@ -131,7 +131,8 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     ``plans`` are the compiled actor plans (their ``group`` is the scene
     actor's id); errors are located in ``doc``.
     """
-    from .errors import SceneError
+    from .errors import LimitError, SceneError
+    from .limits import check_limit, over_limit
     from .validate import did_you_mean
 
     keyframes = sorted(enumerate(spec.get("keyframes", [])), key=lambda pair: pair[1]["time"])
@@ -179,6 +180,9 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     n_frames = frame_count(spec, last)
     if n_frames < 1:
         raise SceneError(doc.problem(("animation",), "the animation has no frames; set 'duration' or 'frames'"))
+    if not check_limit(n_frames, "frames"):
+        where = ("animation", "frames" if "frames" in spec else "duration" if "duration" in spec else "keyframes")
+        raise LimitError(doc.problem(where, over_limit("the animation has too many frames", n_frames, "frames")))
     return Timeline(fps=float(spec["fps"]), n_frames=n_frames, start_camera=start_camera,
                     camera_keys=tuple(camera_keys), orbit=orbit,
                     tracks={k: tuple(v) for k, v in tracks.items()}, quality=int(spec["quality"]))

@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from .actors import BuildContext, registered_actors
 from .animation import build_timeline
 from .actors._context import SourceLoader, parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
 from .camera import explicit_camera, preset_camera
 from .document import SceneDocument, read_scene
-from .errors import AtlasNotFoundError, SceneError
+from .errors import AtlasNotFoundError, LimitError, SceneError
+from .limits import check_limit, over_limit
 from .plan import ScenePlan, RenderSettings
 from .schema import fill_defaults
 from .spaces import atlas_to_world, world_direction
@@ -93,7 +96,7 @@ def output_path(scene: Scene, override: str | Path | None = None, *, still: bool
     if override is not None:
         return Path(override)
     if "output" in scene.spec["render"]:
-        return scene.doc.base_dir / scene.spec["render"]["output"]
+        return scene.doc.resolve_path(("render", "output"), scene.spec["render"]["output"], what="output")
     if scene.doc.file.startswith("<"):
         return None
     still = ("animation" not in scene.spec) if still is None else still
@@ -115,6 +118,13 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     if not isinstance(scene, Scene):
         scene = load_scene(scene)
     spec, doc = scene.spec, scene.doc
+    width, height = size or tuple(spec["render"]["size"])
+    if not all(isinstance(v, (int, np.integer)) and 16 <= v <= 16384 for v in (width, height)):
+        raise SceneError(doc.problem(("render", "size"), f"size {width}x{height} is not valid; width and height "
+                                                         "are whole numbers from 16 to 16384"))
+    if not check_limit(int(width) * int(height), "window_pixels"):
+        what = f"{'the size given' if size else 'the image'} {width}x{height} has too many pixels"
+        raise LimitError(doc.problem(("render", "size"), over_limit(what, int(width) * int(height), "window_pixels")))
     atlas = _open_atlas(scene, atlas_cache)
     kinds = registered_actors()
     sources = SourceLoader(spec["sources"], doc, atlas)
@@ -125,7 +135,6 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
         actors.extend(replace(plan, group=group) for plan in kinds[actor_spec["kind"]].build(actor_spec, ctx=ctx))
 
     render_spec = spec["render"]
-    width, height = size or tuple(render_spec["size"])
     background = render_spec["background"]
     bg_rgb = None if background == "transparent" else parse_color(
         background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))

@@ -71,6 +71,24 @@ class SceneDocument:
         line, col = self.locate(path, key=key)
         return Problem(self.file, line, col, format_path(path), message)
 
+    def resolve_path(self, path: ScenePath, value: str, *, what: str = "file", error=None) -> Path:
+        """The file or folder ``value`` (given at ``path`` in this scene),
+        resolved against the scene's folder and checked against the sandbox
+        (:func:`scenerender.limits.resolve_scene_path`).
+
+        Raises
+        ------
+        SceneError
+            (or ``error``, a SceneError subclass) located at ``path`` when the
+            path is refused.
+        """
+        from .limits import PathRefused, resolve_scene_path
+
+        try:
+            return resolve_scene_path(value, self.base_dir, what=what)
+        except PathRefused as err:
+            raise (error or SceneError)(self.problem(path, str(err))) from None
+
 
 _STR_TAG = "tag:yaml.org,2002:str"
 #: YAML tags that make values a scene has no use for (bytes, dates, sets, ordered pairs).

@@ -50,8 +50,8 @@ def _sweep_problems(doc: SceneDocument) -> list[Problem]:
 
 
 def _read_table(doc: SceneDocument, relative: str) -> list[dict]:
-    path = (doc.base_dir / Path(relative).expanduser()).resolve()
     where = ("sweep", "table")
+    path = doc.resolve_path(where, relative, what="sweep table")
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
