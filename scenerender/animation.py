@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .camera import interpolate_cameras, move_camera, rotate_about_focal
+from .camera import CameraError, checked, interpolate_cameras, move_camera, rotate_about_focal
 from .plan import RGB, CameraPlan
 
 #: Easing of a segment, applied to the fraction u of the segment elapsed.
@@ -151,7 +151,10 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
                 current, move = camera_from_spec(key["camera"], where + ("camera",)), None
             elif "move" in key:
                 move = dict(key["move"])
-                current = move_camera(current, **move)
+                try:
+                    current = checked(move_camera(current, **move))
+                except CameraError as err:
+                    raise SceneError(doc.problem(where + ("move",), f"after this move, {err}")) from None
             else:
                 move = None  # the first keyframe holds the scene's camera
             camera_keys.append(CameraKey(time=float(key["time"]), camera=current, easing=easing, move=move))

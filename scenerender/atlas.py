@@ -57,12 +57,14 @@ class AtlasRequest:
             return cls(name=spec)
         refused = []
 
+        whats = {"path": "atlas folder", "brainglobe_dir": "BrainGlobe folder", "recipe": "atlas recipe"}
+
         def resolve(key):
             value = spec.get(key)
             if value is None:
                 return None
             try:  # the one place scene paths are resolved, sandbox included
-                return resolve_scene_path(value, base_dir, what=f"atlas.{key}")
+                return resolve_scene_path(value, base_dir, what=whats[key])
             except PathRefused as err:
                 refused.append(str(err))
                 return Path(value)

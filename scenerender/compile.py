@@ -15,7 +15,7 @@ from .actors import BuildContext, registered_actors
 from .animation import build_timeline
 from .actors._context import SourceLoader, parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
-from .camera import explicit_camera, preset_camera
+from .camera import CameraError, checked, explicit_camera, preset_camera
 from .document import SceneDocument, read_scene
 from .errors import AtlasNotFoundError, LimitError, SceneError
 from .limits import check_limit, over_limit
@@ -144,10 +144,14 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     framing = atlas_to_world(atlas.framing_points())
 
     def camera_from_spec(cam: dict, where=("camera",)):
-        if "position" in cam:
-            return explicit_camera(cam)
-        return preset_camera(cam["preset"], framing, aspect=width / height, view_angle=cam["view_angle"],
-                             zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic")
+        try:
+            if "position" in cam:
+                return checked(explicit_camera(cam))
+            return checked(preset_camera(cam["preset"], framing, aspect=width / height, view_angle=cam["view_angle"],
+                                         zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic"))
+        except CameraError as err:
+            key = next((k for k in ("view_angle", "zoom", "view_up") if str(err).startswith(k) and k in cam), None)
+            raise SceneError(doc.problem(where + ((key,) if key else ()), f"{err}")) from None
 
     camera = camera_from_spec(spec["camera"])
     timeline = None

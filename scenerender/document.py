@@ -161,8 +161,10 @@ def check_values(doc: SceneDocument) -> list[Problem]:
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 if isinstance(value, dict) and not isinstance(key, str):
-                    problems.append(doc.problem(path + (str(key),), f"key {key!r} is not text (YAML reads it as "
-                                                f"{_kind(key)}); quote it, e.g. '{key}'", key=True))
+                    line, col = doc.locate(path + (key,), key=True)
+                    hint = " (unquoted yes/no/on/off/true/false are true/false in YAML)" if isinstance(key, bool) else ""
+                    problems.append(Problem(doc.file, line, col, f"{format_path(path)}.{key}" if path else str(key),
+                                            f"key {key!r} is not text{hint}; quote the key"))
                 total += visit(item, path + (key if isinstance(value, dict) else key,), depth + 1)
                 if total > limits.scene_values:
                     raise _TooBig(doc.problem(path, f"the scene expands to more than {limits.scene_values:,} "

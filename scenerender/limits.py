@@ -167,20 +167,20 @@ def resolve_scene_path(value: str, base_dir: Path, *, what: str = "file") -> Pat
         ``..`` or through a symlink.
     """
     if not value or "\0" in value:
-        raise PathRefused(f"{what} path {value!r} is not a path")
+        raise PathRefused(f"{what} {value!r} is not a path")
     root = sandbox_root()
     raw = Path(value)
     if root is not None and value.startswith("~"):  # never expanded inside a sandbox
-        raise PathRefused(f"{what} path {value!r} points into a home folder, outside the sandbox {root}; "
+        raise PathRefused(f"{what} {value!r} points into a home folder, outside the sandbox {root}; "
                           "give a path relative to the scene file")
     try:
         path = (base_dir / (raw if root is not None else raw.expanduser())).resolve()
     except RuntimeError as err:  # Python < 3.13 raises RuntimeError on a symlink loop
-        raise PathRefused(f"{what} path {value!r} is a symlink loop ({err}); point it at a real file") from None
+        raise PathRefused(f"{what} {value!r} is a symlink loop ({err}); point it at a real file") from None
     except OSError as err:  # e.g. ELOOP, a name too long
-        raise PathRefused(f"{what} path {value!r} cannot be resolved: {err.strerror or err}") from None
+        raise PathRefused(f"{what} {value!r} cannot be resolved: {err.strerror or err}") from None
     if root is not None and not path.is_relative_to(root):
-        raise PathRefused(f"{what} path {value!r} resolves to {path}, outside the sandbox {root}; "
+        raise PathRefused(f"{what} {value!r} resolves to {path}, outside the sandbox {root}; "
                           "only files inside the sandbox may be used (paths relative to the scene file, "
                           "no '..' out of it, no absolute paths or symlinks elsewhere)")
     return path

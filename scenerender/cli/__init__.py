@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -84,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failure, 2 invalid scene or usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Libraries (tifffile, dask...) log warnings that Python would print on stderr
+    # around our one-line messages; a handler on the root logger keeps them quiet.
+    logging.getLogger().addHandler(logging.NullHandler())
     if threading.current_thread() is threading.main_thread():
         # SIGTERM's default would kill us mid-write; as an exception it unwinds like
         # Ctrl-C: temporary files are removed, workers and ffmpeg are stopped.

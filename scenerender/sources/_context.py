@@ -45,7 +45,7 @@ class SourceContext:
         an error listing the known ones.
         """
         try:
-            path = self.doc.resolve_path(self.path + ("path",), spec["path"], what="data", error=SourceError)
+            path = self.doc.resolve_path(self.path + ("path",), spec["path"], what="data file", error=SourceError)
         except SourceError as err:
             raise self.fail(err.problems[0].message, ("path",)) from None
         if not path.exists():
@@ -56,6 +56,8 @@ class SourceContext:
         if not path.is_file():  # a FIFO or device would block the reader or never end
             raise self.fail(f"{spec['path']!r} is not a regular file; name a {spec['kind']} file", ("path",))
         size = path.stat().st_size
+        if size == 0:
+            raise self.fail(f"file {spec['path']!r} is empty; give a {spec['kind']} file with data in it", ("path",))
         if not check_limit(size, "file_bytes"):
             raise self.fail(over_limit(f"file {spec['path']!r} is too large", size, "file_bytes", " bytes"), ("path",))
         fmt = spec.get("format") or next((f for s, f in suffixes.items() if path.name.lower().endswith(s)), None)
