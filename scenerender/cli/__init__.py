@@ -85,13 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failure, 2 invalid scene or usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Libraries (tifffile, dask...) log warnings that Python would print on stderr
-    # around our one-line messages; a handler on the root logger keeps them quiet.
-    logging.getLogger().addHandler(logging.NullHandler())
-    if threading.current_thread() is threading.main_thread():
+    root_logger = logging.getLogger()
+    if not any(isinstance(h, logging.NullHandler) for h in root_logger.handlers):
+        # Libraries (tifffile, dask...) log warnings that Python would print on stderr
+        # around our one-line messages; a handler on the root logger keeps them quiet.
+        root_logger.addHandler(logging.NullHandler())
+    in_main = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.getsignal(signal.SIGTERM) if in_main else None
+    if in_main:
         # SIGTERM's default would kill us mid-write; as an exception it unwinds like
         # Ctrl-C: temporary files are removed, workers and ffmpeg are stopped.
         signal.signal(signal.SIGTERM, _on_signal)
+    environ = dict(os.environ)
     try:
         apply_safety_options(args)
         return int(args.run(args) or 0)
@@ -114,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenerender: internal error: {type(err).__name__}: {err} "
               "(run with SCENERENDER_DEBUG=1 for the traceback and please report it)", file=sys.stderr)
         return 1
+    finally:  # called in-process (tests, notebooks): leave the caller's environment and handlers as they were
+        if in_main:
+            signal.signal(signal.SIGTERM, previous_handler)
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 def run() -> None:
