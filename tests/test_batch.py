@@ -276,7 +276,8 @@ def test_a_long_video_split_across_workers_equals_the_serial_render(tmp_path):
     assert not leftovers(tmp_path / "out")
 
 
-def test_interrupting_a_batch_leaves_no_partial_outputs_and_a_rerun_resumes(tmp_path):
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_interrupting_a_batch_leaves_no_partial_outputs_and_a_rerun_resumes(tmp_path, signum, status):
     scene = region_sweep(tmp_path, REGIONS[:8])
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "scenerender", "batch", str(scene), "-o", str(out),
@@ -284,11 +285,11 @@ def test_interrupting_a_batch_leaves_no_partial_outputs_and_a_rerun_resumes(tmp_
     for line in process.stderr:  # wait until some renders are done, then Ctrl-C
         if line.startswith("[2/"):
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     started = time.monotonic()
     rest = process.communicate(timeout=30)[1]
     assert time.monotonic() - started < 15
-    assert process.returncode == 130, rest
+    assert process.returncode == status, rest
     assert "Traceback" not in rest
     done = sorted(p.name for p in (out / "regions").glob("*.png"))
     assert 2 <= len(done) < 8
