@@ -148,3 +148,33 @@ def test_sigint_to_the_process_group_during_a_parallel_video(tmp_path):
     time.sleep(0.5)
     _check(proc.returncode, stderr.decode(), took, sorted(out_dir.iterdir()), [p for p in helpers if _alive(p)],
            signal.SIGINT)
+
+
+def test_ctrl_c_in_the_python_api_during_a_video_leaves_nothing(tmp_path):
+    """From a script or notebook, KeyboardInterrupt unwinds render_video the same way."""
+    scene = tmp_path / "scene.yaml"
+    scene.write_text(VIDEO)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    script = (f"import scenerender\nscenerender.render_video({str(scene)!r}, {str(out_dir / 'api.mp4')!r})\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while not any(p.name.startswith(".api.mp4.") for p in out_dir.iterdir()):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.01)
+        time.sleep(1.0)
+        helpers = _children(proc.pid)
+        assert helpers, "ffmpeg should be running"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    time.sleep(0.5)
+    assert proc.returncode in (-signal.SIGINT, 130, 1), stderr.decode()
+    assert b"KeyboardInterrupt" in stderr  # a script sees Python's own interruption
+    assert sorted(out_dir.iterdir()) == []
+    assert [p for p in helpers if _alive(p)] == []
