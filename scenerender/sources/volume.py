@@ -37,7 +37,17 @@ def _header_shape(path, fmt: str) -> tuple[int, ...] | None:
     if fmt == "nrrd":
         import nrrd
 
-        return tuple(nrrd.read_header(str(path))["sizes"])
+        header = nrrd.read_header(str(path))
+        detached = header.get("data file") or header.get("datafile")
+        if detached:  # the voxels live in another file: it must pass the sandbox as the NRRD did
+            from ..limits import PathRefused, resolve_scene_path
+
+            for name in str(detached).split():
+                try:
+                    resolve_scene_path(name, path.parent, what="NRRD data file")
+                except PathRefused as err:
+                    raise ValueError(str(err)) from None
+        return tuple(header["sizes"])
     if fmt == "nifti":
         import nibabel
 
