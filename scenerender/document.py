@@ -257,7 +257,12 @@ def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None 
     if len(text) > current_limits().scene_bytes:
         raise _too_long(file, len(text))
     base = base_dir if base_dir is not None else Path.cwd()
-    loader = SceneLoader(text)
+    try:
+        loader = SceneLoader(text)  # checks the characters first
+    except yaml.reader.ReaderError as err:
+        raise SceneError(Problem(file, None, None, "", f"not a YAML text: {err.reason} (character "
+                                                       f"#x{err.character:04x} at offset {err.position}); "
+                                                       "is this a scene file?")) from None
     try:
         try:
             node = loader.get_single_node()

@@ -32,5 +32,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     bad = sum(1 for n in failed if "test_fuzz" in n or "test_corpus" in n or "test_interrupt" in n)
     terminalreporter.write_line(
         f"hardening: fuzzed {COUNTS['fuzzed']} scenes ({COUNTS['fuzz_rendered']} rendered, "
-        f"{COUNTS['fuzz_refused']} refused with a located error), {COUNTS['corpus']} corpus inputs, "
+        f"{COUNTS['fuzz_refused']} refused with a located error), {COUNTS['documents']} fuzzed documents "
+        f"read or refused, {COUNTS['corpus']} corpus inputs, "
         f"{bad} failing hardening tests (uncaught exceptions or partial files)")
