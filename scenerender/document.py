@@ -165,7 +165,7 @@ def check_values(doc: SceneDocument) -> list[Problem]:
                     hint = " (unquoted yes/no/on/off/true/false are true/false in YAML)" if isinstance(key, bool) else ""
                     problems.append(Problem(doc.file, line, col, f"{format_path(path)}.{key}" if path else str(key),
                                             f"key {key!r} is not text{hint}; quote the key"))
-                total += visit(item, path + (key if isinstance(value, dict) else key,), depth + 1)
+                total += visit(item, path + (key,), depth + 1)
                 if total > limits.scene_values:
                     raise _TooBig(doc.problem(path, f"the scene expands to more than {limits.scene_values:,} "
                                                     "values (YAML aliases repeat their anchor's values; is this "
@@ -176,7 +176,7 @@ def check_values(doc: SceneDocument) -> list[Problem]:
         if isinstance(value, bool) or value is None or isinstance(value, str):
             return 1
         if isinstance(value, int):
-            if abs(value) > 2**53:
+            if abs(value) > MAX_MAGNITUDE:
                 problems.append(doc.problem(path, f"{value} is too large a number; numbers in a scene lie "
                                                   f"within +-{MAX_MAGNITUDE:g}"))
             return 1
