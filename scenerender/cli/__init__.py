@@ -78,6 +78,10 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _on_signal(signum, frame):
+    # Unwinding from here may interrupt a library half-way through building an
+    # object, whose destructor then complains ("Exception ignored in ...") around
+    # our one-line message; the interrupt is the only news.
+    sys.unraisablehook = lambda unraisable: None
     raise Interrupted(signum)
 
 
@@ -91,11 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         # around our one-line messages; a handler on the root logger keeps them quiet.
         root_logger.addHandler(logging.NullHandler())
     in_main = threading.current_thread() is threading.main_thread()
-    previous_handler = signal.getsignal(signal.SIGTERM) if in_main else None
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous_handlers = {s: signal.getsignal(s) for s in signals} if in_main else {}
+    unraisablehook = sys.unraisablehook
     if in_main:
         # SIGTERM's default would kill us mid-write; as an exception it unwinds like
         # Ctrl-C: temporary files are removed, workers and ffmpeg are stopped.
-        signal.signal(signal.SIGTERM, _on_signal)
+        for signum in signals:
+            signal.signal(signum, _on_signal)
     environ = dict(os.environ)
     try:
         apply_safety_options(args)
@@ -111,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenerender: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as err:
-        print(f"scenerender: interrupted ({err or 'SIGINT'}); no partial output left", file=sys.stderr)
+        print(f"scenerender: interrupted ({err.args[0] if err.args else 'SIGINT'}); no partial output left",
+              file=sys.stderr)
         return getattr(err, "exit_status", 130)
     except Exception as err:  # a bug, not a user error: one line unless asked for more
         if os.environ.get("SCENERENDER_DEBUG"):
@@ -120,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
               "(run with SCENERENDER_DEBUG=1 for the traceback and please report it)", file=sys.stderr)
         return 1
     finally:  # called in-process (tests, notebooks): leave the caller's environment and handlers as they were
-        if in_main:
-            signal.signal(signal.SIGTERM, previous_handler)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+        sys.unraisablehook = unraisablehook
         os.environ.clear()
         os.environ.update(environ)
 
