@@ -181,6 +181,6 @@ def resolve_scene_path(value: str, base_dir: Path, *, what: str = "file") -> Pat
         raise PathRefused(f"{what} {value!r} cannot be resolved: {err.strerror or err}") from None
     if root is not None and not path.is_relative_to(root):
         raise PathRefused(f"{what} {value!r} resolves to {path}, outside the sandbox {root}; "
-                          "only files inside the sandbox may be used (paths relative to the scene file, "
+                          "only files inside the sandbox may be used (paths relative to the file that names them, "
                           "no '..' out of it, no absolute paths or symlinks elsewhere)")
     return path

@@ -93,7 +93,8 @@ def test_hostile_input_gets_one_located_message(corpus_results, name):
     assert result["status"] == spec["status"], stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, f"expected one message, got:\n{stderr}"
-    where = rf"^{re.escape(name)}:{spec['line']}:\d+: " if spec["line"] is not None else rf"^{re.escape(name)}: "
+    named = re.escape(spec.get("file", name))  # the file the message names: the scene, or e.g. its atlas recipe
+    where = rf"^(.*/)?{named}:{spec['line']}:\d+: " if spec["line"] is not None else rf"^{named}: "
     assert re.match(where, lines[0]), f"not located at {name}:{spec['line']}: {lines[0]}"
     assert spec["message"] in lines[0], lines[0]
     assert result["new"] == [], f"left behind: {result['new']}"
