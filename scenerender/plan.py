@@ -20,6 +20,38 @@ if TYPE_CHECKING:
 RGB = tuple[float, float, float]
 
 
+@dataclass(frozen=True)
+class ColorMapping:
+    """Values to colours: a matplotlib colour map over ``vmin`` .. ``vmax``.
+
+    With ``center`` the map is split there (matplotlib's ``TwoSlopeNorm``):
+    ``center`` takes the colour map's middle colour, each side stretched
+    linearly to its end, as diverging maps need. Values outside are clipped.
+    """
+
+    cmap: str
+    vmin: float
+    vmax: float
+    center: float | None = None
+    title: str = ""
+
+    def normalized(self, values) -> np.ndarray:
+        """Values mapped to 0-1 along the colour map."""
+        from matplotlib.colors import Normalize, TwoSlopeNorm
+
+        if self.center is None:
+            norm = Normalize(vmin=self.vmin, vmax=self.vmax, clip=True)
+        else:
+            norm = TwoSlopeNorm(vcenter=self.center, vmin=self.vmin, vmax=self.vmax)
+        return np.clip(np.ma.filled(norm(np.asarray(values, dtype=float)), np.nan), 0.0, 1.0)
+
+    def colors(self, values) -> np.ndarray:
+        """RGB 0-1 for each value, shape (N, 3)."""
+        import matplotlib
+
+        return np.asarray(matplotlib.colormaps[self.cmap](self.normalized(values)))[..., :3]
+
+
 @dataclass(frozen=True, eq=False)
 class SurfacePlan:
     """A triangle surface to draw, in world coordinates.
@@ -40,6 +72,11 @@ class SurfacePlan:
         Per-vertex RGB in 0-1, e.g. a neuron coloured by compartment.
     smooth : bool
         Smooth (Phong-like) shading; off for shapes with hard edges.
+    lit : bool
+        Shaded by the lights; off draws the exact colours (e.g. a flat
+        section whose pixels must show the colour map's colours).
+    mapping : ColorMapping, optional
+        How values became ``color``/``vertex_colors``, for a colour bar.
     """
 
     name: str
@@ -50,6 +87,8 @@ class SurfacePlan:
     vertex_colors: np.ndarray | None = None
     smooth: bool = True
     group: str = ""
+    lit: bool = True
+    mapping: ColorMapping | None = None
 
 
 @dataclass(frozen=True, eq=False)

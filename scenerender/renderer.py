@@ -72,9 +72,9 @@ def _add_surface(plotter, actor: SurfacePlan):
     if actor.vertex_colors is not None:
         mesh.point_data["rgb"] = np.asarray(actor.vertex_colors * 255, dtype=np.uint8)
         return plotter.add_mesh(mesh, scalars="rgb", rgb=True, opacity=actor.alpha, smooth_shading=actor.smooth,
-                                reset_camera=False)
+                                lighting=actor.lit, reset_camera=False)
     return plotter.add_mesh(mesh, color=actor.color, opacity=actor.alpha, smooth_shading=actor.smooth,
-                            reset_camera=False)
+                            lighting=actor.lit, reset_camera=False)
 
 
 def _add_points(plotter, actor: PointsPlan):

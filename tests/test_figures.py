@@ -1,0 +1,213 @@
+"""Publication figures: heatmaps and sections, overlays that tell the truth.
+
+Expected pixels come from the atlas annotation and the camera, projected here
+with plain pinhole/orthographic maths, never from a previous render.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+import scenerender
+from scenerender.atlas import AtlasRequest, SceneAtlas, open_bg_atlas
+from scenerender.spaces import atlas_to_world
+
+SIZE = (400, 300)
+
+
+@pytest.fixture(scope="module")
+def atlas() -> SceneAtlas:
+    return SceneAtlas(open_bg_atlas(AtlasRequest(name="embedded")))
+
+
+def scene(*actors, camera=None, size=SIZE, **render):
+    return {"version": 1, "actors": list(actors), "camera": camera or {"preset": "frontal", "projection": "orthographic"},
+            "render": {"size": list(size), "anti_aliasing": "none", **render}}
+
+
+def project(camera, size, atlas_points) -> np.ndarray:
+    """Pixel (column, row) of atlas points, for the plan's camera (orthographic or perspective)."""
+    width, height = size
+    world = atlas_to_world(np.atleast_2d(atlas_points))
+    position, focal = np.asarray(camera.position), np.asarray(camera.focal_point)
+    back = (position - focal) / np.linalg.norm(position - focal)
+    up = np.asarray(camera.view_up) - back * np.dot(camera.view_up, back)
+    up /= np.linalg.norm(up)
+    right = np.cross(up, back)
+    if camera.orthographic:
+        d = world - focal
+        scale = (height / 2) / camera.parallel_scale
+        x, y = d @ right * scale, d @ up * scale
+    else:
+        d = world - position
+        depth = -(d @ back)
+        f = (height / 2) / np.tan(np.radians(camera.effective_view_angle) / 2)
+        x, y = f * (d @ right) / depth, f * (d @ up) / depth
+    return np.column_stack([width / 2 + x, height / 2 - y])
+
+
+def descendants_mask(atlas, ids: np.ndarray, acronym: str) -> np.ndarray:
+    wanted = np.array(sorted(atlas.with_descendants([atlas.structure(acronym)["id"]])))
+    return np.isin(ids, wanted)
+
+
+def pixel(image, colrow) -> np.ndarray:
+    col, row = np.floor(colrow).astype(int)
+    return image[row, col, :3].astype(int)
+
+
+# -- heatmap: 2D section ----------------------------------------------------------------------------
+
+SLICE = 60  # frontal section through thalamus and caudoputamen in the 100 um atlas
+
+
+def section_scene(**extra):
+    spec = {"kind": "heatmap", "values": {"TH": 0.0, "CP": 1.0}, "cmap": "viridis", "vmin": 0, "vmax": 1,
+            "missing_color": [200, 200, 200], "section": {"plane": "frontal", "position": SLICE * 100.0},
+            "outline_color": None, **extra}
+    return scene(spec)
+
+
+def interior(mask: np.ndarray) -> np.ndarray:
+    """Cells whose 8 neighbours share their value (their centre pixel is far from any edge)."""
+    padded = np.pad(mask, 1, mode="edge")
+    same = np.ones_like(mask, dtype=bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            same &= padded[1 + di:padded.shape[0] - 1 + di, 1 + dj:padded.shape[1] - 1 + dj] == mask
+    return same
+
+
+def slice_cells(atlas):
+    ids = np.asarray(atlas.bg.annotation[SLICE])  # (s-i, r-l) at voxel centres j*100, k*100
+    j, k = np.indices(ids.shape)
+    centres = np.column_stack([np.full(ids.size, SLICE * 100.0), j.ravel() * 100.0, k.ravel() * 100.0])
+    return ids, centres
+
+
+def test_heatmap_section_fills_each_region_with_its_colormap_colour(atlas):
+    spec = section_scene()
+    plan = scenerender.compile_scene(spec)
+    image = scenerender.render(plan)
+    ids, centres = slice_cells(atlas)
+    th, cp = descendants_mask(atlas, ids, "TH"), descendants_mask(atlas, ids, "CP")
+    category = np.where(th, 1, np.where(cp, 2, np.where(ids != 0, 3, 0)))
+    expected = {1: matplotlib.colormaps["viridis"](0.0)[:3], 2: matplotlib.colormaps["viridis"](1.0)[:3],
+                3: (200 / 255,) * 3, 0: (1.0, 1.0, 1.0)}
+    pixels = project(plan.camera, SIZE, centres)
+    checked = {c: 0 for c in expected}
+    for cat, inner, px in zip(category.ravel(), interior(category).ravel(), pixels):
+        if not inner or not (0 <= px[0] < SIZE[0] and 0 <= px[1] < SIZE[1]):
+            continue
+        want = np.round(np.array(expected[cat]) * 255)
+        assert np.abs(pixel(image, px) - want).max() <= 2, f"category {cat} at pixel {px}"
+        checked[cat] += 1
+    assert checked[1] > 20 and checked[2] > 20 and checked[3] > 200 and checked[0] > 100, checked
+
+
+def test_heatmap_section_outlines_a_region_where_the_annotation_changes(atlas):
+    spec = section_scene(outline_color=[255, 0, 0], outline_width=2, missing_color="white")
+    plan = scenerender.compile_scene(spec)
+    image = scenerender.render(plan)
+    red = (image[..., 0] > 200) & (image[..., 1] < 60) & (image[..., 2] < 60)
+    ids, _ = slice_cells(atlas)
+    th = descendants_mask(atlas, ids, "TH")
+    # Midpoints of the voxel faces between thalamus and anything else, in atlas microns.
+    faces = []
+    for axis, (da, db) in ((0, (1, 0)), (1, (0, 1))):
+        change = th[:th.shape[0] - da, :th.shape[1] - db] != th[da:, db:]
+        for j, k in zip(*np.nonzero(change)):
+            faces.append((SLICE * 100.0, (j + da / 2) * 100.0, (k + db / 2) * 100.0))
+    assert len(faces) > 50
+    near = [red[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2].any()
+            for c, r in np.floor(project(plan.camera, SIZE, np.array(faces))).astype(int)]
+    assert np.mean(near) > 0.95
+    # ...and not inside it: the thalamus's interior pixels are its fill colour.
+    inside = interior(th) & th
+    j, k = np.nonzero(inside)
+    centres = np.column_stack([np.full(len(j), SLICE * 100.0), j * 100.0, k * 100.0])
+    cols, rows = np.floor(project(plan.camera, SIZE, centres)).astype(int).T
+    assert not red[rows, cols].any()
+
+
+def test_heatmap_section_lies_at_its_plane(atlas):
+    """Seen edge-on from the side, a frontal section's outlines are one vertical line at its position."""
+    spec = section_scene(outline_color=[255, 0, 0])
+    spec["camera"] = {"preset": "sagittal", "projection": "orthographic"}
+    plan = scenerender.compile_scene(spec)
+    image = scenerender.render(plan)
+    drawn = (image[..., 0] > 200) & (image[..., 1] < 60)
+    cols = np.nonzero(drawn.any(axis=0))[0]
+    expected = project(plan.camera, SIZE, [[SLICE * 100.0, 4000.0, 5700.0]])[0, 0]
+    assert np.ptp(cols) <= 3 and abs(cols.mean() - expected) <= 2
+
+
+def test_heatmap_in_3d_colours_region_surfaces_by_value(atlas):
+    camera = {"preset": "top", "projection": "orthographic"}
+    heat = scenerender.render(scene({"kind": "heatmap", "values": {"TH": 0.0, "CB": 1.0, "MOs": None},
+                                     "vmin": 0, "vmax": 1, "missing_color": [128, 128, 128]}, camera=camera))
+    masks = {}
+    for acronym in ("TH", "CB", "MOs"):
+        alone = scenerender.render(scene({"kind": "region", "regions": acronym, "color": [255, 0, 0]}, camera=camera))
+        masks[acronym] = (alone[..., 1] < 100) & (alone[..., 0] > 40)
+    expected = {"TH": matplotlib.colormaps["viridis"](0.0)[:3], "CB": matplotlib.colormaps["viridis"](1.0)[:3],
+                "MOs": (0.5, 0.5, 0.5)}
+    for acronym, mask in masks.items():
+        only = mask & ~np.logical_or.reduce([m for a, m in masks.items() if a != acronym])
+        fg = heat[only].astype(float)
+        assert len(fg) > 100, acronym
+        want = np.array(expected[acronym])
+        # Lighting scales brightness, not hue: lit pixels point along the expected colour.
+        cos = (fg @ want) / (np.linalg.norm(fg, axis=1) * np.linalg.norm(want) + 1e-9)
+        assert np.median(cos) > 0.99, acronym
+
+
+def test_heatmap_limits_and_center():
+    def colours(**extra):
+        plan = scenerender.compile_scene(scene({"kind": "heatmap", "values": {"TH": -2.0, "CP": 1.0, "CB": 4.0},
+                                                "cmap": "RdBu_r", **extra}))
+        return {p.name.split()[-1]: np.array(p.color) for p in plan.actors}, plan.actors[0].mapping
+
+    cmap = matplotlib.colormaps["RdBu_r"]
+    # Centre 0 without limits: symmetric, -4 .. 4.
+    got, mapping = colours(center=0)
+    assert (mapping.vmin, mapping.vmax) == (-4, 4)
+    assert got["CP"] == pytest.approx(cmap(0.5 + 1 / 8)[:3])
+    # Two slopes: -1 .. 0 and 0 .. 4 each fill half the map; -2 is clipped.
+    got, _ = colours(center=0, vmin=-1, vmax=4)
+    assert got["CP"] == pytest.approx(cmap(0.5 + 0.5 / 4)[:3])
+    assert got["TH"] == pytest.approx(cmap(0.0)[:3])
+    # Plain limits: linear.
+    got, _ = colours(vmin=-2, vmax=6)
+    assert got["CB"] == pytest.approx(cmap(0.75)[:3])
+    with pytest.raises(scenerender.SceneError, match=r"actors\[0\]\.center: center 9 must lie between"):
+        colours(center=9, vmin=-1, vmax=4)
+
+
+def test_heatmap_values_from_csv(tmp_path):
+    (tmp_path / "density.csv").write_text("acronym,cells_per_mm3\nTH,10\nCP,\nCB,30\n")
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\nactors:\n  - kind: heatmap\n    values: {csv: density.csv, region: acronym, value: cells_per_mm3}\n"
+        "    missing_color: [1, 2, 3]\n")
+    plan = scenerender.compile_scene(tmp_path / "s.yaml")
+    got = {p.name.split()[-1]: p.color for p in plan.actors}
+    viridis = matplotlib.colormaps["viridis"]
+    assert got["TH"] == pytest.approx(viridis(0.0)[:3]) and got["CB"] == pytest.approx(viridis(1.0)[:3])
+    assert got["CP"] == pytest.approx((1 / 255, 2 / 255, 3 / 255))  # empty cell: no value, neutral
+
+
+def test_heatmap_unknown_region_in_csv_names_the_row(tmp_path):
+    (tmp_path / "v.csv").write_text("region,value\nTH,1\nHIPP,2\n")
+    (tmp_path / "s.yaml").write_text("version: 1\nactors:\n  - kind: heatmap\n    values: {csv: v.csv}\n")
+    with pytest.raises(scenerender.SceneError) as err:
+        scenerender.compile_scene(tmp_path / "s.yaml")
+    message = str(err.value)
+    assert f"{tmp_path / 's.yaml'}:4:" in message and "v.csv row 3: unknown region 'HIPP'" in message
+    assert "did you mean 'HIP'" in message
+
+
+def test_heatmap_unknown_region_inline_is_located():
+    with pytest.raises(scenerender.SceneError, match=r"actors\[0\]\.values\.HIPP: unknown region 'HIPP'.*did you mean 'HIP'"):
+        scenerender.compile_scene(scene({"kind": "heatmap", "values": {"HIPP": 1}}))
