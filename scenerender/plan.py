@@ -160,7 +160,12 @@ class LabelsPlan:
 
 @dataclass(frozen=True)
 class ScaleBarPlan:
-    """A bar ``length`` microns long at the focal point's depth, in an image corner."""
+    """A bar ``length`` microns long in an image corner.
+
+    True everywhere with orthographic projection. With perspective, true at
+    one depth only: that of ``at`` (a world point), or of the camera's focal
+    point when ``at`` is None.
+    """
 
     name: str
     length: float
@@ -170,12 +175,88 @@ class ScaleBarPlan:
     size: int
     alpha: float = 1.0
     group: str = ""
+    at: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class OrientationPlan:
+    """Anatomical axes in an image corner, turned with the camera of each frame.
+
+    ``labels`` pairs each anatomical direction (anterior, posterior, superior,
+    inferior, left, right) with its text; ``length`` is the longest arm in pixels.
+    """
+
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    corner: str
+    length: float
+    color: RGB
+    size: int
+    alpha: float = 1.0
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class ColorBarPlan:
+    """A colour bar for a :class:`ColorMapping`, at the image edge."""
+
+    name: str
+    mapping: ColorMapping
+    title: str
+    position: str
+    color: RGB
+    size: int
+    alpha: float = 1.0
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class LegendPlan:
+    """A box of (text, colour) entries in an image corner."""
+
+    name: str
+    entries: tuple[tuple[str, RGB], ...]
+    corner: str
+    color: RGB
+    size: int
+    background: RGB | None
+    alpha: float = 1.0
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class TitlePlan:
+    """A line of text at the top (or bottom) of the image."""
+
+    name: str
+    text: str
+    position: str
+    color: RGB
+    size: int
+    alpha: float = 1.0
+    group: str = ""
 
 
 #: Anything an actor can ask the renderer to draw. ``group`` names the scene
 #: actor it came from (its ``id``, or ``actors[i]``): animation keyframes
 #: change the properties of every plan in a group.
-ActorPlan = SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan
+ActorPlan = (SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan | OrientationPlan
+             | ColorBarPlan | LegendPlan | TitlePlan)
+
+#: Plans drawn flat over the image (text and 2-D marks): never translucent
+#: geometry, only their visibility is animated.
+OVERLAYS = (LabelsPlan, ScaleBarPlan, OrientationPlan, ColorBarPlan, LegendPlan, TitlePlan)
+
+
+def color_mapping_of(plan) -> ColorMapping | None:
+    """How a plan's colours come from values, if they do (for colour bars)."""
+    if isinstance(plan, SurfacePlan):
+        return plan.mapping
+    if isinstance(plan, PointsPlan) and plan.scalars is not None and plan.clim is not None:
+        return ColorMapping(cmap=plan.cmap, vmin=float(plan.clim[0]), vmax=float(plan.clim[1]))
+    if isinstance(plan, VolumePlan):
+        return ColorMapping(cmap=plan.cmap, vmin=float(plan.clim[0]), vmax=float(plan.clim[1]))
+    return None
 
 
 @dataclass(frozen=True)

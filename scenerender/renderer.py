@@ -12,7 +12,9 @@ import os
 import numpy as np
 
 from .errors import RenderError
-from .plan import CameraPlan, LabelsPlan, LinesPlan, PointsPlan, ScaleBarPlan, ScenePlan, SurfacePlan, VolumePlan
+from .camera import image_directions, scale_at_depth
+from .plan import (OVERLAYS, CameraPlan, LabelsPlan, LinesPlan, OrientationPlan, PointsPlan, ScaleBarPlan, ScenePlan,
+                   SurfacePlan, VolumePlan)
 
 # Headless first: without a display, ask VTK for its EGL window directly
 # instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
@@ -53,7 +55,7 @@ def _plotter(plan: ScenePlan):
         plotter.set_background(plan.render.background)
     animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
     translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
-                                        if not isinstance(actor, (VolumePlan, LabelsPlan, ScaleBarPlan)))
+                                        if not isinstance(actor, (VolumePlan, *OVERLAYS)))
     volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
     aa, peel = choose_passes(plan.render.anti_aliasing, translucency=plan.render.translucency,
                              translucent=translucent, volumes=volumes)
@@ -123,51 +125,81 @@ def _add_labels(plotter, actor: LabelsPlan):
                                     shape=None, show_points=False, always_visible=True, reset_camera=False)
 
 
-class _ScaleBar:
-    """A bar and its text as 2-D overlays, resized for the camera of each frame."""
+def _display_lines(n_points: int, segments: list[tuple[int, int]], color, alpha: float, width: float):
+    """A 2-D actor of line segments whose points are set in display pixels later."""
+    from vtkmodules.vtkCommonCore import vtkPoints
+    from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+    from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
+
+    points = vtkPoints()
+    points.SetNumberOfPoints(n_points)
+    lines = vtkCellArray()
+    for a, b in segments:
+        lines.InsertNextCell(2, [a, b])
+    poly = vtkPolyData()
+    poly.SetPoints(points)
+    poly.SetLines(lines)
+    coordinate = vtkCoordinate()
+    coordinate.SetCoordinateSystemToDisplay()
+    mapper = vtkPolyDataMapper2D()
+    mapper.SetInputData(poly)
+    mapper.SetTransformCoordinate(coordinate)
+    actor = vtkActor2D()
+    actor.SetMapper(mapper)
+    actor.GetProperty().SetColor(*color)
+    actor.GetProperty().SetOpacity(alpha)
+    actor.GetProperty().SetLineWidth(width)
+    return actor, points, poly
+
+
+def _text(text: str, color, alpha: float, size: int):
+    from vtkmodules.vtkRenderingCore import vtkTextActor
+
+    actor = vtkTextActor()
+    actor.SetInput(text)
+    prop = actor.GetTextProperty()
+    prop.SetColor(*color)
+    prop.SetOpacity(alpha)
+    prop.SetFontSize(size)
+    prop.SetJustificationToCentered()
+    prop.SetVerticalJustificationToCentered()
+    return actor
+
+
+class _CameraOverlay:
+    """2-D marks recomputed from the camera of each frame (scale bar, orientation)."""
 
     MARGIN = 0.04  # of the image height, from the edges
-
-    def __init__(self, plotter, plan: ScaleBarPlan):
-        from vtkmodules.vtkCommonCore import vtkPoints
-        from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
-        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D, vtkTextActor
-
-        self.plan, self.plotter = plan, plotter
-        self.points = vtkPoints()
-        self.points.SetNumberOfPoints(2)
-        lines = vtkCellArray()
-        lines.InsertNextCell(2, [0, 1])
-        poly = vtkPolyData()
-        poly.SetPoints(self.points)
-        poly.SetLines(lines)
-        coordinate = vtkCoordinate()
-        coordinate.SetCoordinateSystemToDisplay()
-        mapper = vtkPolyDataMapper2D()
-        mapper.SetInputData(poly)
-        mapper.SetTransformCoordinate(coordinate)
-        self.bar = vtkActor2D()
-        self.bar.SetMapper(mapper)
-        self.text = vtkTextActor()
-        self.text.SetInput(plan.text)
-        for prop in (self.bar.GetProperty(), self.text.GetTextProperty()):
-            prop.SetColor(*plan.color)
-            prop.SetOpacity(plan.alpha)
-        self.text.GetTextProperty().SetFontSize(plan.size)
-        self.text.GetTextProperty().SetJustificationToCentered()
-        self.bar.GetProperty().SetLineWidth(max(2.0, plan.size / 5))
-        plotter.renderer.AddViewProp(self.bar)
-        plotter.renderer.AddViewProp(self.text)
-        self.poly = poly
+    props: list
 
     def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - the VTK actor interface
-        self.bar.SetVisibility(visible)
-        self.text.SetVisibility(visible)
+        for prop in self.props:
+            prop.SetVisibility(visible)
+
+    def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
+        raise NotImplementedError
+
+
+class _ScaleBar(_CameraOverlay):
+    """A bar and its text, resized for the camera of each frame."""
+
+    def __init__(self, plotter, plan: ScaleBarPlan):
+        self.plan = plan
+        self.bar, self.points, self.poly = _display_lines(2, [(0, 1)], plan.color, plan.alpha, max(2.0, plan.size / 5))
+        self.text = _text(plan.text, plan.color, plan.alpha, plan.size)
+        self.text.GetTextProperty().SetVerticalJustificationToBottom()
+        self.props = [self.bar, self.text]
+        for prop in self.props:
+            plotter.renderer.AddViewProp(prop)
+
+    def length_px(self, camera: CameraPlan, size: tuple[int, int]) -> float:
+        return self.plan.length * scale_at_depth(camera, size[1], self.plan.at)
 
     def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
         width, height = size
-        visible_height = 2 * camera.parallel_scale  # microns across the image at the focal depth
-        length_px = self.plan.length * height / visible_height
+        length_px = self.length_px(camera, size)
+        if not np.isfinite(length_px):
+            raise RenderError(f"{self.plan.name}: its depth point 'at' is behind the camera; no length is true there")
         margin = self.MARGIN * height
         right = "right" in self.plan.corner
         top = "top" in self.plan.corner
@@ -180,8 +212,48 @@ class _ScaleBar:
         self.text.SetPosition(x0 + length_px / 2, y + max(4.0, self.plan.size * 0.4))
 
 
+class _Orientation(_CameraOverlay):
+    """Arms towards the anatomical directions, with their labels, from a corner."""
+
+    HIDE_BELOW = 0.3  # arms shorter than this (of full length) point at the viewer: no label
+
+    def __init__(self, plotter, plan: OrientationPlan):
+        self.plan = plan
+        n = len(plan.labels)
+        self.arms, self.points, self.poly = _display_lines(n + 1, [(0, i + 1) for i in range(n)], plan.color,
+                                                           plan.alpha, max(1.5, plan.size / 8))
+        self.texts = [_text(text, plan.color, plan.alpha, plan.size) for _, text in plan.labels]
+        self.props = [self.arms, *self.texts]
+        for prop in self.props:
+            plotter.renderer.AddViewProp(prop)
+        self.visible = True
+
+    def SetVisibility(self, visible: bool) -> None:  # noqa: N802
+        self.visible = visible
+        super().SetVisibility(visible)
+
+    def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
+        width, height = size
+        directions = image_directions(camera)
+        reach = self.plan.length + self.plan.size  # arm plus room for its label
+        margin = self.MARGIN * height + reach
+        cx = width - margin if "right" in self.plan.corner else margin
+        cy = height - margin if "top" in self.plan.corner else margin
+        self.points.SetPoint(0, cx, cy, 0)
+        for i, (name, _) in enumerate(self.plan.labels):
+            dx, dy = directions[name]
+            self.points.SetPoint(i + 1, cx + dx * self.plan.length, cy + dy * self.plan.length, 0)
+            shown = bool(np.hypot(dx, dy) >= self.HIDE_BELOW)
+            norm = max(np.hypot(dx, dy), 1e-9)
+            pad = self.plan.length + 0.9 * self.plan.size
+            self.texts[i].SetPosition(cx + dx / norm * pad, cy + dy / norm * pad)
+            self.texts[i].SetVisibility(self.visible and shown)
+        self.points.Modified()
+        self.poly.Modified()
+
+
 _DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
-         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar}
+         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar, OrientationPlan: _Orientation}
 
 
 def _apply_camera(plotter, camera: CameraPlan) -> None:
@@ -244,7 +316,7 @@ class FrameRenderer:
             plan_actor = self.plan.actors[index]
             state = (states or {}).get(index, {})
             actor.SetVisibility(bool(state.get("visible", True)))
-            if isinstance(plan_actor, (VolumePlan, LabelsPlan, ScaleBarPlan)):
+            if isinstance(plan_actor, (VolumePlan, *OVERLAYS)):
                 continue  # overlays and volume transfer functions: only visibility is animated
             prop = actor.GetProperty()
             prop.SetOpacity(float(state.get("alpha", plan_actor.alpha)))
@@ -254,7 +326,7 @@ class FrameRenderer:
         camera = camera or self.plan.camera
         _apply_camera(self.plotter, camera)
         for actor in self.actors:
-            if isinstance(actor, _ScaleBar):
+            if isinstance(actor, _CameraOverlay):
                 actor.update(camera, self.plan.render.size)
         image = _capture(self.plotter, alpha=self.transparent)
         expected = (self.plan.render.size[1], self.plan.render.size[0])

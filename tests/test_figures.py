@@ -12,7 +12,7 @@ import pytest
 
 import scenerender
 from scenerender.atlas import AtlasRequest, SceneAtlas, open_bg_atlas
-from scenerender.spaces import atlas_to_world
+from scenerender.spaces import atlas_to_world, world_to_atlas
 
 SIZE = (400, 300)
 
@@ -211,3 +211,94 @@ def test_heatmap_unknown_region_in_csv_names_the_row(tmp_path):
 def test_heatmap_unknown_region_inline_is_located():
     with pytest.raises(scenerender.SceneError, match=r"actors\[0\]\.values\.HIPP: unknown region 'HIPP'.*did you mean 'HIP'"):
         scenerender.compile_scene(scene({"kind": "heatmap", "values": {"HIPP": 1}}))
+
+
+# -- orientation indicator ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("preset, expected", [
+    # (image right, image up) that each anatomical direction must point to
+    ("frontal", {"left": "right", "right": "left", "superior": "up", "inferior": "down"}),
+    ("posterior", {"left": "left", "right": "right", "superior": "up"}),
+    ("top", {"anterior": "up", "posterior": "down", "left": "left", "right": "right"}),
+    ("bottom", {"anterior": "up", "left": "right"}),
+    ("sagittal", {"anterior": "left", "posterior": "right", "superior": "up"}),
+    ("sagittal_right", {"anterior": "right", "superior": "up"}),
+])
+def test_orientation_labels_follow_the_camera(preset, expected):
+    from scenerender.camera import image_directions
+
+    plan = scenerender.compile_scene(scene({"kind": "root"}, camera={"preset": preset}))
+    got = image_directions(plan.camera)
+    unit = {"right": (1, 0), "left": (-1, 0), "up": (0, 1), "down": (0, -1)}
+    for name, where in expected.items():
+        assert got[name] == pytest.approx(unit[where], abs=1e-6), (preset, name)
+    # The pair along the line of sight vanishes (its label is hidden).
+    along = {"frontal": "anterior", "posterior": "anterior", "top": "superior", "bottom": "superior",
+             "sagittal": "left", "sagittal_right": "left"}[preset]
+    assert np.hypot(*got[along]) < 1e-6
+
+
+def _label_centre(preset, **extra):
+    """Centre (column, row) of the one visible label, the animal's left, and the indicator's centre."""
+    spec = scene({"kind": "orientation", "axes": ["left_right"], "labels": {"right": " "}, "color": [255, 0, 0],
+                  "length": 30, "size": 20, "corner": "bottom_left", **extra},
+                 camera={"preset": preset, "projection": "orthographic"})
+    image = scenerender.render(spec)
+    red = (image[..., 0] > 150) & (image[..., 1] < 100)
+    # The arms are 2 px lines through the centre; the letter is the blob off the arm's row.
+    rows, cols = np.nonzero(red)
+    arm_row = np.bincount(rows).argmax()
+    text = np.abs(rows - arm_row) > 2
+    return cols[text].mean(), cols[~text].mean()
+
+
+def test_orientation_left_label_flips_between_front_and_top_views():
+    left_col, centre = _label_centre("frontal")
+    assert left_col > centre + 20  # from the front the animal's left is on the image right
+    left_col, centre = _label_centre("top")
+    assert left_col < centre - 20  # from above, on the image left
+
+
+# -- scale bar ---------------------------------------------------------------------------------------
+
+BLUE, GREEN = [0, 0, 255], [0, 200, 0]
+
+
+def _bar_and_ruler(camera, *, near: float = 0.0):
+    """Render a 3 mm scale bar and a 3 mm line (a known atlas distance, across the view) at the
+    bar's depth: the focal point's, or ``near`` of the way from the focal point to the camera."""
+    size = (400, 400)
+    probe = scenerender.compile_scene(scene({"kind": "root"}, camera=camera, size=size)).camera
+    focal, position = np.asarray(probe.focal_point), np.asarray(probe.position)
+    up = np.asarray(probe.view_up)
+    right = np.cross(up, (position - focal) / np.linalg.norm(position - focal))
+    centre = focal + near * (position - focal)
+    length = 3000.0
+    ends = world_to_atlas(np.array([centre - right * length / 2, centre + right * length / 2]))
+    bar = {"kind": "scale_bar", "length": length, "text": " ", "color": BLUE}
+    if near:
+        bar["at"] = world_to_atlas(centre).tolist()
+    plan = scenerender.compile_scene(scene({"kind": "line", "points": ends.tolist(), "color": GREEN, "width": 3},
+                                           bar, camera=camera, size=size))
+    image = scenerender.render(plan)
+    blue = (image[..., 2] > 150) & (image[..., 0] < 80) & (image[..., 1] < 80)
+    green = (image[..., 1] > 120) & (image[..., 0] < 80) & (image[..., 2] < 80)
+    bar_px = np.ptp(np.nonzero(blue.any(axis=0))[0]) + 1
+    line_px = np.ptp(np.nonzero(green.any(axis=0))[0]) + 1
+    projected = np.ptp(project(plan.camera, size, ends)[:, 0])
+    return bar_px, line_px, projected
+
+
+@pytest.mark.parametrize("projection", ["orthographic", "perspective"])
+def test_scale_bar_matches_a_known_atlas_distance_within_2_percent(projection):
+    bar_px, line_px, projected = _bar_and_ruler({"preset": "three_quarters", "projection": projection, "zoom": 1.4})
+    assert bar_px == pytest.approx(projected, rel=0.02)
+    assert bar_px == pytest.approx(line_px, rel=0.02)
+
+
+def test_perspective_scale_bar_is_true_at_its_declared_depth():
+    camera = {"preset": "sagittal", "projection": "perspective", "view_angle": 40}
+    at_focal, _, _ = _bar_and_ruler(camera)
+    bar_px, line_px, projected = _bar_and_ruler(camera, near=0.3)
+    assert bar_px == pytest.approx(projected, rel=0.02) and bar_px == pytest.approx(line_px, rel=0.02)
+    assert bar_px > at_focal * 1.2  # nearer the camera, the same microns span more pixels
