@@ -108,6 +108,7 @@ class PointsPlan:
     cmap: str = "viridis"
     clim: tuple[float, float] | None = None
     group: str = ""
+    scalar_name: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,7 +254,8 @@ def color_mapping_of(plan) -> ColorMapping | None:
     if isinstance(plan, SurfacePlan):
         return plan.mapping
     if isinstance(plan, PointsPlan) and plan.scalars is not None and plan.clim is not None:
-        return ColorMapping(cmap=plan.cmap, vmin=float(plan.clim[0]), vmax=float(plan.clim[1]))
+        return ColorMapping(cmap=plan.cmap, vmin=float(plan.clim[0]), vmax=float(plan.clim[1]),
+                            title=plan.scalar_name)
     if isinstance(plan, VolumePlan):
         return ColorMapping(cmap=plan.cmap, vmin=float(plan.clim[0]), vmax=float(plan.clim[1]))
     return None

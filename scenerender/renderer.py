@@ -13,8 +13,8 @@ import numpy as np
 
 from .errors import RenderError
 from .camera import image_directions, scale_at_depth
-from .plan import (OVERLAYS, CameraPlan, LabelsPlan, LinesPlan, OrientationPlan, PointsPlan, ScaleBarPlan, ScenePlan,
-                   SurfacePlan, VolumePlan)
+from .plan import (OVERLAYS, CameraPlan, ColorBarPlan, LabelsPlan, LegendPlan, LinesPlan, OrientationPlan, PointsPlan,
+                   ScaleBarPlan, ScenePlan, SurfacePlan, TitlePlan, VolumePlan)
 
 # Headless first: without a display, ask VTK for its EGL window directly
 # instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
@@ -252,8 +252,135 @@ class _Orientation(_CameraOverlay):
         self.poly.Modified()
 
 
+def _plain_text(prop, color, alpha: float, size: int) -> None:
+    prop.SetColor(*color)
+    prop.SetOpacity(alpha)
+    prop.SetFontSize(size)
+    prop.ShadowOff()
+    prop.BoldOff()
+    prop.ItalicOff()
+
+
+def _add_colorbar(plotter, plan: ColorBarPlan):
+    """VTK's scalar bar over a lookup table sampled from the mapping, so a
+    centred (two-slope) map shows exactly the colours the actor was given."""
+    from vtkmodules.vtkCommonCore import vtkLookupTable
+    from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor
+
+    mapping = plan.mapping
+    n = 256
+    lut = vtkLookupTable()
+    lut.SetNumberOfTableValues(n)
+    lut.SetRange(mapping.vmin, mapping.vmax)
+    lut.Build()
+    values = mapping.vmin + (np.arange(n) + 0.5) / n * (mapping.vmax - mapping.vmin)
+    for i, rgb in enumerate(mapping.colors(values)):
+        lut.SetTableValue(i, *rgb, 1.0)
+    bar = vtkScalarBarActor()
+    bar.SetLookupTable(lut)
+    bar.SetTitle(plan.title)
+    bar.SetNumberOfLabels(5)
+    bar.SetLabelFormat("%.3g")
+    bar.UnconstrainedFontSizeOn()
+    bar.DrawTickLabelsOn()
+    for prop in (bar.GetLabelTextProperty(), bar.GetTitleTextProperty()):
+        _plain_text(prop, plan.color, plan.alpha, plan.size)
+    coordinate = bar.GetPositionCoordinate()
+    coordinate.SetCoordinateSystemToNormalizedViewport()
+    vertical = plan.position in ("left", "right")
+    if vertical:
+        bar.SetOrientationToVertical()
+        bar.SetPosition(0.86 if plan.position == "right" else 0.02, 0.1)
+        bar.SetWidth(0.12)
+        bar.SetHeight(0.8)
+    else:
+        bar.SetOrientationToHorizontal()
+        bar.SetPosition(0.15, 0.02 if plan.position == "bottom" else 0.84)
+        bar.SetWidth(0.7)
+        bar.SetHeight(0.14)
+    plotter.renderer.AddViewProp(bar)
+    return bar
+
+
+class _Legend:
+    """A colour square and a text per entry, stacked in an image corner (display pixels)."""
+
+    def __init__(self, plotter, plan: LegendPlan):
+        from vtkmodules.vtkCommonCore import vtkPoints, vtkUnsignedCharArray
+        from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
+
+        width, height = plotter.window_size
+        size = plan.size
+        row = 1.5 * size
+        longest = max(len(text) for text, _ in plan.entries)
+        box_w, box_h = (longest * 0.62 + 2.5) * size, len(plan.entries) * row
+        margin = 0.03 * height
+        x0 = width - margin - box_w if "right" in plan.corner else margin
+        top = height - margin if "top" in plan.corner else margin + box_h
+        points, polys = vtkPoints(), vtkCellArray()
+        colors = vtkUnsignedCharArray()
+        colors.SetNumberOfComponents(4)
+        alpha = int(round(plan.alpha * 255))
+
+        def quad(x, y, w, h, rgb):
+            start = points.GetNumberOfPoints()
+            for px, py in ((x, y), (x + w, y), (x + w, y + h), (x, y + h)):
+                points.InsertNextPoint(px, py, 0)
+            polys.InsertNextCell(4, [start, start + 1, start + 2, start + 3])
+            colors.InsertNextTuple4(*(int(round(c * 255)) for c in rgb), alpha)
+
+        if plan.background is not None:
+            quad(x0 - 0.4 * size, top - box_h - 0.3 * size, box_w + 0.8 * size, box_h + 0.6 * size, plan.background)
+        self.texts = []
+        for i, (text, rgb) in enumerate(plan.entries):
+            centre_y = top - (i + 0.5) * row
+            quad(x0, centre_y - size / 2, size, size, rgb)
+            label = _text(text, plan.color, plan.alpha, size)
+            _plain_text(label.GetTextProperty(), plan.color, plan.alpha, size)
+            label.GetTextProperty().SetJustificationToLeft()
+            label.SetPosition(x0 + 1.6 * size, centre_y)
+            self.texts.append(label)
+        poly = vtkPolyData()
+        poly.SetPoints(points)
+        poly.SetPolys(polys)
+        poly.GetCellData().SetScalars(colors)
+        coordinate = vtkCoordinate()
+        coordinate.SetCoordinateSystemToDisplay()
+        mapper = vtkPolyDataMapper2D()
+        mapper.SetInputData(poly)
+        mapper.SetTransformCoordinate(coordinate)
+        mapper.SetColorModeToDirectScalars()
+        mapper.SetScalarModeToUseCellData()
+        self.swatches = vtkActor2D()
+        self.swatches.SetMapper(mapper)
+        self.props = [self.swatches, *self.texts]
+        for prop in self.props:
+            plotter.renderer.AddViewProp(prop)
+
+    def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - the VTK actor interface
+        for prop in self.props:
+            prop.SetVisibility(visible)
+
+
+def _add_title(plotter, plan: TitlePlan):
+    width, height = plotter.window_size
+    text = _text(plan.text, plan.color, plan.alpha, plan.size)
+    _plain_text(text.GetTextProperty(), plan.color, plan.alpha, plan.size)
+    margin = 0.03 * height
+    if plan.position == "top":
+        text.GetTextProperty().SetVerticalJustificationToTop()
+        text.SetPosition(width / 2, height - margin)
+    else:
+        text.GetTextProperty().SetVerticalJustificationToBottom()
+        text.SetPosition(width / 2, margin)
+    plotter.renderer.AddViewProp(text)
+    return text
+
+
 _DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
-         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar, OrientationPlan: _Orientation}
+         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar, OrientationPlan: _Orientation,
+         ColorBarPlan: _add_colorbar, LegendPlan: _Legend, TitlePlan: _add_title}
 
 
 def _apply_camera(plotter, camera: CameraPlan) -> None:

@@ -302,3 +302,93 @@ def test_perspective_scale_bar_is_true_at_its_declared_depth():
     bar_px, line_px, projected = _bar_and_ruler(camera, near=0.3)
     assert bar_px == pytest.approx(projected, rel=0.02) and bar_px == pytest.approx(line_px, rel=0.02)
     assert bar_px > at_focal * 1.2  # nearer the camera, the same microns span more pixels
+
+
+# -- colour bar, legend, title, labels -----------------------------------------------------------
+
+def _colorbar_column(image, cmap):
+    """(column, rows top->bottom) of the colour bar: the column in the right quarter with the most
+    pixels close to a colour of ``cmap``."""
+    table = np.asarray(matplotlib.colormaps[cmap](np.linspace(0, 1, 256)))[:, :3] * 255
+    right = image[:, image.shape[1] * 3 // 4:, :3].astype(float)
+    dist = np.min(np.linalg.norm(right[..., None, :] - table[None, None], axis=-1), axis=-1)
+    close = dist < 6
+    col = int(np.argmax(close.sum(axis=0)))
+    rows = np.nonzero(close[:, col])[0]
+    return image.shape[1] * 3 // 4 + col, rows
+
+
+def test_colorbar_shows_the_heatmap_colours_with_its_centre():
+    # Diverging about 0 over -1 .. 3: the map's middle colour sits a quarter of the way up.
+    spec = scene({"kind": "heatmap", "id": "h", "values": {"TH": -1.0, "CB": 3.0}, "cmap": "viridis",
+                  "vmin": -1, "vmax": 3, "center": 0},
+                 {"kind": "colorbar", "of": "h", "title": " "}, camera={"preset": "top", "zoom": 0.5}, size=(400, 400))
+    image = scenerender.render(spec)
+    col, rows = _colorbar_column(image, "viridis")
+    assert len(rows) > 150  # the bar spans most of the image height
+    top, bottom = rows.min(), rows.max()
+    viridis = matplotlib.colormaps["viridis"]
+
+    def colour_at(fraction):  # fraction of the way up the bar
+        return image[int(round(bottom - fraction * (bottom - top))), col, :3].astype(float)
+
+    def expected(fraction):  # value -1 + 4f; two slopes: -1 .. 0 -> 0 .. 0.5 and 0 .. 3 -> 0.5 .. 1
+        value = -1 + 4 * fraction
+        return 0.5 * (value + 1) if value < 0 else 0.5 + 0.5 * value / 3
+
+    for fraction in (0.03, 0.25, 0.4, 0.625, 0.97):
+        want = np.array(viridis(expected(fraction))[:3]) * 255
+        assert np.abs(colour_at(fraction) - want).max() < 12, (fraction, colour_at(fraction), want)
+    # A linear bar would put the middle colour half-way up, not a quarter.
+    assert np.abs(colour_at(0.5) - np.array(viridis(0.5)[:3]) * 255).max() > 30
+
+
+def test_colorbar_needs_a_value_coloured_actor():
+    with pytest.raises(scenerender.SceneError, match=r"actors\[1\]\.of: actor 'th' is not coloured by values"):
+        scenerender.compile_scene(scene({"kind": "region", "id": "th", "regions": "TH"}, {"kind": "colorbar", "of": "th"}))
+    with pytest.raises(scenerender.SceneError, match=r"actors\[0\]\.of: no actor with id 'hm'; did you mean 'hm1'"):
+        scenerender.compile_scene(scene({"kind": "colorbar", "of": "hm"}, {"kind": "heatmap", "id": "hm1",
+                                                                          "values": {"TH": 1}}))
+    # Without 'of', the scene's one value-coloured actor, wherever it is listed.
+    plan = scenerender.compile_scene(scene({"kind": "colorbar"}, {"kind": "heatmap", "values": {"TH": 1, "CB": 5},
+                                                                  "title": "counts"}))
+    bar = plan.actors[0]
+    assert (bar.mapping.vmin, bar.mapping.vmax, bar.title) == (1, 5, "counts")
+
+
+def test_legend_lists_named_actors_in_their_colours():
+    regions = ({"kind": "region", "id": "thalamus", "regions": "TH", "color": [255, 0, 0]},
+               {"kind": "region", "id": "cerebellum", "regions": "CB", "color": [0, 0, 255]})
+    camera = {"preset": "top", "zoom": 0.6}
+    bare = scenerender.render(scene(*regions, camera=camera))
+    legend = scenerender.render(scene(*regions, {"kind": "legend", "corner": "top_left", "size": 20},
+                                      camera=camera))
+    corner = (slice(0, 100), slice(0, 200))
+    assert (bare[corner] > 240).all(), "the corner must be empty without a legend"
+    red = np.all(legend[corner] == [255, 0, 0], axis=-1)
+    blue = np.all(legend[corner] == [0, 0, 255], axis=-1)
+    assert red.sum() > 200 and blue.sum() > 200  # two unlit swatches of about 20 x 20 pixels
+    assert np.nonzero(red)[0].mean() < np.nonzero(blue)[0].mean()  # in scene order, top to bottom
+    text = (legend[corner] < 100).all(axis=-1)
+    assert np.nonzero(text)[1].min() > np.nonzero(red)[1].max()  # texts to the right of the swatches
+
+
+def test_title_is_centred_at_the_top():
+    image = scenerender.render(scene({"kind": "title", "text": "Thalamus", "size": 30, "color": [255, 0, 0]}))
+    rows, cols = np.nonzero(red_text := ((image[..., 0] > 150) & (image[..., 1] < 100)))
+    assert red_text.sum() > 100
+    assert rows.max() < 0.25 * SIZE[1]
+    assert (cols.min() + cols.max()) / 2 == pytest.approx(SIZE[0] / 2, abs=6)
+
+
+def test_label_anchored_at_the_region_centroid(atlas):
+    plan = scenerender.compile_scene(scene({"kind": "label", "regions": "TH", "anchor": "centroid",
+                                            "hemisphere": "left"}))
+    annotation, hemispheres = np.asarray(atlas.bg.annotation), np.asarray(atlas.bg.hemispheres)
+    th = descendants_mask(atlas, annotation, "TH") & (hemispheres == atlas.bg.left_hemisphere_value)
+    expected = np.argwhere(th).mean(axis=0) * 100.0
+    assert plan.actors[0].points[0] == pytest.approx(atlas_to_world(expected))
+    # The default anchor is a point of the region's surface.
+    surface = scenerender.compile_scene(scene({"kind": "label", "regions": "TH"})).actors[0].points[0]
+    vertices, _ = atlas.region_mesh(atlas.structure("TH")["id"])
+    assert np.min(np.linalg.norm(atlas_to_world(vertices) - surface, axis=1)) < 1e-6
