@@ -238,15 +238,33 @@ class TitlePlan:
     group: str = ""
 
 
+@dataclass(frozen=True)
+class CutPlan:
+    """A plane clipping the plans of the listed groups (all groups when empty).
+
+    ``origin`` and ``normal`` are in world coordinates; what lies on the side
+    the normal points to is kept. The caps that close the cut surfaces are
+    separate :class:`SurfacePlan` s of the cut's own group.
+    """
+
+    name: str
+    origin: tuple[float, float, float]
+    normal: tuple[float, float, float]
+    targets: tuple[str, ...]
+    color: RGB = (0.0, 0.0, 0.0)
+    alpha: float = 1.0
+    group: str = ""
+
+
 #: Anything an actor can ask the renderer to draw. ``group`` names the scene
 #: actor it came from (its ``id``, or ``actors[i]``): animation keyframes
 #: change the properties of every plan in a group.
 ActorPlan = (SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan | OrientationPlan
-             | ColorBarPlan | LegendPlan | TitlePlan)
+             | ColorBarPlan | LegendPlan | TitlePlan | CutPlan)
 
-#: Plans drawn flat over the image (text and 2-D marks): never translucent
-#: geometry, only their visibility is animated.
-OVERLAYS = (LabelsPlan, ScaleBarPlan, OrientationPlan, ColorBarPlan, LegendPlan, TitlePlan)
+#: Plans that are not geometry of their own: marks drawn flat over the image
+#: (text, bars) and cuts. Never translucent; only their visibility is animated.
+OVERLAYS = (LabelsPlan, ScaleBarPlan, OrientationPlan, ColorBarPlan, LegendPlan, TitlePlan, CutPlan)
 
 
 def color_mapping_of(plan) -> ColorMapping | None:

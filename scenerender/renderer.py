@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import RenderError
 from .camera import image_directions, scale_at_depth
-from .plan import (OVERLAYS, CameraPlan, ColorBarPlan, LabelsPlan, LegendPlan, LinesPlan, OrientationPlan, PointsPlan,
+from .plan import (OVERLAYS, CameraPlan, ColorBarPlan, CutPlan, LabelsPlan, LegendPlan, LinesPlan, OrientationPlan, PointsPlan,
                    ScaleBarPlan, ScenePlan, SurfacePlan, TitlePlan, VolumePlan)
 
 # Headless first: without a display, ask VTK for its EGL window directly
@@ -378,9 +378,34 @@ def _add_title(plotter, plan: TitlePlan):
     return text
 
 
+class _Cut:
+    """A clipping plane, added to the mappers of the actors it cuts (see FrameRenderer)."""
+
+    def __init__(self, plotter, plan: CutPlan):
+        from vtkmodules.vtkCommonDataModel import vtkPlane
+
+        self.plane = vtkPlane()
+        self.plane.SetOrigin(*plan.origin)
+        self.plane.SetNormal(*plan.normal)  # VTK keeps the side the normal points to
+
+    def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - a cut is always applied
+        pass
+
+
+def _apply_cuts(plans, actors) -> None:
+    for cut_plan, cut in zip(plans, actors):
+        if not isinstance(cut_plan, CutPlan):
+            continue
+        for plan, actor in zip(plans, actors):
+            if isinstance(plan, OVERLAYS) or plan.group == cut_plan.group:
+                continue  # overlays are flat on the image; a cut's own caps lie on its plane
+            if not cut_plan.targets or plan.group in cut_plan.targets:
+                actor.GetMapper().AddClippingPlane(cut.plane)
+
+
 _DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
          LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar, OrientationPlan: _Orientation,
-         ColorBarPlan: _add_colorbar, LegendPlan: _Legend, TitlePlan: _add_title}
+         ColorBarPlan: _add_colorbar, LegendPlan: _Legend, TitlePlan: _add_title, CutPlan: _Cut}
 
 
 def _apply_camera(plotter, camera: CameraPlan) -> None:
@@ -435,6 +460,7 @@ class FrameRenderer:
             self.plotter.render_window.SetAlphaBitPlanes(1)
             self.plotter.renderer.SetBackgroundAlpha(0.0)
         self.actors = [_DRAW[type(actor)](self.plotter, actor) for actor in plan.actors]
+        _apply_cuts(plan.actors, self.actors)
 
     def draw(self, camera: CameraPlan | None = None, states: dict[int, dict] | None = None) -> np.ndarray:
         """The image for a camera (default: the scene's) and actor states

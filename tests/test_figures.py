@@ -392,3 +392,63 @@ def test_label_anchored_at_the_region_centroid(atlas):
     surface = scenerender.compile_scene(scene({"kind": "label", "regions": "TH"})).actors[0].points[0]
     vertices, _ = atlas.region_mesh(atlas.structure("TH")["id"])
     assert np.min(np.linalg.norm(atlas_to_world(vertices) - surface, axis=1)) < 1e-6
+
+
+# -- cutting -------------------------------------------------------------------------------------------
+
+def _th_middle(atlas) -> float:
+    points, _ = atlas.region_mesh(atlas.structure("TH")["id"])
+    return float(np.round(points[:, 0].mean() / 100) * 100)  # on a voxel plane, to compare with the annotation
+
+
+@pytest.mark.parametrize("keep", ["posterior", "anterior"])
+def test_cut_removes_one_side_of_the_plane(atlas, keep):
+    position = _th_middle(atlas)
+    camera = {"preset": "sagittal", "projection": "orthographic"}  # anterior on the image left
+    region = {"kind": "region", "id": "th", "regions": "TH", "color": [255, 0, 0]}
+    whole = scenerender.render(scene(region, camera=camera))
+    spec = scene(region, {"kind": "cut", "plane": "frontal", "position": position, "keep": keep, "actors": ["th"]},
+                 camera=camera)
+    plan = scenerender.compile_scene(spec)
+    cut = scenerender.render(plan)
+    plane_col = project(plan.camera, SIZE, [[position, 4000.0, 5700.0]])[0, 0]
+    whole_cols, cut_cols = np.nonzero((whole[..., 0] > 100) & (whole[..., 1] < 90))[1], \
+        np.nonzero((cut[..., 0] > 100) & (cut[..., 1] < 90))[1]
+    if keep == "posterior":
+        assert cut_cols.min() == pytest.approx(plane_col, abs=2) and cut_cols.max() == pytest.approx(whole_cols.max(), abs=1)
+    else:
+        assert cut_cols.max() == pytest.approx(plane_col, abs=2) and cut_cols.min() == pytest.approx(whole_cols.min(), abs=1)
+
+
+def test_cut_face_is_capped_where_the_annotation_has_the_region(atlas):
+    position = _th_middle(atlas)
+    region = {"kind": "region", "regions": "TH", "color": [255, 0, 0]}
+    cut = {"kind": "cut", "plane": "frontal", "position": position, "keep": "posterior", "cap_color": [0, 0, 255]}
+    plan = scenerender.compile_scene(scene(region, cut))  # frontal camera, looking at the cut face
+    image = scenerender.render(plan)
+    blue = (image[..., 2] > 200) & (image[..., 0] < 40) & (image[..., 1] < 40)
+    # Expected: the thalamus voxels of that frontal slice, projected.
+    index = int(position / 100)
+    ids = np.asarray(atlas.bg.annotation[index])
+    th = descendants_mask(atlas, ids, "TH")
+    j, k = np.nonzero(th)
+    corners = []
+    for dj in (-0.5, 0.5):
+        for dk in (-0.5, 0.5):
+            corners.append(project(plan.camera, SIZE, np.column_stack([np.full(len(j), position),
+                                                                        (j + dj) * 100.0, (k + dk) * 100.0])))
+    expected = np.zeros(blue.shape, dtype=bool)
+    for c in range(len(j)):  # each voxel covers the pixels between its projected corners
+        cols = [p[c, 0] for p in corners]
+        rows = [p[c, 1] for p in corners]
+        expected[int(round(min(rows))):int(round(max(rows))), int(round(min(cols))):int(round(max(cols)))] = True
+    iou = (blue & expected).sum() / (blue | expected).sum()
+    assert blue.sum() > 300 and iou > 0.75, iou
+    # Uncapped, the cut region is hollow: no cap colour at all.
+    open_cut = scenerender.render(scene(region, {**cut, "cap": False}))
+    assert not ((open_cut[..., 2] > 200) & (open_cut[..., 0] < 40)).any()
+
+
+def test_cut_keep_must_be_along_the_plane():
+    with pytest.raises(scenerender.SceneError, match=r"actors\[1\]\.keep: a frontal cut keeps the anterior or posterior side"):
+        scenerender.compile_scene(scene({"kind": "root"}, {"kind": "cut", "plane": "frontal", "keep": "left"}))
