@@ -101,7 +101,8 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None)
     bg_rgb = None if background == "transparent" else parse_color(
         background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
     settings = RenderSettings(size=(int(width), int(height)), background=bg_rgb,
-                              anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"])
+                              anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
+                              lighting=render_spec["lighting"])
 
     framing = atlas_to_world(atlas.framing_points())
 

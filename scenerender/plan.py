@@ -77,6 +77,12 @@ class SurfacePlan:
         section whose pixels must show the colour map's colours).
     mapping : ColorMapping, optional
         How values became ``color``/``vertex_colors``, for a colour bar.
+    shading : str
+        flat, smooth, cartoon or metallic (see ``_constants.SHADINGS``);
+        empty: smooth or flat as ``smooth`` says.
+    silhouette : tuple of float, optional
+        Colour of outlines drawn where the surface turns away from the
+        camera, ``silhouette_width`` pixels wide.
     """
 
     name: str
@@ -89,6 +95,9 @@ class SurfacePlan:
     group: str = ""
     lit: bool = True
     mapping: ColorMapping | None = None
+    shading: str = ""
+    silhouette: RGB | None = None
+    silhouette_width: float = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -311,6 +320,7 @@ class RenderSettings:
     background: RGB | None  # None: transparent
     anti_aliasing: str
     translucency: str = "order_independent"
+    lighting: str = "light_kit"
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,13 @@ def _plotter(plan: ScenePlan):
 
     width, height = plan.render.size
     try:
-        plotter = pv.Plotter(off_screen=True, window_size=(width, height), lighting="light kit")
+        lighting = {"light_kit": "light kit", "three_lights": "three lights", "headlight": "none"}[plan.render.lighting]
+        plotter = pv.Plotter(off_screen=True, window_size=(width, height), lighting=lighting)
     except Exception as err:  # VTK raises bare RuntimeErrors when no GL context can be made
         raise RenderError(f"could not open an offscreen OpenGL context ({err}); "
                           "install Mesa (EGL/OSMesa) or use a VTK build with offscreen support") from None
+    if plan.render.lighting == "headlight":
+        plotter.add_light(pv.Light(light_type="headlight"))
     if plan.render.background is not None:
         plotter.set_background(plan.render.background)
     animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
@@ -67,16 +70,40 @@ def _plotter(plan: ScenePlan):
     return plotter
 
 
+#: Material of each shading style: (pyvista add_mesh keywords, VTK property settings).
+SHADING = {
+    "smooth": ({"smooth_shading": True}, {}),
+    "flat": ({"smooth_shading": False}, {"SetInterpolationToFlat": ()}),
+    # Mostly ambient: colours stay bright and flat-looking; the silhouette does the drawing.
+    "cartoon": ({"smooth_shading": True}, {"SetAmbient": (0.55,), "SetDiffuse": (0.5,), "SetSpecular": (0.0,)}),
+    "metallic": ({"smooth_shading": True, "pbr": True, "metallic": 0.8, "roughness": 0.3}, {}),
+}
+
+
 def _add_surface(plotter, actor: SurfacePlan):
     import pyvista as pv
 
     mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
+    shading = actor.shading or ("smooth" if actor.smooth else "flat")
+    keywords, settings = SHADING[shading]
+    keywords = dict(keywords, opacity=actor.alpha, lighting=actor.lit, reset_camera=False)
     if actor.vertex_colors is not None:
         mesh.point_data["rgb"] = np.asarray(actor.vertex_colors * 255, dtype=np.uint8)
-        return plotter.add_mesh(mesh, scalars="rgb", rgb=True, opacity=actor.alpha, smooth_shading=actor.smooth,
-                                lighting=actor.lit, reset_camera=False)
-    return plotter.add_mesh(mesh, color=actor.color, opacity=actor.alpha, smooth_shading=actor.smooth,
-                            lighting=actor.lit, reset_camera=False)
+        added = plotter.add_mesh(mesh, scalars="rgb", rgb=True, **keywords)
+    else:
+        added = plotter.add_mesh(mesh, color=actor.color, **keywords)
+    for method, args in settings.items():
+        getattr(added.GetProperty(), method)(*args)
+    return added
+
+
+def _add_silhouette(plotter, actor: SurfacePlan):
+    """Outlines where the surface turns away from the camera; VTK recomputes them for every view."""
+    import pyvista as pv
+
+    mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
+    return plotter.add_silhouette(mesh, color=actor.silhouette, line_width=actor.silhouette_width,
+                                  opacity=actor.alpha)
 
 
 def _add_points(plotter, actor: PointsPlan):
@@ -392,15 +419,17 @@ class _Cut:
         pass
 
 
-def _apply_cuts(plans, actors) -> None:
+def _apply_cuts(plans, actors, silhouettes: dict) -> None:
     for cut_plan, cut in zip(plans, actors):
         if not isinstance(cut_plan, CutPlan):
             continue
-        for plan, actor in zip(plans, actors):
+        for index, (plan, actor) in enumerate(zip(plans, actors)):
             if isinstance(plan, OVERLAYS) or plan.group == cut_plan.group:
                 continue  # overlays are flat on the image; a cut's own caps lie on its plane
             if not cut_plan.targets or plan.group in cut_plan.targets:
                 actor.GetMapper().AddClippingPlane(cut.plane)
+                if index in silhouettes:
+                    silhouettes[index].GetMapper().AddClippingPlane(cut.plane)
 
 
 _DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
@@ -460,7 +489,9 @@ class FrameRenderer:
             self.plotter.render_window.SetAlphaBitPlanes(1)
             self.plotter.renderer.SetBackgroundAlpha(0.0)
         self.actors = [_DRAW[type(actor)](self.plotter, actor) for actor in plan.actors]
-        _apply_cuts(plan.actors, self.actors)
+        self.silhouettes = {index: _add_silhouette(self.plotter, actor) for index, actor in enumerate(plan.actors)
+                            if isinstance(actor, SurfacePlan) and actor.silhouette is not None}
+        _apply_cuts(plan.actors, self.actors, self.silhouettes)
 
     def draw(self, camera: CameraPlan | None = None, states: dict[int, dict] | None = None) -> np.ndarray:
         """The image for a camera (default: the scene's) and actor states
@@ -469,6 +500,8 @@ class FrameRenderer:
             plan_actor = self.plan.actors[index]
             state = (states or {}).get(index, {})
             actor.SetVisibility(bool(state.get("visible", True)))
+            if index in self.silhouettes:
+                self.silhouettes[index].SetVisibility(bool(state.get("visible", True)))
             if isinstance(plan_actor, (VolumePlan, *OVERLAYS)):
                 continue  # overlays and volume transfer functions: only visibility is animated
             prop = actor.GetProperty()

@@ -452,3 +452,56 @@ def test_cut_face_is_capped_where_the_annotation_has_the_region(atlas):
 def test_cut_keep_must_be_along_the_plane():
     with pytest.raises(scenerender.SceneError, match=r"actors\[1\]\.keep: a frontal cut keeps the anterior or posterior side"):
         scenerender.compile_scene(scene({"kind": "root"}, {"kind": "cut", "plane": "frontal", "keep": "left"}))
+
+
+# -- looks ---------------------------------------------------------------------------------------------
+
+def _th(lighting="light_kit", **look):
+    return scenerender.render(scene({"kind": "region", "regions": "TH", "color": [255, 0, 0], **look},
+                                    camera={"preset": "top", "projection": "orthographic"}, lighting=lighting)).astype(int)
+
+
+def _reddish(image):
+    return (image[..., 0] > 40) & (image[..., 1] < 0.5 * image[..., 0]) & (image[..., 2] < 0.5 * image[..., 0])
+
+
+def test_silhouette_outlines_the_region():
+    plain = _reddish(_th())
+    outlined = _th(silhouette=[0, 0, 255], silhouette_width=3)
+    blue = (outlined[..., 2] > 150) & (outlined[..., 0] < 100)
+    # The region's outline in the image: its pixels with a background neighbour.
+    padded = np.pad(plain, 1)
+    edge = plain & ~(padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
+    rows, cols = np.nonzero(edge)
+    near = [blue[max(r - 2, 0):r + 3, max(c - 2, 0):c + 3].any() for r, c in zip(rows, cols)]
+    assert len(rows) > 100 and np.mean(near) > 0.9
+    assert blue[plain].mean() < 0.25  # outlines, not a blue region
+
+
+def test_flat_shading_gives_one_shade_per_triangle():
+    def equal_neighbours(image):
+        mask = _reddish(image)
+        pairs = mask[:, 1:] & mask[:, :-1]
+        return (image[:, 1:] == image[:, :-1]).all(axis=-1)[pairs].mean()
+
+    assert equal_neighbours(_th(shading="flat")) > 3 * equal_neighbours(_th(shading="smooth"))
+
+
+def test_cartoon_and_metallic_keep_the_hue_and_change_the_shading():
+    smooth, cartoon, metallic = _th(), _th(shading="cartoon"), _th(shading="metallic")
+    for image in (cartoon, metallic):
+        fg = image[_reddish(image) | _reddish(smooth)].astype(float)
+        hue = (fg @ [1, 0, 0]) / (np.linalg.norm(fg, axis=1) + 1e-9)
+        assert np.median(hue) > 0.95
+    # Cartoon: brighter and flatter than smooth shading, with dark outlines.
+    assert np.median(cartoon[_reddish(cartoon)][:, 0]) > np.median(smooth[_reddish(smooth)][:, 0]) + 20
+    assert ((cartoon < 60).all(axis=-1) & ~_reddish(cartoon)).sum() > 100
+    # Metallic: a dark body with bright highlights (a metal reflects the lights, not diffuse colour).
+    red = metallic[_reddish(metallic)][:, 0]
+    assert np.percentile(red, 95) > 3 * np.median(red)
+
+
+def test_headlight_lights_what_faces_the_camera_fully():
+    assert _th(lighting="headlight")[..., 0][_reddish(_th(lighting="headlight"))].max() >= 250
+    assert _th()[..., 0][_reddish(_th())].max() < 245  # the light kit's key light is off the view axis
+    assert not np.array_equal(_th(lighting="three_lights"), _th())

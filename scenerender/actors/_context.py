@@ -87,6 +87,15 @@ class BuildContext:
             raise self.fail(key_path, f"unknown colour map {name!r}{did_you_mean(name, list(matplotlib.colormaps))}")
         return name
 
+    def look(self, spec: dict) -> dict:
+        """The surface look keys of an actor (shading, silhouette) as SurfacePlan fields."""
+        silhouette = spec.get("silhouette")
+        if silhouette is None and spec.get("shading") == "cartoon":
+            silhouette = "black"  # cartoons are outlined
+        return {"shading": spec.get("shading") or "",
+                "silhouette": None if silhouette is None else self.color(silhouette, ("silhouette",)),
+                "silhouette_width": float(spec.get("silhouette_width", 2.0))}
+
     def color(self, value, key_path: ScenePath) -> RGB:
         """A scene colour as RGB 0-1, failing with a located message."""
         return parse_color(value, lambda msg: self.fail(key_path, msg))

@@ -122,7 +122,7 @@ def build(spec: dict, *, ctx: BuildContext) -> list:
             raise ctx.fail(("values", acronyms[sid]), str(err)) from None
         color = missing if math.isnan(value) else tuple(float(c) for c in mapping.colors([value])[0])
         plans.append(SurfacePlan(name=f"heatmap {acronyms[sid]}", points=atlas_to_world(points), faces=faces,
-                                 color=color, alpha=float(spec["alpha"]), mapping=mapping))
+                                 color=color, alpha=float(spec["alpha"]), mapping=mapping, **ctx.look(spec)))
     return plans
 
 
