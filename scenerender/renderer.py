@@ -473,6 +473,17 @@ def _capture(plotter, *, alpha: bool) -> np.ndarray:
     return pixels.reshape(height, width, -1)[::-1]  # VTK rows run bottom-up
 
 
+def _unpremultiply(image: np.ndarray) -> np.ndarray:
+    """Straight-alpha RGBA from colours blended over a black, empty background.
+
+    Empty pixels (alpha 0) become transparent black.
+    """
+    alpha = image[..., 3:4].astype(np.float32)
+    rgb = image[..., :3].astype(np.float32) * 255.0 / np.maximum(alpha, 1.0)
+    rgb = np.where(alpha > 0, np.clip(np.rint(rgb), 0, 255), 0).astype(np.uint8)
+    return np.concatenate([rgb, image[..., 3:4]], axis=-1)
+
+
 class FrameRenderer:
     """One offscreen window holding a scene's actors, drawing frames on demand.
 
@@ -487,6 +498,10 @@ class FrameRenderer:
         self.transparent = plan.render.background is None
         if self.transparent:
             self.plotter.render_window.SetAlphaBitPlanes(1)
+            # A black, empty background adds nothing to the colours, so what
+            # VTK blends is premultiplied colour; _unpremultiply makes it the
+            # straight alpha PNGs store (no halo of background colour).
+            self.plotter.set_background((0.0, 0.0, 0.0))
             self.plotter.renderer.SetBackgroundAlpha(0.0)
         self.actors = [_DRAW[type(actor)](self.plotter, actor) for actor in plan.actors]
         self.silhouettes = {index: _add_silhouette(self.plotter, actor) for index, actor in enumerate(plan.actors)
@@ -515,6 +530,8 @@ class FrameRenderer:
             if isinstance(actor, _CameraOverlay):
                 actor.update(camera, self.plan.render.size)
         image = _capture(self.plotter, alpha=self.transparent)
+        if self.transparent:
+            image = _unpremultiply(image)
         expected = (self.plan.render.size[1], self.plan.render.size[0])
         if image.shape[:2] != expected:
             raise RenderError(f"the renderer made a {image.shape[1]}x{image.shape[0]} image, "

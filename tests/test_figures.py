@@ -505,3 +505,55 @@ def test_headlight_lights_what_faces_the_camera_fully():
     assert _th(lighting="headlight")[..., 0][_reddish(_th(lighting="headlight"))].max() >= 250
     assert _th()[..., 0][_reddish(_th())].max() < 245  # the light kit's key light is off the view axis
     assert not np.array_equal(_th(lighting="three_lights"), _th())
+
+
+# -- transparent background ------------------------------------------------------------------------
+
+TRANSLUCENT_TH = {"kind": "region", "regions": "TH", "color": [255, 0, 0], "alpha": 0.4}
+OPAQUE_CB = {"kind": "region", "regions": "CB", "color": [0, 0, 255]}
+
+
+@pytest.mark.parametrize("translucency", ["order_independent", "depth_peeling"])
+def test_transparent_png_has_empty_background_and_partial_alpha_where_translucent(tmp_path, translucency):
+    import imageio.v3 as iio
+
+    spec = scene(TRANSLUCENT_TH, OPAQUE_CB, camera={"preset": "top", "projection": "orthographic"},
+                 background="transparent", translucency=translucency)
+    scenerender.render(spec, tmp_path / "figure.png")
+    image = iio.imread(tmp_path / "figure.png")
+    assert image.shape == (SIZE[1], SIZE[0], 4)
+    alpha = image[..., 3].astype(int)
+    opaque = scenerender.render(scene(TRANSLUCENT_TH, OPAQUE_CB, camera={"preset": "top", "projection": "orthographic"},
+                                      background=[0, 255, 0])).astype(int)
+    empty = np.all(opaque == [0, 255, 0], axis=-1)
+    assert empty.mean() > 0.5 and (alpha[empty] == 0).all()
+    # A ray through the closed thalamus crosses 2, 4 or 6 of its surfaces, each letting 60% through.
+    top = {"preset": "top", "projection": "orthographic"}
+    th_mask = _reddish(scenerender.render(scene({**TRANSLUCENT_TH, "alpha": 1.0}, camera=top)).astype(int))
+    cb_alone = scenerender.render(scene(OPAQUE_CB, camera=top)).astype(int)
+    cb = (cb_alone[..., 2] > 60) & (cb_alone[..., 0] < 60) & (cb_alone[..., 1] < 60)
+    th_only = th_mask & ~cb
+    layers = 1 - 0.6 ** np.array([2, 4, 6])
+    assert th_only.sum() > 500
+    closest = np.min(np.abs(alpha[th_only][:, None] / 255 - layers[None]), axis=1)
+    assert (closest < 0.01).mean() > 0.98
+    assert np.median(alpha[th_only]) == pytest.approx(255 * layers[0], abs=1)
+    # Translucent colour is the surface's own, not mixed with a background: pure red hue.
+    rgb = image[th_only][:, :3].astype(int)
+    assert (rgb[:, 1] < 8).all() and (rgb[:, 2] < 8).all() and rgb[:, 0].min() > 60
+    assert cb.sum() > 500 and (alpha[cb] == 255).mean() > 0.99
+
+
+@pytest.mark.parametrize("translucency", ["order_independent", "depth_peeling"])
+def test_transparent_image_composited_over_a_colour_matches_rendering_on_it(translucency):
+    def render(background):
+        return scenerender.render(scene({"kind": "root", "alpha": 0.2}, TRANSLUCENT_TH, OPAQUE_CB,
+                                        camera={"preset": "three_quarters"}, background=background,
+                                        translucency=translucency, anti_aliasing="msaa")).astype(float)
+
+    clear, on_colour = render("transparent"), render([30, 60, 90])
+    alpha = clear[..., 3:] / 255
+    composite = clear[..., :3] * alpha + np.array([30, 60, 90]) * (1 - alpha)
+    difference = np.abs(composite - on_colour)
+    assert ((alpha > 0) & (alpha < 1)).sum() > 2000  # plenty of translucent pixels
+    assert np.percentile(difference, 99.9) <= 3 and difference.max() <= 12
