@@ -232,23 +232,21 @@ def _section(spec: dict, ctx: BuildContext, by_id: dict[int, float], mapping: Co
     return plans
 
 
-def boundary_segments(labels: np.ndarray, origin, u, v, step: float, i0: int, j0: int) -> np.ndarray:
+def boundary_segments(labels: np.ndarray, origin, u_axis, v_axis, step: float, i0: int, j0: int) -> np.ndarray:
     """Segments (K, 2, 3) along the cell edges where ``labels`` changes (0 = outside).
 
     Cell (i, j) spans ``(i0 + i +- 0.5) * step`` along u and likewise along v.
     """
     padded = np.pad(labels, 1)  # so the brain's own edge is outlined too
-    segs = []
-    # Edges between (i, j) and (i+1, j): at u = i + 0.5, from v = j - 0.5 to j + 0.5 (padded indices).
-    di = np.nonzero(padded[:-1, :] != padded[1:, :])
-    for a, b in zip(*di):
-        i, j = a - 1 + i0 + 0.5, b - 1 + j0
-        segs.append(((i, j - 0.5), (i, j + 0.5)))
-    dj = np.nonzero(padded[:, :-1] != padded[:, 1:])
-    for a, b in zip(*dj):
-        i, j = a - 1 + i0, b - 1 + j0 + 0.5
-        segs.append(((i - 0.5, j), (i + 0.5, j)))
-    if not segs:
-        return np.zeros((0, 2, 3))
-    uv = np.asarray(segs, dtype=float) * step  # (K, 2, 2)
-    return origin + uv[..., 0:1] * u + uv[..., 1:2] * v
+    # Between (i, j) and (i+1, j) (padded indices): at u = i + 0.5, from v = j - 0.5 to j + 0.5.
+    a, b = np.nonzero(padded[:-1, :] != padded[1:, :])
+    u = a - 1 + i0 + 0.5
+    v = b - 1 + j0
+    across_u = np.stack([np.stack([u, v - 0.5], -1), np.stack([u, v + 0.5], -1)], 1)
+    # Between (i, j) and (i, j+1): at v = j + 0.5, from u = i - 0.5 to i + 0.5.
+    a, b = np.nonzero(padded[:, :-1] != padded[:, 1:])
+    u = a - 1 + i0
+    v = b - 1 + j0 + 0.5
+    across_v = np.stack([np.stack([u - 0.5, v], -1), np.stack([u + 0.5, v], -1)], 1)
+    uv = np.concatenate([across_u, across_v]).astype(float) * step  # (K, 2 ends, 2 coordinates)
+    return origin + uv[..., 0:1] * u_axis + uv[..., 1:2] * v_axis
