@@ -324,3 +324,41 @@ class SceneAtlas:
         wanted = {int(i) for i in structure_ids}
         return {int(s["id"]) for s in self.bg.structures.values()
                 if wanted.intersection(int(p) for p in s["structure_id_path"])}
+
+
+def atlas_identity(request: AtlasRequest) -> dict:
+    """What an output depends on from its atlas, found without opening it.
+
+    The name, the version folder and a hash of the atlas's ``manifest.json``
+    (which names the atlas's version and files) for a local atlas; the recipe's
+    build key for a recipe; the name and requested version for an atlas that
+    still has to be downloaded.
+    """
+    import hashlib
+
+    if request.recipe is not None:
+        from .atlas_build.cache import recipe_key
+        from .atlas_build.recipe import load_recipe
+
+        try:
+            return {"recipe": str(request.recipe), "key": recipe_key(load_recipe(request.recipe))}
+        except Exception:  # a broken recipe is reported when the scene is rendered
+            return {"recipe": str(request.recipe), "key": None}
+    manifest = None
+    name = request.name or "embedded"
+    try:
+        if request.path is not None:
+            manifest = _find_manifest(request.path, request.name)
+        elif name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
+            manifest = _local_versions(EMBEDDED_DIR, EMBEDDED_NAME)[-1]
+        else:
+            versions = _local_versions(request.brainglobe_dir or _default_brainglobe_dir(), name)
+            if request.version is not None:
+                versions = [v for v in versions if v.parent.name == request.version.replace(".", "_")]
+            manifest = versions[-1] if versions else None
+    except (AtlasUnavailable, OSError, KeyError):
+        manifest = None
+    if manifest is None:
+        return {"name": name, "version": request.version, "manifest_sha256": None}
+    return {"name": manifest.parent.parent.name, "version": manifest.parent.name.replace("_", "."),
+            "manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest()}

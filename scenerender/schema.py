@@ -109,7 +109,7 @@ def describe_type(prop: dict) -> str:
         return " | ".join(json.dumps(v) for v in prop["enum"])
     if "const" in prop:
         return json.dumps(prop["const"])
-    if "oneOf" in prop:
+    if "oneOf" in prop and not ("type" in prop and all(set(b) <= {"required"} for b in prop["oneOf"])):
         return " or ".join(describe_type(b) for b in prop["oneOf"])
     kind = prop.get("type", "any")
     if kind == "array":
@@ -128,3 +128,40 @@ def describe_type(prop: dict) -> str:
     if isinstance(kind, list):
         return " or ".join(kind)
     return kind
+
+
+#: Schema annotation on string properties that name an input file (relative to the scene file).
+FILE_KEYWORD = "x-scenerender-file"
+
+
+def file_references(data: dict) -> list[tuple[tuple, str]]:
+    """``(scene path, value)`` of every input file a *valid* scene names.
+
+    Found through the schema annotation :data:`FILE_KEYWORD`, so a new source
+    or actor kind that reads a file is covered by marking its property.
+    """
+    root = scene_schema()
+    found: list[tuple[tuple, str]] = []
+    _find_files(root, data, root, (), found)
+    return found
+
+
+def _find_files(node: dict, value: Any, root: dict, path: tuple, found: list) -> None:
+    node = resolve_ref(node, root)
+    if isinstance(value, dict):
+        seen = set()
+        for schema in _applicable(node, value, root):
+            for name, prop in schema["properties"].items():
+                if name in value and name not in seen:
+                    seen.add(name)
+                    _find_files(prop, value[name], root, (*path, name), found)
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):
+            for name, item in value.items():
+                if name not in seen:
+                    _find_files(extra, item, root, (*path, name), found)
+    elif isinstance(value, list) and "items" in node:
+        for index, item in enumerate(value):
+            _find_files(node["items"], item, root, (*path, index), found)
+    elif isinstance(value, str) and node.get(FILE_KEYWORD):
+        found.append((path, value))

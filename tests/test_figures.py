@@ -557,3 +557,11 @@ def test_transparent_image_composited_over_a_colour_matches_rendering_on_it(tran
     difference = np.abs(composite - on_colour)
     assert ((alpha > 0) & (alpha < 1)).sum() > 2000  # plenty of translucent pixels
     assert np.percentile(difference, 99.9) <= 3 and difference.max() <= 12
+
+
+def test_heatmap_csv_is_an_input_file_of_the_scene():
+    from scenerender.schema import file_references
+
+    data = {"version": 1, "actors": [{"kind": "heatmap", "values": {"csv": "counts.csv", "region": "acronym"}}]}
+    assert file_references(data) == [(("actors", 0, "values", "csv"), "counts.csv")]
+    assert file_references({"version": 1, "actors": [{"kind": "heatmap", "values": {"TH": 1}}]}) == []

@@ -34,6 +34,8 @@ def register(commands) -> None:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--frame", type=int, metavar="N", help="render only frame N of an animation, as an image")
     when.add_argument("--time", type=float, metavar="SECONDS", help="render only the animation at this time, as an image")
+    p.add_argument("--item", metavar="NAME",
+                   help="for a scene with a sweep: render only the sweep render NAME ('scenerender batch' renders all)")
     p.add_argument("--print-camera", action="store_true",
                    help="print the camera used, as scene YAML to paste into 'camera:'")
     p.add_argument("--save-camera", type=Path, metavar="FILE", help="save that camera YAML to FILE")
@@ -54,7 +56,7 @@ def run(args) -> int:
     from ..renderer import render_plan
     from ..video import video_format
 
-    scene = load_scene(args.scene)
+    scene = load_scene(args.scene, item=args.item)
     animated = "animation" in scene.spec
     still = not animated or args.frame is not None or args.time is not None
     if not animated and (args.frame is not None or args.time is not None):
@@ -62,6 +64,8 @@ def run(args) -> int:
     if args.jobs < 1:
         raise RenderError("--jobs must be at least 1")
     out = output_path(scene, args.output, still=still)
+    if scene.item is not None and args.output is None and "output" not in scene.spec["render"]:
+        out.parent.mkdir(exist_ok=True)  # the sweep's own folder, next to the scene
     if still:
         check_output_path(out)
     else:

@@ -1,0 +1,121 @@
+"""Content fingerprints: everything an output depends on, in one hash.
+
+A scene's output is a pure function of the scene (with defaults filled), the
+data files it reads, its atlas and the software that draws it. The
+fingerprint hashes exactly those, so a batch rerun can skip an output whose
+fingerprint is unchanged and redo one whose scene, data, atlas or
+scenerender version changed. It is cheap: the atlas is identified by its
+manifest, not opened, and file hashes are remembered per process by
+(path, size, modification time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .compile import Scene
+
+_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The hash of a render's inputs, and the inputs it was made from.
+
+    Attributes
+    ----------
+    digest : str
+        SHA-256 over everything below; equal digests mean equal outputs.
+    scene : str
+        SHA-256 of the scene content (defaults filled, keys sorted): comments
+        and formatting of the YAML do not change it.
+    files : dict
+        Resolved path of each input file -> its SHA-256 (``None`` if missing).
+    atlas : dict
+        See :func:`scenerender.atlas.atlas_identity`.
+    software : dict
+        Versions of scenerender and the libraries that draw.
+    options : dict
+        Render options given outside the scene (size override, output format, frame).
+    """
+
+    digest: str
+    scene: str
+    files: dict[str, str | None] = field(default_factory=dict)
+    atlas: dict = field(default_factory=dict)
+    software: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"digest": self.digest, "scene": self.scene, "files": dict(self.files), "atlas": dict(self.atlas),
+                "software": dict(self.software), "options": dict(self.options)}
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+@lru_cache(maxsize=4096)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_BLOCK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes (of every file, by relative name, for a folder);
+    ``None`` when it does not exist."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            h = hashlib.sha256()
+            for item in sorted(p for p in path.rglob("*") if p.is_file()):
+                h.update(str(item.relative_to(path)).encode() + b"\0" + (file_digest(item) or "").encode())
+            return h.hexdigest()
+        st = path.stat()
+    except OSError:
+        return None
+    return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=1)
+def software_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    found = {"scenerender": __version__}
+    for package in ("vtk", "pyvista", "brainglobe-atlasapi", "brainglobe-space", "numpy"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def input_files(scene: Scene) -> list[Path]:
+    """Every input file the scene names, resolved against the scene's folder."""
+    from .schema import file_references
+
+    base = scene.doc.base_dir
+    return [(base / Path(value).expanduser()).resolve() for _, value in file_references(scene.spec)]
+
+
+def scene_fingerprint(scene: Scene, options: dict | None = None) -> Fingerprint:
+    """The fingerprint of rendering ``scene`` with ``options`` (any JSON-able dict)."""
+    from .atlas import AtlasRequest, atlas_identity
+
+    scene_hash = hashlib.sha256(_canonical(scene.spec)).hexdigest()
+    files = {str(p): file_digest(p) for p in input_files(scene)}
+    atlas = atlas_identity(AtlasRequest.from_spec(scene.spec["atlas"], scene.doc.base_dir))
+    software = software_versions()
+    options = dict(options or {})
+    digest = hashlib.sha256(_canonical([scene_hash, files, atlas, software, options])).hexdigest()
+    return Fingerprint(digest=digest, scene=scene_hash, files=files, atlas=atlas, software=software, options=options)
