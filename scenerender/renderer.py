@@ -42,9 +42,23 @@ def choose_passes(requested: str, *, translucency: str, translucent: bool, volum
     return aa, peel
 
 
+def _reset_vtk_globals() -> None:
+    """Put back VTK's process-wide drawing settings that other libraries change.
+
+    vtkMapper's coincident-topology resolution is static (one for the whole
+    process): vedo, which BrainGlobe's mesh generation uses, switches it to
+    polygon offset, and every later render in that process would differ.
+    """
+    from vtkmodules.vtkRenderingCore import vtkMapper
+
+    vtkMapper.SetResolveCoincidentTopologyToOff()
+    vtkMapper.SetResolveCoincidentTopologyPolygonOffsetFaces(1)
+
+
 def _plotter(plan: ScenePlan):
     import pyvista as pv
 
+    _reset_vtk_globals()
     width, height = plan.render.size
     try:
         lighting = {"light_kit": "light kit", "three_lights": "three lights", "headlight": "none"}[plan.render.lighting]
