@@ -565,3 +565,32 @@ def test_heatmap_csv_is_an_input_file_of_the_scene():
     data = {"version": 1, "actors": [{"kind": "heatmap", "values": {"csv": "counts.csv", "region": "acronym"}}]}
     assert file_references(data) == [(("actors", 0, "values", "csv"), "counts.csv")]
     assert file_references({"version": 1, "actors": [{"kind": "heatmap", "values": {"TH": 1}}]}) == []
+
+
+def test_colorbar_of_points_and_of_a_volume(tmp_path, shared_data):
+    """Real cells coloured by a column, and a real registered brain volume rendered through a map."""
+    import pandas as pd
+
+    points = np.load(shared_data / "cells" / "brainrender_points.npy")
+    pd.DataFrame(points, columns=["ap", "dv", "lr"]).assign(depth=points[:, 1]).to_csv(tmp_path / "cells.csv",
+                                                                                     index=False)
+    volume = shared_data / "volumes" / "brainmapper_registration" / "downsampled_standard.tiff"
+    spec = {"version": 1, "sources": {
+                "cells": {"kind": "points", "path": str(tmp_path / "cells.csv"), "space": "atlas",
+                          "columns": ["ap", "dv", "lr"]},
+                "brain": {"kind": "volume", "path": str(volume), "space": {"orientation": "asr", "resolution": [100] * 3}}},
+            "actors": [{"kind": "points", "id": "cells", "source": "cells",
+                        "color_by": {"column": "depth", "cmap": "plasma", "range": [2000, 6000]}},
+                       {"kind": "volume", "id": "brain", "source": "brain", "mode": "render", "cmap": "gray",
+                        "range": [10, 500]},
+                       {"kind": "colorbar", "of": "cells"}, {"kind": "colorbar", "of": "brain", "position": "left"}],
+            "render": {"size": [200, 150]}}
+    plan = scenerender.compile_scene(spec)
+    by_cells, by_brain = [a for a in plan.actors if type(a).__name__ == "ColorBarPlan"]
+    assert (by_cells.mapping.cmap, by_cells.mapping.vmin, by_cells.mapping.vmax, by_cells.title) == \
+        ("plasma", 2000, 6000, "depth")
+    assert (by_brain.mapping.cmap, by_brain.mapping.vmin, by_brain.mapping.vmax, by_brain.title) == \
+        ("gray", 10, 500, "brain")
+    image = scenerender.render(plan)
+    col, rows = _colorbar_column(image, "plasma")
+    assert len(rows) > 80  # the points' bar is drawn on the right in plasma colours
