@@ -594,3 +594,26 @@ def test_colorbar_of_points_and_of_a_volume(tmp_path, shared_data):
     image = scenerender.render(plan)
     col, rows = _colorbar_column(image, "plasma")
     assert len(rows) > 80  # the points' bar is drawn on the right in plasma colours
+
+
+@pytest.mark.parametrize("kind", ["points", "volume", "line"])
+def test_cut_clips_points_volumes_and_lines_too(shared_data, kind):
+    volume = shared_data / "volumes" / "brainmapper_registration" / "downsampled_standard.tiff"
+    actor = {"points": {"kind": "points", "source": "cells", "color": [255, 0, 0], "radius": 60},
+             "volume": {"kind": "volume", "source": "brain", "mode": "render", "cmap": "Reds", "range": [10, 500]},
+             "line": {"kind": "line", "points": [[2000, 4000, 2000], [12000, 4000, 9000]], "color": [255, 0, 0],
+                      "width": 3}}[kind]
+    spec = scene(actor, {"kind": "cut", "plane": "frontal", "position": 7000, "keep": "posterior"},
+                 camera={"preset": "top", "projection": "orthographic"})
+    spec["sources"] = {"cells": {"kind": "points", "path": str(shared_data / "cells" / "brainrender_points.npy"),
+                                 "space": "atlas"},
+                       "brain": {"kind": "volume", "path": str(volume),
+                                 "space": {"orientation": "asr", "resolution": [100] * 3}}}
+    plan = scenerender.compile_scene(spec)
+    image = scenerender.render(plan).astype(int)
+    drawn = image[..., 0] > image[..., 1] + 30
+    plane_row = project(plan.camera, SIZE, [[7000.0, 4000.0, 5700.0]])[0, 1]  # from the top, anterior is up
+    rows = np.nonzero(drawn.any(axis=1))[0]
+    assert drawn.sum() > 100 and rows.min() >= plane_row - 2
+    uncut = scenerender.render(dict(spec, actors=[actor])).astype(int)
+    assert np.nonzero((uncut[..., 0] > uncut[..., 1] + 30).any(axis=1))[0].min() < plane_row - 20
