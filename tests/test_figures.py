@@ -617,3 +617,37 @@ def test_cut_clips_points_volumes_and_lines_too(shared_data, kind):
     assert drawn.sum() > 100 and rows.min() >= plane_row - 2
     uncut = scenerender.render(dict(spec, actors=[actor])).astype(int)
     assert np.nonzero((uncut[..., 0] > uncut[..., 1] + 30).any(axis=1))[0].min() < plane_row - 20
+
+
+def _section_cells(plan):
+    """(cell centres in atlas microns, cell colours) of a heatmap section's fill."""
+    fill = plan.actors[0]
+    corners = world_to_atlas(fill.points).reshape(-1, 4, 3)
+    return corners.mean(axis=1), fill.vertex_colors[::4]
+
+
+def test_heatmap_section_by_normal_and_the_finest_valued_region(atlas):
+    values = {"TH": 0.0, "LGd": 1.0}  # the dorsal lateral geniculate nucleus lies inside the thalamus
+    common = {"kind": "heatmap", "values": values, "vmin": 0, "vmax": 1, "missing_color": [200, 200, 200],
+              "outline_color": None}
+    named = scenerender.compile_scene(scene({**common, "section": {"plane": "frontal", "position": 7500}}))
+    by_normal = scenerender.compile_scene(scene({**common, "section": {"normal": [1, 0, 0],
+                                                                       "point": [7500, 0, 0]}}))
+    a, b = _section_cells(named), _section_cells(by_normal)
+    order_a, order_b = np.lexsort(a[0].T), np.lexsort(b[0].T)
+    assert np.allclose(a[0][order_a], b[0][order_b]) and np.allclose(a[1][order_a], b[1][order_b])
+    # An oblique plane through the middle of the left LGd.
+    lgd_voxels = np.argwhere(descendants_mask(atlas, np.asarray(atlas.bg.annotation), "LGd"))
+    through = (lgd_voxels[lgd_voxels[:, 2] > 57].mean(axis=0) * 100).tolist()
+    oblique = scenerender.compile_scene(scene({**common, "section": {"normal": [1, 0.5, 0.3], "point": through}}))
+    for plan, normal, point in ((named, [1, 0, 0], [7500, 0, 0]), (oblique, [1, 0.5, 0.3], through)):
+        centres, colours = _section_cells(plan)
+        normal = np.asarray(normal) / np.linalg.norm(normal)
+        assert np.abs((centres - point) @ normal).max() < 1e-6  # every cell lies on the plane
+        ids = np.asarray(atlas.bg.annotation)[tuple(np.rint(centres / 100).astype(int).T)]
+        lgd, th = descendants_mask(atlas, ids, "LGd"), descendants_mask(atlas, ids, "TH")
+        viridis = matplotlib.colormaps["viridis"]
+        assert lgd.sum() > 5 and (th & ~lgd).sum() > 50
+        assert np.allclose(colours[lgd], viridis(1.0)[:3])  # the finer valued region wins inside TH
+        assert np.allclose(colours[th & ~lgd], viridis(0.0)[:3])
+        assert np.allclose(colours[~th], 200 / 255)
