@@ -110,4 +110,4 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None)
                                   plans=actors, world_direction=world_direction,
                                   parse_color=parse_color)
     return ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
-                     render=settings, output=output_path(scene), timeline=timeline)
+                     render=settings, output=output_path(scene), timeline=timeline, scene=scene)

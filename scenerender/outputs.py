@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RenderError
+from .provenance import EMBED_KEY, sidecar_path, write_sidecar
 
 #: Extensions of the still-image formats scenerender writes.
 IMAGE_FORMATS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -23,9 +24,14 @@ def check_output_path(path: Path) -> None:
         raise RenderError(f"{path}: folder {path.parent} does not exist; create it first")
 
 
-def write_image(image: np.ndarray, path: Path) -> Path:
+def write_image(image: np.ndarray, path: Path, *, record: dict | None = None) -> Path:
     """Write ``image`` to ``path`` via a temporary file and an atomic rename,
-    so a crash never leaves a half-written image behind."""
+    so a crash never leaves a half-written image behind.
+
+    With a provenance ``record``, PNG and TIFF carry it inside (a PNG iTXt
+    chunk / the TIFF ImageDescription, key ``scenerender``), and every format
+    gets the sidecar ``<path>.scenerender.json``, written after the image.
+    """
     import imageio.v3 as iio
 
     path = Path(path)
@@ -41,11 +47,35 @@ def write_image(image: np.ndarray, path: Path) -> Path:
     try:
         # zlib level 3: a fifth of level 6's time for files about a fifth larger
         options = {"compress_level": 3} if suffix == ".png" else {}
+        if record is not None:
+            options.update(_embedded(record, suffix))
         iio.imwrite(tmp, image, extension=suffix, **options)
+        # An old sidecar would describe the old image: drop it before the new
+        # image appears; the new one follows it, so a current sidecar always
+        # means a complete output.
+        sidecar_path(path).unlink(missing_ok=True)
         os.replace(tmp, path)
+        if record is not None:
+            write_sidecar(path, record)
     except OSError as err:
         raise RenderError(f"{path}: cannot write image: {err}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _embedded(record: dict, suffix: str) -> dict:
+    """Writer options that put ``record`` inside a PNG or TIFF."""
+    import json
+
+    text = json.dumps(record, sort_keys=False)
+    if suffix == ".png":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_itxt(EMBED_KEY, text, zip=True)  # iTXt: UTF-8 (paths may not be Latin-1), compressed
+        return {"pnginfo": info}
+    if suffix in (".tif", ".tiff"):
+        return {"description": text, "metadata": None}  # metadata=None: no second, shape-only description
+    return {}

@@ -8,7 +8,7 @@ are cheap to test and to send to worker processes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -184,3 +184,5 @@ class ScenePlan:
     render: RenderSettings
     output: Path | None = None
     timeline: "Timeline | None" = None
+    #: The loaded scene it was compiled from (for provenance records); plain data, no VTK.
+    scene: object = field(default=None, repr=False, compare=False)

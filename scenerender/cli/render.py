@@ -51,6 +51,7 @@ def run(args) -> int:
     from ..errors import RenderError
     from ..frames import render_animation
     from ..outputs import check_output_path, write_image
+    from ..provenance import record_for, render_options
     from ..renderer import render_plan
     from ..video import video_format
 
@@ -75,11 +76,15 @@ def run(args) -> int:
             if frame is not None and not 0 <= frame < timeline.n_frames:
                 raise RenderError(f"--frame {frame} is outside the animation's frames 0..{timeline.n_frames - 1}")
             t = timeline.time_of(frame) if frame is not None else float(args.time or 0.0)
+        record = record_for(scene, out, command=args.command_line,
+                            options=render_options(output=out, size=args.size, time=t if animated else None))
         image = render_plan(plan, time=t)
-        write_image(image, out)
+        write_image(image, out, record=record)
         print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", file=sys.stderr)
     else:
-        render_animation(plan, out, jobs=args.jobs)
+        record = record_for(scene, out, command=args.command_line,
+                            options=render_options(output=out, size=args.size))
+        render_animation(plan, out, jobs=args.jobs, record=record)
         width, height = plan.render.size
         print(f"wrote {out} ({plan.timeline.n_frames} frames, {width}x{height}, {plan.timeline.fps:g} fps)",
               file=sys.stderr)
