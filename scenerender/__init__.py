@@ -24,7 +24,7 @@ def registered_actors():
 
 
 def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | None = None,
-           time: float | None = None):
+           scale: int | None = None, time: float | None = None):
     """Render a scene and return the image as a numpy array.
 
     Parameters
@@ -38,6 +38,8 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
         ``<output>.scenerender.json``).
     size : (width, height), optional
         Override ``render.size``.
+    scale : int, optional
+        Override ``render.scale``: draw at ``scale`` times the size (print).
     time : float, optional
         For an animated scene, the time (seconds) of the frame to draw;
         default its first frame. Use :func:`render_video` for all frames.
@@ -53,14 +55,15 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
 
     if output is not None:
         check_output_path(Path(output))
-    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
+    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size, scale=scale)
     image = render_plan(plan, time=time)
     if output is not None:
-        write_image(image, Path(output), record=_record(plan, output, size=size, time=time, call="render"))
+        write_image(image, Path(output), record=_record(plan, output, size=size, scale=scale, time=time,
+                                                        call="render"))
     return image
 
 
-def _record(plan, output, *, size, time=None, call: str) -> dict | None:
+def _record(plan, output, *, size, scale=None, time=None, call: str) -> dict | None:
     """The provenance record of a Python API call, or ``None`` for a plan built by hand."""
     from .provenance import record_for, render_options
 
@@ -68,7 +71,7 @@ def _record(plan, output, *, size, time=None, call: str) -> dict | None:
         return None
     command = [f"scenerender.{call}", plan.scene.file, str(output)]
     return record_for(plan.scene, Path(output), command=command,
-                      options=render_options(output=Path(output), size=size, time=time))
+                      options=render_options(output=Path(output), size=size, scale=scale, time=time))
 
 
 def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = None, jobs: int = 1,

@@ -21,6 +21,9 @@ from .schema import fill_defaults
 from .spaces import atlas_to_world, world_direction
 from .validate import check_scene
 
+#: The largest image side VTK's offscreen windows draw here (also the schema's size maximum).
+MAX_PIXELS = 16384
+
 
 @dataclass(frozen=True)
 class Scene:
@@ -70,10 +73,11 @@ def output_path(scene: Scene, override: str | Path | None = None, *, still: bool
     return Path(scene.doc.file).with_suffix(".png" if still else ".mp4")
 
 
-def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None) -> ScenePlan:
+def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
+                  scale: int | None = None) -> ScenePlan:
     """Resolve a scene into a :class:`ScenePlan` (no VTK objects, no drawing).
 
-    ``size`` overrides ``render.size``.
+    ``size`` overrides ``render.size`` and ``scale`` ``render.scale``.
     """
     if not isinstance(scene, Scene):
         scene = load_scene(scene)
@@ -89,10 +93,16 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None)
 
     render_spec = spec["render"]
     width, height = size or tuple(render_spec["size"])
+    scale = int(scale or render_spec["scale"])
+    if max(width, height) * scale > MAX_PIXELS:
+        where = ("render", "scale") if "scale" in doc.data.get("render", {}) else ("render", "size")
+        raise SceneError(doc.problem(where, f"{width}x{height} at scale {scale} would be "
+                                            f"{width * scale}x{height * scale} pixels; at most {MAX_PIXELS} "
+                                            "a side: lower the scale or the size"))
     background = render_spec["background"]
     bg_rgb = None if background == "transparent" else parse_color(
         background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
-    settings = RenderSettings(size=(int(width), int(height)), background=bg_rgb,
+    settings = RenderSettings(size=(int(width) * scale, int(height) * scale), scale=scale, background=bg_rgb,
                               anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"])
 
     framing = atlas_to_world(atlas.framing_points())

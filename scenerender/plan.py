@@ -165,12 +165,18 @@ class CameraPlan:
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """How to make the image."""
+    """How to make the image.
+
+    ``size`` is in output pixels: the scene's ``render.size`` times ``scale``.
+    Sizes given in pixels in actor plans (line widths, font sizes) are for
+    ``scale`` 1; the renderer multiplies them by ``scale``.
+    """
 
     size: tuple[int, int]
     background: RGB | None  # None: transparent
     anti_aliasing: str
     translucency: str = "order_independent"
+    scale: int = 1
 
 
 @dataclass(frozen=True)

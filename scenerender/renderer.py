@@ -8,6 +8,7 @@ same plan gives the same pixels.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
@@ -184,6 +185,19 @@ _DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lin
          LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar}
 
 
+#: Plan fields given in pixels, for ``render.scale`` 1: a supersampled image
+#: multiplies them so that text, lines and bars keep their proportions.
+PIXEL_FIELDS = {LinesPlan: ("width",), LabelsPlan: ("size",), ScaleBarPlan: ("size",)}
+
+
+def at_scale(actor, scale: int):
+    """``actor`` with its pixel sizes multiplied by ``scale``."""
+    names = PIXEL_FIELDS.get(type(actor), ())
+    if scale == 1 or not names:
+        return actor
+    return replace(actor, **{name: getattr(actor, name) * scale for name in names})
+
+
 def _apply_camera(plotter, camera: CameraPlan) -> None:
     vtk_camera = plotter.camera
     vtk_camera.position = camera.position
@@ -235,7 +249,8 @@ class FrameRenderer:
         if self.transparent:
             self.plotter.render_window.SetAlphaBitPlanes(1)
             self.plotter.renderer.SetBackgroundAlpha(0.0)
-        self.actors = [_DRAW[type(actor)](self.plotter, actor) for actor in plan.actors]
+        scale = plan.render.scale
+        self.actors = [_DRAW[type(actor)](self.plotter, at_scale(actor, scale)) for actor in plan.actors]
 
     def draw(self, camera: CameraPlan | None = None, states: dict[int, dict] | None = None) -> np.ndarray:
         """The image for a camera (default: the scene's) and actor states

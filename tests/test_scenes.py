@@ -25,7 +25,7 @@ def test_example_scene_renders(path):
     assert scenerender.validate_scene(path) == []
     first = path.read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../schemas/scene.schema.json"
-    image = scenerender.render(path, size=(400, 300))
+    image = scenerender.render(path, size=(400, 300), scale=1)  # testing profile: small, no supersampling
     assert image.shape[:2] == (300, 400)
     rgb = image[..., :3].reshape(-1, 3)
     assert len(np.unique(rgb, axis=0)) > 20, "image is blank"

@@ -29,6 +29,8 @@ def register(commands) -> None:
                         "or a folder for numbered PNG frames; default: the scene's render.output, "
                         "else SCENE.png (SCENE.mp4 when animated)")
     p.add_argument("--size", type=_size, help="override render.size, e.g. 800x600")
+    p.add_argument("--scale", type=int, choices=range(1, 9), metavar="N",
+                   help="override render.scale: draw at N times the size, for print (1-8)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="render animation frames in N worker processes (same result as 1)")
     when = p.add_mutually_exclusive_group()
@@ -67,7 +69,7 @@ def run(args) -> int:
         check_output_path(out)
     else:
         video_format(out)
-    plan = compile_scene(scene, size=args.size)
+    plan = compile_scene(scene, size=args.size, scale=args.scale)
     if still:
         t = 0.0
         if animated:
@@ -77,13 +79,14 @@ def run(args) -> int:
                 raise RenderError(f"--frame {frame} is outside the animation's frames 0..{timeline.n_frames - 1}")
             t = timeline.time_of(frame) if frame is not None else float(args.time or 0.0)
         record = record_for(scene, out, command=args.command_line,
-                            options=render_options(output=out, size=args.size, time=t if animated else None))
+                            options=render_options(output=out, size=args.size, scale=args.scale,
+                                                   time=t if animated else None))
         image = render_plan(plan, time=t)
         write_image(image, out, record=record)
         print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", file=sys.stderr)
     else:
         record = record_for(scene, out, command=args.command_line,
-                            options=render_options(output=out, size=args.size))
+                            options=render_options(output=out, size=args.size, scale=args.scale))
         render_animation(plan, out, jobs=args.jobs, record=record)
         width, height = plan.render.size
         print(f"wrote {out} ({plan.timeline.n_frames} frames, {width}x{height}, {plan.timeline.fps:g} fps)",
