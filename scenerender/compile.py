@@ -107,10 +107,10 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
 
     framing = atlas_to_world(atlas.framing_points())
 
-    def camera_from_spec(cam: dict, where=("camera",)):
+    def camera_from_spec(cam: dict, where=("camera",), aspect: float = width / height):
         if "position" in cam:
             return explicit_camera(cam)
-        return preset_camera(cam["preset"], framing, aspect=width / height, view_angle=cam["view_angle"],
+        return preset_camera(cam["preset"], framing, aspect=aspect, view_angle=cam["view_angle"],
                              zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic")
 
     camera = camera_from_spec(spec["camera"])
@@ -119,5 +119,31 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
         timeline = build_timeline(spec["animation"], doc=doc, start_camera=camera, camera_from_spec=camera_from_spec,
                                   plans=actors, world_direction=world_direction,
                                   parse_color=parse_color)
-    return ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
+    plan = ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
                      render=settings, output=output_path(scene), timeline=timeline, scene=scene)
+    if "panels" in spec:
+        from .panels import compile_panels
+
+        panels = compile_panels(
+            scene, plan, figure=(int(width), int(height)),
+            camera_for=lambda cam, aspect: camera_from_spec(cam, aspect=aspect),
+            compile_other=lambda path, where, cell, cam: _compile_panel_scene(scene, path, where, cell, cam, scale))
+        plan = replace(plan, panels=panels)
+    return plan
+
+
+def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int, int], camera: dict | None,
+                         scale: int) -> ScenePlan:
+    """Another scene file drawn in one panel of ``scene``, at the panel's size."""
+    file = (scene.doc.base_dir / Path(path).expanduser())
+    if not file.is_file():
+        raise SceneError(scene.doc.problem((*where, "scene"), f"scene file {file} not found; the path is relative "
+                                                              "to this scene's folder"))
+    other = load_scene(file)
+    for key in ("panels", "animation"):
+        if key in other.spec:
+            raise SceneError(scene.doc.problem((*where, "scene"), f"{path} has '{key}:'; a panel draws a still "
+                                                                  "scene without panels"))
+    if camera is not None:
+        other = Scene(doc=other.doc, spec={**other.spec, "camera": camera})
+    return compile_scene(other, size=cell, scale=scale)

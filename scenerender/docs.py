@@ -11,10 +11,10 @@ def _default(prop: dict) -> str:
     return f"`{json.dumps(prop['default'])}`" if "default" in prop else ""
 
 
-def _table(node: dict, prefix: str = "") -> str:
+def _table(node: dict, prefix: str = "", *, shallow: bool = False) -> str:
     rows = ["| key | values | default | description |", "|---|---|---|---|"]
     for name, prop in iter_properties(node, prefix):
-        if name.endswith("kind") and "const" in prop:
+        if name.endswith("kind") and "const" in prop or shallow and "." in name[len(prefix):]:
             continue
         desc = prop.get("description", "").replace("|", "\\|")
         rows.append(f"| `{name}` | {describe_type(prop).replace('|', chr(92) + '|')} | {_default(prop)} | {desc} |")
@@ -47,7 +47,7 @@ def markdown_reference() -> str:
             continue
         prop = resolve_ref(prop, root)
         desc = prop.get("description", "")
-        rows.append(f"| `{name}` | {'see below' if name in ('atlas', 'camera', 'render') else describe_type(prop)} "
+        rows.append(f"| `{name}` | {'see below' if name in ('atlas', 'camera', 'render', 'panels') else describe_type(prop)} "
                     f"| {_default(prop)} | {desc} |")
     out.append("\n".join(rows) + "\n")
     atlas = root["$defs"]["atlas"]
@@ -64,4 +64,8 @@ def markdown_reference() -> str:
     out.append(_table(root["$defs"]["camera"], "camera."))
     out.append("**`render`**: " + root["$defs"]["render"]["description"] + "\n")
     out.append(_table(root["$defs"]["render"], "render."))
+    out.append("**`panels`**: " + root["$defs"]["panels"]["description"] + "\n")
+    out.append(_table(root["$defs"]["panels"], "panels."))
+    out.append("**`panels: items: -`**: " + root["$defs"]["panel"]["description"] + "\n")
+    out.append(_table(root["$defs"]["panel"], shallow=True))  # its camera is the camera above
     return "\n".join(out)

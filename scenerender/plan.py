@@ -133,10 +133,22 @@ class ScaleBarPlan:
     group: str = ""
 
 
+@dataclass(frozen=True)
+class LetterPlan:
+    """A panel letter: bold text in the image's top-left corner, ``size`` pixels high (at scale 1)."""
+
+    name: str
+    text: str
+    size: int
+    color: RGB
+    alpha: float = 1.0
+    group: str = ""
+
+
 #: Anything an actor can ask the renderer to draw. ``group`` names the scene
 #: actor it came from (its ``id``, or ``actors[i]``): animation keyframes
 #: change the properties of every plan in a group.
-ActorPlan = SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan
+ActorPlan = SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan | LetterPlan
 
 
 @dataclass(frozen=True)
@@ -192,3 +204,6 @@ class ScenePlan:
     timeline: "Timeline | None" = None
     #: The loaded scene it was compiled from (for provenance records); plain data, no VTK.
     scene: object = field(default=None, repr=False, compare=False)
+    #: For a multi-panel figure: its panels (:class:`scenerender.panels.PanelPlan`), drawn
+    #: instead of ``actors``, each at its own size, onto ``render.size``.
+    panels: tuple = ()

@@ -13,7 +13,8 @@ from dataclasses import replace
 import numpy as np
 
 from .errors import RenderError
-from .plan import CameraPlan, LabelsPlan, LinesPlan, PointsPlan, ScaleBarPlan, ScenePlan, SurfacePlan, VolumePlan
+from .plan import (CameraPlan, LabelsPlan, LetterPlan, LinesPlan, PointsPlan, ScaleBarPlan, ScenePlan, SurfacePlan,
+                   VolumePlan)
 
 # Headless first: without a display, ask VTK for its EGL window directly
 # instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
@@ -54,7 +55,7 @@ def _plotter(plan: ScenePlan):
         plotter.set_background(plan.render.background)
     animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
     translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
-                                        if not isinstance(actor, (VolumePlan, LabelsPlan, ScaleBarPlan)))
+                                        if not isinstance(actor, (VolumePlan, LabelsPlan, ScaleBarPlan, LetterPlan)))
     volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
     aa, peel = choose_passes(plan.render.anti_aliasing, translucency=plan.render.translucency,
                              translucent=translucent, volumes=volumes)
@@ -181,13 +182,35 @@ class _ScaleBar:
         self.text.SetPosition(x0 + length_px / 2, y + max(4.0, self.plan.size * 0.4))
 
 
+def _add_letter(plotter, actor: LetterPlan):
+    from vtkmodules.vtkRenderingCore import vtkTextActor
+
+    text = vtkTextActor()
+    text.SetInput(actor.text)
+    prop = text.GetTextProperty()
+    prop.SetFontSize(actor.size)
+    prop.SetColor(*actor.color)
+    prop.SetOpacity(actor.alpha)
+    prop.BoldOn()
+    prop.SetJustificationToLeft()
+    prop.SetVerticalJustificationToTop()
+    height = plotter.window_size[1]
+    margin = max(2.0, actor.size * 0.35)
+    text.SetPosition(margin, height - margin)
+    plotter.renderer.AddViewProp(text)
+    return text
+
+
+#: Overlays and volumes: animation changes only their visibility.
+_OVERLAYS = (VolumePlan, LabelsPlan, ScaleBarPlan, LetterPlan)
+
 _DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
-         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar}
+         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar, LetterPlan: _add_letter}
 
 
 #: Plan fields given in pixels, for ``render.scale`` 1: a supersampled image
 #: multiplies them so that text, lines and bars keep their proportions.
-PIXEL_FIELDS = {LinesPlan: ("width",), LabelsPlan: ("size",), ScaleBarPlan: ("size",)}
+PIXEL_FIELDS = {LinesPlan: ("width",), LabelsPlan: ("size",), ScaleBarPlan: ("size",), LetterPlan: ("size",)}
 
 
 def at_scale(actor, scale: int):
@@ -259,7 +282,7 @@ class FrameRenderer:
             plan_actor = self.plan.actors[index]
             state = (states or {}).get(index, {})
             actor.SetVisibility(bool(state.get("visible", True)))
-            if isinstance(plan_actor, (VolumePlan, LabelsPlan, ScaleBarPlan)):
+            if isinstance(plan_actor, _OVERLAYS):
                 continue  # overlays and volume transfer functions: only visibility is animated
             prop = actor.GetProperty()
             prop.SetOpacity(float(state.get("alpha", plan_actor.alpha)))
@@ -298,5 +321,24 @@ class FrameRenderer:
 def render_plan(plan: ScenePlan, *, time: float | None = None) -> np.ndarray:
     """Render to an ``(height, width, 3)`` RGB or ``(..., 4)`` RGBA uint8 image;
     for an animated scene, the frame at ``time`` (default: its first frame)."""
+    if plan.panels:
+        return render_panels(plan)
     with FrameRenderer(plan) as renderer:
         return renderer.draw_time(time or 0.0) if plan.timeline is not None else renderer.draw()
+
+
+def render_panels(plan: ScenePlan) -> np.ndarray:
+    """A multi-panel figure: each panel drawn in its own window, placed on the background."""
+    width, height = plan.render.size
+    background = plan.render.background
+    if background is None:
+        figure = np.zeros((height, width, 4), dtype=np.uint8)  # transparent gaps
+    else:
+        figure = np.empty((height, width, 3), dtype=np.uint8)
+        figure[:] = np.round(np.asarray(background) * 255).astype(np.uint8)
+    for panel in plan.panels:
+        with FrameRenderer(panel.plan) as renderer:
+            image = renderer.draw()
+        x, y = panel.origin
+        figure[y:y + image.shape[0], x:x + image.shape[1]] = image
+    return figure
