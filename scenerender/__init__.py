@@ -33,7 +33,8 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
         A scene file, YAML text, a dict, a loaded :class:`Scene` or a
         compiled plan.
     output : str or Path, optional
-        Also write the image here (format from the extension), atomically,
+        Also write the image here (format from the extension: an image, .svg/.pdf,
+        .gltf/.glb or an interactive .html), atomically,
         with its provenance record (inside PNG/TIFF, and the sidecar
         ``<output>.scenerender.json``).
     size : (width, height), optional
@@ -49,6 +50,7 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     numpy.ndarray
         ``(height, width, 3)`` RGB, or RGBA for a transparent background.
     """
+    from .exports import EXPORT_FORMATS, export_scene
     from .outputs import check_output_path, write_image
     from .plan import ScenePlan
     from .renderer import render_plan
@@ -58,8 +60,11 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size, scale=scale)
     image = render_plan(plan, time=time)
     if output is not None:
-        write_image(image, Path(output), record=_record(plan, output, size=size, scale=scale, time=time,
-                                                        call="render"))
+        record = _record(plan, output, size=size, scale=scale, time=time, call="render")
+        if Path(output).suffix.lower() in EXPORT_FORMATS:
+            export_scene(plan, Path(output), time=time, record=record)
+        else:
+            write_image(image, Path(output), record=record)
     return image
 
 

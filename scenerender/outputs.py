@@ -17,9 +17,11 @@ IMAGE_FORMATS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
 def check_output_path(path: Path) -> None:
     """Fail before rendering if the output cannot be written."""
-    if path.suffix.lower() not in IMAGE_FORMATS:
+    from .exports import EXPORT_FORMATS
+
+    if path.suffix.lower() not in IMAGE_FORMATS + EXPORT_FORMATS:
         raise RenderError(f"{path}: cannot write {path.suffix or 'files without an extension'}; "
-                          f"use one of {', '.join(IMAGE_FORMATS)}")
+                          f"use one of {', '.join(IMAGE_FORMATS + EXPORT_FORMATS)}")
     if not path.parent.exists():
         raise RenderError(f"{path}: folder {path.parent} does not exist; create it first")
 
@@ -37,6 +39,8 @@ def write_image(image: np.ndarray, path: Path, *, record: dict | None = None) ->
     path = Path(path)
     check_output_path(path)
     suffix = path.suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        raise RenderError(f"{path}: {suffix} is not an image format; render it with scenerender.exports.export_scene")
     if suffix in (".jpg", ".jpeg") and image.shape[-1] == 4:
         raise RenderError(f"{path}: JPEG has no transparency; use .png or a background colour")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)

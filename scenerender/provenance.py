@@ -82,8 +82,9 @@ def is_up_to_date(output: Path, fingerprint: Fingerprint) -> bool:
 
 #: PNG text chunk (iTXt) and TIFF ImageDescription key holding the record.
 EMBED_KEY = "scenerender"
-#: Output formats that carry the record inside the file too (all carry the sidecar).
-EMBEDDING_FORMATS = (".png", ".tif", ".tiff")
+#: Output formats that carry the record inside the file too (all carry the sidecar):
+#: PNG iTXt chunk, TIFF ImageDescription, glTF ``asset.extras``.
+EMBEDDING_FORMATS = (".png", ".tif", ".tiff", ".gltf", ".glb")
 
 
 def render_options(*, output: Path, size=None, scale=None, time=None) -> dict:
@@ -115,7 +116,7 @@ def record_for(scene, output: Path, *, options: dict, command: list[str] | None 
 
 
 def read_embedded(output: Path) -> dict | None:
-    """The record inside a PNG (text chunk) or TIFF (ImageDescription), or ``None``."""
+    """The record inside a PNG (text chunk), TIFF (ImageDescription) or glTF (asset extras), or ``None``."""
     output = Path(output)
     suffix = output.suffix.lower()
     try:
@@ -129,6 +130,11 @@ def read_embedded(output: Path) -> dict | None:
 
             with tifffile.TiffFile(output) as tif:
                 text = tif.pages[0].description
+        elif suffix in (".gltf", ".glb"):
+            import pygltflib
+
+            extras = pygltflib.GLTF2().load(str(output)).asset.extras or {}
+            text = json.dumps(extras["scenerender"]) if "scenerender" in extras else None
         else:
             return None
         record = json.loads(text) if text else None

@@ -25,7 +25,8 @@ def register(commands) -> None:
                                         "(format from the extension).")
     p.add_argument("scene", type=Path, help="scene YAML file")
     p.add_argument("-o", "--output", type=Path,
-                   help="output: an image (.png, .jpg, .tif), or for an animation a video (.mp4, .webm, .gif) "
+                   help="output: an image (.png, .jpg, .tif), vector graphics with the 3-D scene as a raster inside (.svg, .pdf), "
+                        "a 3-D scene (.gltf, .glb, or .html to rotate in a browser), or for an animation a video (.mp4, .webm, .gif) "
                         "or a folder for numbered PNG frames; default: the scene's render.output, "
                         "else SCENE.png (SCENE.mp4 when animated)")
     p.add_argument("--size", type=_size, help="override render.size, e.g. 800x600")
@@ -52,6 +53,7 @@ def run(args) -> int:
     from ..compile import compile_scene, load_scene, output_path
     from ..errors import RenderError
     from ..frames import render_animation
+    from ..exports import EXPORT_FORMATS, export_scene
     from ..outputs import check_output_path, write_image
     from ..provenance import record_for, render_options
     from ..renderer import render_plan
@@ -81,9 +83,13 @@ def run(args) -> int:
         record = record_for(scene, out, command=args.command_line,
                             options=render_options(output=out, size=args.size, scale=args.scale,
                                                    time=t if animated else None))
-        image = render_plan(plan, time=t)
-        write_image(image, out, record=record)
-        print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", file=sys.stderr)
+        if out.suffix.lower() in EXPORT_FORMATS:
+            export_scene(plan, out, time=t if animated else None, record=record)
+            print(f"wrote {out}", file=sys.stderr)
+        else:
+            image = render_plan(plan, time=t)
+            write_image(image, out, record=record)
+            print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", file=sys.stderr)
     else:
         record = record_for(scene, out, command=args.command_line,
                             options=render_options(output=out, size=args.size, scale=args.scale))
