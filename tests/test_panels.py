@@ -82,6 +82,9 @@ def test_a_panel_draws_another_scene_file(tmp_path):
     green = (panels[1][..., 1] > 80) & (panels[1][..., 0] < 60) & (panels[1][..., 2] < 60)
     assert green.sum() > 100 and red(panels[1]).sum() == 0
     assert (panels[1][-5:] == 255).all()  # the figure's background, not the other scene's
+    from scenerender.fingerprint import scene_fingerprint
+
+    assert str(other) in scene_fingerprint(scenerender.load_scene(spec)).files  # a change to it is a new figure
 
 
 def test_scale_multiplies_the_whole_layout():
