@@ -31,38 +31,68 @@ class Scene:
 
     doc: SceneDocument
     spec: dict
+    #: The sweep render this scene is (see :mod:`scenerender.sweep`), if any.
+    item: str | None = None
 
     @property
     def file(self) -> str:
         return self.doc.file
 
 
-def load_scene(source) -> Scene:
+def load_scene(source, *, item: str | None = None) -> Scene:
     """Read and validate a scene from a path, YAML text or a dict.
+
+    A scene with a ``sweep:`` is many renders: ``item`` names the one to load
+    (``scenerender batch`` renders them all).
 
     Raises
     ------
     SceneError
         Listing every problem with its file, line and column.
     """
+    from .sweep import check_item, expand_sweep, has_sweep
+
     doc = read_scene(source)
-    check_scene(doc)
-    return Scene(doc=doc, spec=fill_defaults(doc.data))
+    if not has_sweep(doc):
+        if item is not None:
+            raise SceneError(doc.problem((), f"there is no sweep in this scene, so there is no render {item!r} "
+                                             "to choose; leave out --item"))
+        check_scene(doc)
+        return Scene(doc=doc, spec=fill_defaults(doc.data))
+    items = {i.name: i for i in expand_sweep(doc)}
+    names = ", ".join(list(items)[:8]) + (", ..." if len(items) > 8 else "")
+    if item is None:
+        raise SceneError(doc.problem(("sweep",), f"this scene is a sweep of {len(items)} renders ({names}); "
+                                                 f"render them all with 'scenerender batch {doc.file}', or one "
+                                                 "with --item NAME", key=True))
+    if item not in items:
+        from .validate import did_you_mean
+
+        raise SceneError(doc.problem(("sweep",), f"no sweep render named {item!r}{did_you_mean(item, items)} "
+                                                 f"(renders: {names})", key=True))
+    check_item(items[item], swept=True)
+    return Scene(doc=items[item].doc, spec=fill_defaults(items[item].doc.data), item=item)
 
 
-def _open_atlas(scene: Scene) -> SceneAtlas:
+def _open_atlas(scene: Scene, cache: dict | None = None) -> SceneAtlas:
     request = AtlasRequest.from_spec(scene.spec["atlas"], scene.doc.base_dir)
+    if cache is not None and request in cache:
+        return cache[request]
     try:
-        return SceneAtlas(open_bg_atlas(request))
+        atlas = SceneAtlas(open_bg_atlas(request))
     except AtlasUnavailable as err:
         raise AtlasNotFoundError(scene.doc.problem(("atlas",), str(err))) from None
+    if cache is not None:
+        cache[request] = atlas
+    return atlas
 
 
 def output_path(scene: Scene, override: str | Path | None = None, *, still: bool | None = None) -> Path | None:
     """Where the output goes: ``override`` (e.g. ``-o``), the scene's own
     ``render.output`` (relative to the scene file), or the scene file's name
-    with ``.png`` (``.mp4`` for an animation rendered as a video); ``None``
-    for an in-memory scene without an output."""
+    with ``.png`` (``.mp4`` for an animation rendered as a video), in a
+    folder of that name for a sweep render (``scene/TH.png``); ``None`` for
+    an in-memory scene without an output."""
     if override is not None:
         return Path(override)
     if "output" in scene.spec["render"]:
@@ -70,19 +100,25 @@ def output_path(scene: Scene, override: str | Path | None = None, *, still: bool
     if scene.doc.file.startswith("<"):
         return None
     still = ("animation" not in scene.spec) if still is None else still
-    return Path(scene.doc.file).with_suffix(".png" if still else ".mp4")
+    suffix = ".png" if still else ".mp4"
+    if scene.item is not None:  # a sweep's renders go in a folder named after the scene
+        scene_file = Path(scene.doc.file)
+        return scene_file.parent / scene_file.stem / f"{scene.item}{suffix}"
+    return Path(scene.doc.file).with_suffix(suffix)
 
 
 def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
-                  scale: int | None = None) -> ScenePlan:
+                  scale: int | None = None, atlas_cache: dict | None = None) -> ScenePlan:
     """Resolve a scene into a :class:`ScenePlan` (no VTK objects, no drawing).
 
-    ``size`` overrides ``render.size`` and ``scale`` ``render.scale``.
+    ``size`` overrides ``render.size`` and ``scale`` ``render.scale``. ``atlas_cache``
+    (a dict kept by the caller, e.g. a batch worker) lets scenes on the same
+    atlas share one opened atlas and its region meshes.
     """
     if not isinstance(scene, Scene):
         scene = load_scene(scene)
     spec, doc = scene.spec, scene.doc
-    atlas = _open_atlas(scene)
+    atlas = _open_atlas(scene, atlas_cache)
     kinds = registered_actors()
     sources = SourceLoader(spec["sources"], doc, atlas)
     actors = []

@@ -36,6 +36,10 @@ def kind_reference(kind: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Top-level keys with their own table below the top-level one.
+_BELOW = ("atlas", "camera", "render", "animation", "sweep", "panels")
+
+
 def markdown_reference() -> str:
     """The whole scene reference as Markdown, for the README."""
     root = scene_schema()
@@ -47,7 +51,7 @@ def markdown_reference() -> str:
             continue
         prop = resolve_ref(prop, root)
         desc = prop.get("description", "")
-        rows.append(f"| `{name}` | {'see below' if name in ('atlas', 'camera', 'render', 'panels') else describe_type(prop)} "
+        rows.append(f"| `{name}` | {'see below' if name in _BELOW else describe_type(prop)} "
                     f"| {_default(prop)} | {desc} |")
     out.append("\n".join(rows) + "\n")
     atlas = root["$defs"]["atlas"]
@@ -64,6 +68,10 @@ def markdown_reference() -> str:
     out.append(_table(root["$defs"]["camera"], "camera."))
     out.append("**`render`**: " + root["$defs"]["render"]["description"] + "\n")
     out.append(_table(root["$defs"]["render"], "render."))
+    for name in ("animation", "sweep"):
+        node = resolve_ref(root["properties"][name], root)
+        out.append(f"**`{name}`**: " + node["description"] + "\n")
+        out.append(_table(node, f"{name}."))
     out.append("**`panels`**: " + root["$defs"]["panels"]["description"] + "\n")
     out.append(_table(root["$defs"]["panels"], "panels."))
     out.append("**`panels: items: -`**: " + root["$defs"]["panel"]["description"] + "\n")

@@ -88,10 +88,12 @@ EMBEDDING_FORMATS = (".png", ".tif", ".tiff", ".gltf", ".glb")
 
 
 def render_options(*, output: Path, size=None, scale=None, time=None) -> dict:
-    """The fingerprint options of one render: what was asked outside the scene."""
-    options = {"format": Path(output).suffix.lower() or "frames"}
-    if size is not None:
-        options["size"] = [int(v) for v in size]
+    """The fingerprint options of one render: what was asked outside the scene.
+
+    Without ``scale`` and ``time`` they are exactly what ``scenerender batch``
+    uses, so a batch rerun skips an output that ``scenerender render`` made.
+    """
+    options = {"size": [int(v) for v in size] if size else None, "format": Path(output).suffix.lower()}
     if scale is not None:
         options["scale"] = int(scale)
     if time is not None:

@@ -109,7 +109,7 @@ def describe_type(prop: dict) -> str:
         return " | ".join(json.dumps(v) for v in prop["enum"])
     if "const" in prop:
         return json.dumps(prop["const"])
-    if "oneOf" in prop:
+    if "oneOf" in prop and not ("type" in prop and all(set(b) <= {"required"} for b in prop["oneOf"])):
         return " or ".join(describe_type(b) for b in prop["oneOf"])
     kind = prop.get("type", "any")
     if kind == "array":

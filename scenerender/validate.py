@@ -167,8 +167,18 @@ def validate_scene(source) -> list[Problem]:
     """
     from .errors import SceneError
 
+    from .sweep import check_item, expand_sweep, has_sweep
+
     try:
         doc = read_scene(source)
+        if has_sweep(doc):  # every render of a sweep must be valid
+            problems = []
+            for item in expand_sweep(doc):
+                try:
+                    check_item(item, swept=True)
+                except SceneError as err:
+                    problems += [p for p in err.problems if p not in problems]
+            return problems
     except SceneError as err:
         return list(err.problems)
     return problems_in(doc)

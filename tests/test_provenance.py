@@ -121,3 +121,20 @@ def test_frame_folder_gets_a_sidecar_beside_it(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "frames.scenerender.json").exists()
     assert "frames.scenerender.json" in cli("provenance", tmp_path / "frames").stderr
+
+
+def test_batch_and_render_agree_on_what_is_up_to_date(tmp_path):
+    scene = write_scene(tmp_path, name="fig.yaml")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli("render", scene, "-o", out / "fig.png").returncode == 0
+    before = (out / "fig.png").stat().st_mtime_ns
+    result = cli("batch", scene, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert "1 of 1 renders are up to date" in result.stderr
+    assert (out / "fig.png").stat().st_mtime_ns == before
+    # a batch render of a changed scene embeds its record in the PNG too
+    write_scene(tmp_path, "CB", name="fig.yaml")
+    assert cli("batch", scene, "-o", out).returncode == 0
+    with Image.open(out / "fig.png") as png:
+        assert json.loads(png.text["scenerender"])["fingerprint"] == read_sidecar(out / "fig.png")["fingerprint"]

@@ -8,6 +8,8 @@ import yaml
 
 import scenerender
 from conftest import SCENES
+from scenerender.document import read_scene
+from scenerender.sweep import expand_sweep, has_sweep
 
 SCENE_FILES = sorted(SCENES.glob("*.yaml"))
 
@@ -25,7 +27,9 @@ def test_example_scene_renders(path):
     assert scenerender.validate_scene(path) == []
     first = path.read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../schemas/scene.schema.json"
-    image = scenerender.render(path, size=(400, 300), scale=1)  # testing profile: small, no supersampling
+    doc = read_scene(path)
+    scene = scenerender.load_scene(doc, item=expand_sweep(doc)[0].name if has_sweep(doc) else None)
+    image = scenerender.render(scene, size=(400, 300), scale=1)  # testing profile: small, no supersampling
     assert image.shape[:2] == (300, 400)
     rgb = image[..., :3].reshape(-1, 3)
     assert len(np.unique(rgb, axis=0)) > 20, "image is blank"

@@ -7,9 +7,9 @@ import os
 import sys
 
 from ..errors import RenderError, SceneError
-from . import atlas, provenance, render, schema, validate
+from . import atlas, batch, provenance, render, schema, validate
 
-SUBCOMMANDS = (render, validate, schema, atlas, provenance)
+SUBCOMMANDS = (render, batch, validate, schema, atlas, provenance)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except RenderError as err:
         print(f"scenerender: error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print("scenerender: interrupted", file=sys.stderr)
-        return 130
+        return getattr(err, "exit_status", 130)
     except Exception as err:  # a bug, not a user error: one line unless asked for more
         if os.environ.get("SCENERENDER_DEBUG"):
             raise

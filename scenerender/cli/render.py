@@ -25,8 +25,9 @@ def register(commands) -> None:
                                         "(format from the extension).")
     p.add_argument("scene", type=Path, help="scene YAML file")
     p.add_argument("-o", "--output", type=Path,
-                   help="output: an image (.png, .jpg, .tif), vector graphics with the 3-D scene as a raster inside (.svg, .pdf), "
-                        "a 3-D scene (.gltf, .glb, or .html to rotate in a browser), or for an animation a video (.mp4, .webm, .gif) "
+                   help="output: an image (.png, .jpg, .tif), vector graphics with the 3-D scene as a raster "
+                        "inside (.svg, .pdf), a 3-D scene (.gltf, .glb, or .html to rotate in a browser), "
+                        "or for an animation a video (.mp4, .webm, .gif) "
                         "or a folder for numbered PNG frames; default: the scene's render.output, "
                         "else SCENE.png (SCENE.mp4 when animated)")
     p.add_argument("--size", type=_size, help="override render.size, e.g. 800x600")
@@ -37,6 +38,8 @@ def register(commands) -> None:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--frame", type=int, metavar="N", help="render only frame N of an animation, as an image")
     when.add_argument("--time", type=float, metavar="SECONDS", help="render only the animation at this time, as an image")
+    p.add_argument("--item", metavar="NAME",
+                   help="for a scene with a sweep: render only the sweep render NAME ('scenerender batch' renders all)")
     p.add_argument("--print-camera", action="store_true",
                    help="print the camera used, as scene YAML to paste into 'camera:'")
     p.add_argument("--save-camera", type=Path, metavar="FILE", help="save that camera YAML to FILE")
@@ -52,14 +55,14 @@ def camera_yaml(plan) -> str:
 def run(args) -> int:
     from ..compile import compile_scene, load_scene, output_path
     from ..errors import RenderError
-    from ..frames import render_animation
     from ..exports import EXPORT_FORMATS, export_scene
+    from ..frames import render_animation
     from ..outputs import check_output_path, write_image
     from ..provenance import record_for, render_options
     from ..renderer import render_plan
     from ..video import video_format
 
-    scene = load_scene(args.scene)
+    scene = load_scene(args.scene, item=args.item)
     animated = "animation" in scene.spec
     still = not animated or args.frame is not None or args.time is not None
     if not animated and (args.frame is not None or args.time is not None):
@@ -67,6 +70,8 @@ def run(args) -> int:
     if args.jobs < 1:
         raise RenderError("--jobs must be at least 1")
     out = output_path(scene, args.output, still=still)
+    if scene.item is not None and args.output is None and "output" not in scene.spec["render"]:
+        out.parent.mkdir(exist_ok=True)  # the sweep's own folder, next to the scene
     if still:
         check_output_path(out)
     else:

@@ -17,18 +17,23 @@ def register(commands) -> None:
 
 def run(args) -> int:
     from ..compile import compile_scene, load_scene
+    from ..document import read_scene
     from ..errors import SceneError
+    from ..sweep import expand_sweep, has_sweep
 
     status = 0
     for path in args.scenes:
         try:
-            scene = load_scene(path)
-            if args.resolve:
-                compile_scene(scene, size=(64, 64))
+            doc = read_scene(path)
+            items = [i.name for i in expand_sweep(doc)] if has_sweep(doc) else [None]
+            for item in items:  # every render of a sweep
+                scene = load_scene(doc, item=item)
+                if args.resolve:
+                    compile_scene(scene, size=(64, 64))
         except SceneError as err:
             for problem in err.problems:
                 print(problem, file=sys.stderr)
             status = 2
         else:
-            print(f"{path}: ok")
+            print(f"{path}: ok" + (f" ({len(items)} sweep renders)" if items != [None] else ""))
     return status

@@ -1,0 +1,578 @@
+"""Batch rendering: many scenes and sweeps, in worker processes or on Dask.
+
+The parent process reads and validates every scene, expands sweeps, works
+out each render's output and fingerprint and skips renders whose output is
+up to date. What is left becomes tasks (a still, a whole video, or a frame
+range of a long video), run by an executor:
+
+- :class:`LocalExecutor`: N spawned worker processes (a fresh interpreter
+  each, never a fork of a process holding GL state), one task at a time
+  each, recycled after a number of renders so memory cannot creep; a task
+  whose worker dies is retried in a new worker.
+- :class:`DaskExecutor`: the same tasks on a ``dask.distributed`` cluster.
+
+Workers keep opened atlases (and their region meshes) between tasks, so N
+scenes on one atlas open it once per worker. Every task catches its own
+errors: one bad scene never stops the others. Outputs are written
+atomically with a provenance sidecar (:mod:`scenerender.provenance`), and
+the sidecar is what makes a rerun resume.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .document import SceneDocument
+
+#: Task and render states, as shown in the summary and the JSON report.
+RENDERED, SKIPPED, FAILED, INVALID = "rendered", "up to date", "failed", "invalid"
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class RenderTask:
+    """One unit of work for a worker: a still, a video, or frames [start, stop) of a video."""
+
+    key: str
+    render: str                    # the RenderJob key this task belongs to
+    doc: SceneDocument = field(repr=False)
+    item: str | None
+    output: str
+    size: tuple[int, int] | None
+    record: dict = field(repr=False, default_factory=dict)  # provenance, written beside the output
+    frames: tuple[int, int] | None = None
+    frames_dir: str | None = None
+    gl_threads: int | None = None
+
+
+@dataclass
+class RenderJob:
+    """One render the batch was asked for: a scene, or one render of a sweep."""
+
+    key: str
+    scene_file: str
+    item: str | None
+    output: str | None
+    status: str = "pending"
+    message: str = ""
+    seconds: float = 0.0
+    attempts: int = 0
+    fingerprint: str | None = None
+    n_frames: int | None = None
+    tasks: list[str] = field(default_factory=list)
+
+    def report(self) -> dict:
+        out = asdict(self)
+        out.pop("tasks")
+        return out
+
+
+_worker_atlases: dict = {}
+_render_lock = threading.Lock()  # one render at a time per process (a Dask worker may run threads)
+
+
+def execute_task(task: RenderTask) -> dict:
+    """Run one task in this process; never raises (the result says what went wrong)."""
+    from .compile import Scene, compile_scene
+    from .errors import RenderError, SceneError
+    from .schema import fill_defaults
+
+    start = time.perf_counter()
+    if task.gl_threads and "LP_NUM_THREADS" not in os.environ:
+        # Mesa reads this when the first GL context is made: one rasteriser
+        # thread per worker when the workers already fill the cores.
+        os.environ["LP_NUM_THREADS"] = str(task.gl_threads)
+    result = {"task": task.key, "pid": os.getpid()}
+    try:
+        with _render_lock:
+            scene = Scene(doc=task.doc, spec=fill_defaults(task.doc.data), item=task.item)
+            plan = compile_scene(scene, size=task.size, atlas_cache=_worker_atlases)
+            _draw(task, plan)
+        result.update(status=RENDERED)
+    except SceneError as err:
+        result.update(status=INVALID, message=str(err))
+    except RenderError as err:
+        result.update(status=FAILED, message=str(err))
+    except Exception as err:  # a bug: report it with its traceback, keep the batch going
+        result.update(status=FAILED, message=f"internal error: {type(err).__name__}: {err}",
+                      traceback=traceback.format_exc())
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _draw(task: RenderTask, plan) -> None:
+    from .exports import EXPORT_FORMATS, export_scene
+    from .frames import render_animation
+    from .outputs import write_image
+    from .provenance import write_sidecar
+    from .renderer import FrameRenderer, render_plan
+
+    output = Path(task.output)
+    if task.frames is not None:  # a frame range of a long video, as lossless PNGs joined later
+        folder = Path(task.frames_dir)
+        timeline = plan.timeline
+        with FrameRenderer(plan) as renderer:
+            for i in range(*task.frames):
+                write_image(renderer.draw_time(timeline.time_of(i)), folder / f"frame_{i:06d}.png")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix.lower() in EXPORT_FORMATS:
+        export_scene(plan, output, record=task.record)
+    elif plan.timeline is None:
+        write_image(render_plan(plan), output, record=task.record)  # PNG/TIFF carry the record inside too
+    else:
+        render_animation(plan, output, jobs=1, progress=False)
+    write_sidecar(output, task.record)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def find_scenes(patterns: list[str]) -> list[Path]:
+    """Scene files named by paths, folders (their *.yaml) or glob patterns, in order, once each."""
+    from .errors import RenderError
+
+    found: list[Path] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_file():
+            matches = [path]
+        elif path.is_dir():
+            matches = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+        else:
+            matches = [Path(p) for p in sorted(glob.glob(pattern, recursive=True)) if Path(p).is_file()]
+        if not matches:
+            raise RenderError(f"{pattern}: no scene files match; give scene files, folders or glob patterns")
+        found += [m for m in matches if m.resolve() not in {f.resolve() for f in found}]
+    return found
+
+
+def _default_suffix(spec: dict) -> str:
+    if "output" in spec["render"]:
+        return Path(spec["render"]["output"]).suffix or (".mp4" if "animation" in spec else ".png")
+    return ".mp4" if "animation" in spec else ".png"
+
+
+def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tuple[int, int] | None = None,
+               force: bool = False, workers: int = 1, frames_per_task: int | None = None,
+               command: list[str] | None = None) -> tuple[list[RenderJob], list[RenderTask]]:
+    """Every render the scenes ask for, and the tasks for those not up to date."""
+    from .compile import Scene, output_path
+    from .document import read_scene
+    from .errors import SceneError
+    from .fingerprint import scene_fingerprint
+    from .provenance import is_up_to_date, provenance_record
+    from .schema import fill_defaults
+    from .sweep import check_item, expand_sweep, has_sweep
+
+    jobs: list[RenderJob] = []
+    tasks: list[RenderTask] = []
+    by_output: dict[Path, RenderJob] = {}
+    gl_threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    for file in scene_files:
+        try:
+            doc = read_scene(Path(file))
+            swept = has_sweep(doc)
+            items = expand_sweep(doc)
+        except SceneError as err:
+            jobs.append(RenderJob(key=str(file), scene_file=str(file), item=None, output=None, status=INVALID,
+                                  message=str(err)))
+            continue
+        for item in items:
+            name = item.name if swept else None
+            job = RenderJob(key=f"{file}[{name}]" if swept else str(file), scene_file=str(file), item=name,
+                            output=None)
+            jobs.append(job)
+            try:
+                check_item(item, swept=swept)
+                scene = Scene(doc=item.doc, spec=fill_defaults(item.doc.data), item=name)
+                if outdir is not None:
+                    stem = Path(file).stem
+                    suffix = _default_suffix(scene.spec)
+                    out = outdir / stem / f"{name}{suffix}" if swept else outdir / f"{stem}{suffix}"
+                else:
+                    out = output_path(scene)
+            except SceneError as err:
+                job.status, job.message = INVALID, str(err)
+                continue
+            out = Path(out).absolute()
+            job.output = str(out)
+            if out in by_output:
+                other = by_output[out]
+                job.status = INVALID
+                job.message = (f"{file}: output {out} is also written by {other.key}; give the scenes different "
+                               "names or render.output values")
+                continue
+            by_output[out] = job
+            options = {"size": list(size) if size else None, "format": out.suffix.lower()}
+            fingerprint = scene_fingerprint(scene, options)
+            job.fingerprint = fingerprint.digest
+            if not force and is_up_to_date(out, fingerprint):
+                job.status = SKIPPED
+                continue
+            record = provenance_record(fingerprint, scene_file=str(file), output=out, command=command,
+                                       extra={"sweep_item": name, "sweep_values": item.values or None})
+            animated = "animation" in scene.spec
+            n_frames = _frame_count(scene) if animated and workers > 1 else None
+            per_task = frames_per_task or (max(30, math.ceil(n_frames / workers)) if n_frames else None)
+            if n_frames and per_task < n_frames:
+                job.n_frames = n_frames
+                frames_dir = out.parent / f".{out.name}.frames-{fingerprint.digest[:12]}"
+                for start in range(0, n_frames, per_task):
+                    stop = min(start + per_task, n_frames)
+                    task = RenderTask(key=f"{job.key}#{start}-{stop}", render=job.key, doc=item.doc, item=name,
+                                      output=str(out), size=size, record=record, frames=(start, stop),
+                                      frames_dir=str(frames_dir), gl_threads=gl_threads)
+                    tasks.append(task)
+                    job.tasks.append(task.key)
+            else:
+                task = RenderTask(key=job.key, render=job.key, doc=item.doc, item=name, output=str(out), size=size,
+                                  record=record, gl_threads=gl_threads)
+                tasks.append(task)
+                job.tasks.append(task.key)
+    return jobs, tasks
+
+
+def _frame_count(scene) -> int:
+    """Frames of an animated scene, from its timeline spec alone (no atlas needed)."""
+    from .animation import frame_count
+
+    spec = scene.spec["animation"]
+    return frame_count(spec, max([float(k["time"]) for k in spec.get("keyframes", [])] + [0.0]))
+
+
+# --------------------------------------------------------------------------- executors
+
+
+def _worker_main(conn, recycle_after: int) -> None:
+    """A local worker: render tasks sent on ``conn`` until told to stop or recycled."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    done = 0
+    while done < recycle_after:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        conn.send(execute_task(task))
+        done += 1
+
+
+class _Worker:
+    def __init__(self, context, recycle_after: int):
+        parent, child = context.Pipe()
+        self.conn = parent
+        self.process = context.Process(target=_worker_main, args=(child, recycle_after), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: RenderTask | None = None
+        self.done = 0
+        self.recycle_after = recycle_after
+
+    def give(self, task: RenderTask) -> None:
+        self.task = task
+        self.conn.send(task)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+class LocalExecutor:
+    """``jobs`` spawned worker processes, each recycled after ``recycle_after`` tasks."""
+
+    def __init__(self, jobs: int = 1, *, recycle_after: int = 20, retries: int = 1):
+        self.jobs, self.recycle_after, self.retries = max(1, jobs), max(1, recycle_after), max(0, retries)
+        self.workers: list[_Worker] = []
+
+    @property
+    def description(self) -> str:
+        return f"{self.jobs} local worker process{'es' if self.jobs > 1 else ''}"
+
+    def run(self, tasks: list[RenderTask], on_result) -> None:
+        import multiprocessing as mp
+        from multiprocessing.connection import wait
+
+        context = mp.get_context("spawn")
+        queue = list(tasks)
+        attempts: dict[str, int] = {}
+        try:
+            while queue or any(w.task for w in self.workers):
+                while queue and len([w for w in self.workers if w.task]) < self.jobs:
+                    worker = next((w for w in self.workers if w.task is None), None)
+                    if worker is None:
+                        worker = _Worker(context, self.recycle_after)
+                        self.workers.append(worker)
+                    task = queue.pop(0)
+                    attempts[task.key] = attempts.get(task.key, 0) + 1
+                    worker.give(task)
+                busy = [w for w in self.workers if w.task]
+                ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+                for worker in busy:
+                    if worker.conn in ready and worker.conn.poll():
+                        try:
+                            result = worker.conn.recv()
+                        except EOFError:
+                            result = None
+                        if result is not None:
+                            task, worker.task = worker.task, None
+                            worker.done += 1
+                            result["attempts"] = attempts[task.key]
+                            on_result(task, result)
+                            if worker.done >= worker.recycle_after:  # it exits by itself; start afresh
+                                worker.process.join(10)
+                                worker.stop()
+                                self.workers.remove(worker)
+                            continue
+                    if worker.task is not None and not worker.process.is_alive():
+                        task, worker.task = worker.task, None
+                        code = worker.process.exitcode
+                        worker.stop()
+                        self.workers.remove(worker)
+                        _remove_partial(task)
+                        how = f"killed by signal {-code}" if code and code < 0 else f"exited with status {code}"
+                        if attempts[task.key] <= self.retries:
+                            print(f"scenerender batch: worker {how} while rendering {task.key}; retrying",
+                                  file=sys.stderr)
+                            queue.insert(0, task)
+                        else:
+                            on_result(task, {"task": task.key, "status": FAILED, "attempts": attempts[task.key],
+                                             "seconds": 0.0,
+                                             "message": f"the worker process {how} while rendering "
+                                                        f"(tried {attempts[task.key]} times); out of memory?"})
+        finally:
+            in_flight = [w.task for w in self.workers if w.task]
+            for worker in self.workers:
+                worker.stop()
+            for task in in_flight:
+                _remove_partial(task)
+            self.workers = []
+
+
+class DaskExecutor:
+    """The same tasks on a ``dask.distributed`` cluster (a scheduler address or a Client).
+
+    Workers must import scenerender and see the scenes' data and output
+    folders at the same paths (a shared filesystem, as on a cluster).
+    """
+
+    def __init__(self, scheduler, *, retries: int = 1):
+        self.scheduler, self.retries = scheduler, retries
+
+    @property
+    def description(self) -> str:
+        return f"Dask scheduler {getattr(self.scheduler, 'scheduler', None) and self.scheduler.scheduler.address or self.scheduler}"
+
+    def run(self, tasks: list[RenderTask], on_result) -> None:
+        from .errors import RenderError
+
+        try:
+            from distributed import Client, as_completed
+        except ImportError:
+            raise RenderError("--scheduler needs dask.distributed: pip install 'scenerender[dask]'") from None
+
+        own = not isinstance(self.scheduler, Client)
+        try:
+            client = Client(self.scheduler, timeout="20s") if own else self.scheduler
+        except (OSError, TimeoutError) as err:
+            raise RenderError(f"cannot reach the Dask scheduler at {self.scheduler}: {err}; start one with "
+                              "'dask scheduler' and workers with 'dask worker ADDRESS --nthreads 1'") from None
+        try:
+            futures = {client.submit(execute_task, task, pure=False, retries=self.retries,
+                                     key=f"scenerender-{os.getpid()}-{i}"): task for i, task in enumerate(tasks)}
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    result = future.result()
+                except Exception as err:  # e.g. KilledWorker after the cluster's own retries
+                    _remove_partial(task)
+                    result = {"task": task.key, "status": FAILED, "seconds": 0.0,
+                              "message": f"the Dask worker failed: {type(err).__name__}: {err}"}
+                result.setdefault("attempts", 1)
+                on_result(task, result)
+        finally:
+            if own:
+                client.close()
+
+
+def _remove_partial(task: RenderTask) -> None:
+    """Remove what an interrupted task may have left: temporary files of its output."""
+    output = Path(task.output)
+    folder = Path(task.frames_dir) if task.frames_dir else output.parent
+    for leftover in folder.glob(".*.*"):
+        if leftover.name.startswith((f".{output.name}.", ".frame_")) and leftover.is_file():
+            leftover.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class BatchReport:
+    renders: list[RenderJob]
+    executor: str
+    seconds: float
+
+    def counts(self) -> dict[str, int]:
+        out = {RENDERED: 0, SKIPPED: 0, FAILED: 0, INVALID: 0}
+        for job in self.renders:
+            out[job.status] = out.get(job.status, 0) + 1
+        return out
+
+    @property
+    def exit_status(self) -> int:
+        counts = self.counts()
+        return 1 if counts[FAILED] else 2 if counts[INVALID] else 0
+
+    def to_dict(self) -> dict:
+        from . import __version__
+
+        return {"scenerender": __version__, "executor": self.executor, "seconds": round(self.seconds, 3),
+                "counts": self.counts(), "exit_status": self.exit_status,
+                "renders": [job.report() for job in self.renders]}
+
+
+def _join_frames(job: RenderJob, task: RenderTask, fps: float, quality: int) -> None:
+    """Encode a video's frame folder (made by several tasks) into its output."""
+    import imageio.v3 as iio
+
+    from .provenance import write_sidecar
+    from .video import VideoWriter
+
+    folder = Path(task.frames_dir)
+    output = Path(job.output)
+    first = iio.imread(folder / "frame_000000.png")
+    writer = VideoWriter(output, fps=fps, size=(first.shape[1], first.shape[0]), quality=quality)
+    try:
+        for i in range(job.n_frames):
+            writer.write(first if i == 0 else iio.imread(folder / f"frame_{i:06d}.png"))
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    write_sidecar(output, task.record)
+
+
+class _Interrupted(KeyboardInterrupt):
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_status = 128 + signum
+
+
+def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = None,
+              size: tuple[int, int] | None = None, force: bool = False, frames_per_task: int | None = None,
+              command: list[str] | None = None, log=None) -> BatchReport:
+    """Render every scene (and sweep render) in ``scene_files`` that is not up to date."""
+    from .schema import fill_defaults
+
+    say = log or (lambda text: print(text, file=sys.stderr, flush=True))
+    executor = executor or LocalExecutor(1)
+    start = time.perf_counter()
+    workers = getattr(executor, "jobs", 2)
+    jobs, tasks = plan_batch(scene_files, outdir=outdir, size=size, force=force, workers=workers,
+                             frames_per_task=frames_per_task, command=command)
+    by_key = {job.key: job for job in jobs}
+    for job in jobs:
+        if job.status == INVALID:
+            say(f"invalid  {job.message}")
+    skipped = sum(job.status == SKIPPED for job in jobs)
+    if skipped:
+        say(f"{skipped} of {len(jobs)} renders are up to date (use --force to redo them)")
+    remaining: dict[str, set[str]] = {job.key: set(job.tasks) for job in jobs if job.tasks}
+    total, finished = len(remaining), 0
+    frame_dirs = {t.frames_dir for t in tasks if t.frames_dir}
+    for folder in frame_dirs:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+    def on_result(task: RenderTask, result: dict) -> None:
+        nonlocal finished
+        job = by_key[task.render]
+        job.seconds += result.get("seconds", 0.0)
+        job.attempts = max(job.attempts, result.get("attempts", 1))
+        if job.status in (FAILED, INVALID):
+            return
+        if result["status"] != RENDERED:
+            job.status, job.message = result["status"], result.get("message", "")
+        remaining[job.key].discard(task.key)
+        if job.status in (FAILED, INVALID) or not remaining[job.key]:
+            if job.status == "pending" and task.frames is not None:
+                spec = fill_defaults(task.doc.data)["animation"]
+                try:
+                    _join_frames(job, task, float(spec["fps"]), int(spec.get("quality", 18)))
+                except Exception as err:
+                    job.status, job.message = FAILED, f"joining the frames failed: {err}"
+            if task.frames_dir:
+                shutil.rmtree(task.frames_dir, ignore_errors=True)
+            if job.status == "pending":
+                job.status = RENDERED
+            finished += 1
+            note = f" ({job.message})" if job.message else ""
+            say(f"[{finished}/{total}] {job.status:<8} {job.output or job.key} ({job.seconds:.1f} s){note}")
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        raise _Interrupted(signum)
+
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        signal.signal(signal.SIGTERM, on_term)
+    try:
+        if tasks:
+            executor.run(tasks, on_result)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+        for folder in frame_dirs:  # a video left unjoined (interrupted, failed) leaves nothing behind
+            shutil.rmtree(folder, ignore_errors=True)
+    return BatchReport(renders=jobs, executor=executor.description, seconds=time.perf_counter() - start)
+
+
+def write_report(report: BatchReport, path: Path) -> Path:
+    """The JSON report, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(report.to_dict(), fh, indent=2)
+            fh.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def summary_table(report: BatchReport) -> str:
+    """A plain-text table of every render, then the totals."""
+    rows = [(job.status, job.output or job.key, f"{job.seconds:.1f}", job.message.splitlines()[0] if job.message else "")
+            for job in report.renders]
+    width = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(("status", "output", "s"))]
+    lines = [f"{'status':<{width[0]}}  {'output':<{width[1]}}  {'s':>{width[2]}}  message"]
+    lines += [f"{s:<{width[0]}}  {o:<{width[1]}}  {t:>{width[2]}}  {m}" for s, o, t, m in rows]
+    counts = report.counts()
+    lines.append(", ".join(f"{n} {state}" for state, n in counts.items() if n or state == RENDERED)
+                 + f" in {report.seconds:.1f} s on {report.executor}")
+    return "\n".join(lines)
