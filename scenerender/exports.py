@@ -4,9 +4,8 @@ Each is written from the scene's live offscreen window (after drawing it
 once), to a temporary file in the output's folder, then renamed into place.
 
 * SVG and PDF come from VTK's GL2PS exporter: the 3-D surfaces are a raster
-  image inside the file (GL2PS cannot sort translucent, depth-tested surfaces
-  into vector primitives); text overlays (labels, scale bar text, panel
-  letters) are vector text.
+  image inside the file (so translucency, depth and shading look exactly as
+  rendered); text overlays (labels, scale bar text) are vector text.
 * glTF (``.gltf`` with embedded buffers, ``.glb`` binary) from VTK's glTF
   exporter: the surfaces, lines and points, in atlas microns, turned so
   that superior is +Y as glTF viewers expect. 2-D overlays are not included.
@@ -82,8 +81,8 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
 
 
 def _write_graphic(plotter, tmp: Path, *, title: str) -> None:
-    # raster=True: 3-D props as one image (GL2PS sorts no depth-tested,
-    # translucent triangles correctly); painter: vector text on top.
+    # raster=True: 3-D props as one image, as rendered (translucency, depth,
+    # lighting); 2-D text stays vector text on top.
     plotter.save_graphic(str(tmp), title=title, raster=True, painter=True)
 
 
