@@ -98,7 +98,7 @@ def execute_task(task: RenderTask) -> dict:
         os.environ["LP_NUM_THREADS"] = str(task.gl_threads)
     result = {"task": task.key, "pid": os.getpid()}
     try:
-        with _render_lock:
+        with _render_lock, _local_dask():
             scene = Scene(doc=task.doc, spec=fill_defaults(task.doc.data), item=task.item)
             plan = compile_scene(scene, size=task.size, atlas_cache=_worker_atlases)
             _draw(task, plan)
@@ -112,6 +112,15 @@ def execute_task(task: RenderTask) -> dict:
                       traceback=traceback.format_exc())
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+def _local_dask():
+    """Array reads inside a task (brainglobe-atlasapi's zarr-backed dask arrays)
+    compute in this process: on a Dask worker they would otherwise be sent
+    back to the cluster as new tasks."""
+    import dask
+
+    return dask.config.set(scheduler="threads")
 
 
 def _draw(task: RenderTask, plan) -> None:

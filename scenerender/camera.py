@@ -148,3 +148,35 @@ def interpolate_cameras(a: CameraPlan, b: CameraPlan, s: float) -> CameraPlan:
     return CameraPlan(position=tuple(focal + back * distance), focal_point=tuple(focal), view_up=tuple(up),
                       view_angle=(1 - s) * a.view_angle + s * b.view_angle, zoom=a.zoom * (b.zoom / a.zoom) ** s,
                       orthographic=a.orthographic)
+
+
+#: Anatomical directions and their usual one-letter labels (dorsal/ventral for superior/inferior).
+DIRECTION_LETTERS = {"anterior": "A", "posterior": "P", "superior": "D", "inferior": "V", "left": "L", "right": "R"}
+
+
+def image_directions(camera: CameraPlan) -> dict[str, tuple[float, float]]:
+    """Where each anatomical direction points in the image: (right, up) components.
+
+    A direction along the line of sight has length ~0; one in the image
+    plane has length 1. Directions come from the atlas space
+    (:func:`scenerender.spaces.world_direction`), so they follow the atlas's
+    axes and handedness, never raw x/y/z.
+    """
+    back, up, right = _frame(camera)
+    return {name: (float(np.dot(world_direction(name), right)), float(np.dot(world_direction(name), up)))
+            for name in DIRECTION_LETTERS}
+
+
+def scale_at_depth(camera: CameraPlan, height_px: int, at=None) -> float:
+    """Pixels per micron at the depth of world point ``at`` (default: the focal point).
+
+    Orthographic: the same at every depth. Perspective: true at that depth only.
+    """
+    if camera.orthographic:
+        return height_px / (2 * camera.parallel_scale)
+    back = _frame(camera)[0]
+    target = np.asarray(camera.focal_point if at is None else at, dtype=float)
+    depth = float(np.dot(np.asarray(camera.position) - target, back))
+    if depth <= 0:
+        return float("nan")  # behind the camera: no length is true there
+    return height_px / (2 * depth * np.tan(np.radians(camera.effective_view_angle) / 2))

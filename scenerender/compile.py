@@ -121,11 +121,19 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     atlas = _open_atlas(scene, atlas_cache)
     kinds = registered_actors()
     sources = SourceLoader(spec["sources"], doc, atlas)
-    actors = []
-    for index, actor_spec in enumerate(spec["actors"]):
-        ctx = BuildContext(atlas=atlas, doc=doc, path=("actors", index), sources=sources)
+    built: dict[int, list] = {}
+    # Kinds that describe other actors (colour bars, legends) are built last,
+    # from the others' plans, and keep their place in the drawing order.
+    order = sorted(range(len(spec["actors"])),
+                   key=lambda i: bool(getattr(kinds[spec["actors"][i]["kind"]], "DESCRIBES_OTHERS", False)))
+    for index in order:
+        actor_spec = spec["actors"][index]
+        done = tuple(plan for i in sorted(built) for plan in built[i])
+        ctx = BuildContext(atlas=atlas, doc=doc, path=("actors", index), sources=sources, plans=done,
+                           actor_specs=tuple(spec["actors"]))
         group = actor_spec.get("id", f"actors[{index}]")
-        actors.extend(replace(plan, group=group) for plan in kinds[actor_spec["kind"]].build(actor_spec, ctx=ctx))
+        built[index] = [replace(plan, group=group) for plan in kinds[actor_spec["kind"]].build(actor_spec, ctx=ctx)]
+    actors = [plan for index in sorted(built) for plan in built[index]]
 
     render_spec = spec["render"]
     width, height = size or tuple(render_spec["size"])
@@ -139,7 +147,8 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     bg_rgb = None if background == "transparent" else parse_color(
         background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
     settings = RenderSettings(size=(int(width) * scale, int(height) * scale), scale=scale, background=bg_rgb,
-                              anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"])
+                              anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
+                              lighting=render_spec["lighting"])
 
     framing = atlas_to_world(atlas.framing_points())
 

@@ -20,6 +20,38 @@ if TYPE_CHECKING:
 RGB = tuple[float, float, float]
 
 
+@dataclass(frozen=True)
+class ColorMapping:
+    """Values to colours: a matplotlib colour map over ``vmin`` .. ``vmax``.
+
+    With ``center`` the map is split there (matplotlib's ``TwoSlopeNorm``):
+    ``center`` takes the colour map's middle colour, each side stretched
+    linearly to its end, as diverging maps need. Values outside are clipped.
+    """
+
+    cmap: str
+    vmin: float
+    vmax: float
+    center: float | None = None
+    title: str = ""
+
+    def normalized(self, values) -> np.ndarray:
+        """Values mapped to 0-1 along the colour map."""
+        from matplotlib.colors import Normalize, TwoSlopeNorm
+
+        if self.center is None:
+            norm = Normalize(vmin=self.vmin, vmax=self.vmax, clip=True)
+        else:
+            norm = TwoSlopeNorm(vcenter=self.center, vmin=self.vmin, vmax=self.vmax)
+        return np.clip(np.ma.filled(norm(np.asarray(values, dtype=float)), np.nan), 0.0, 1.0)
+
+    def colors(self, values) -> np.ndarray:
+        """RGB 0-1 for each value, shape (N, 3)."""
+        import matplotlib
+
+        return np.asarray(matplotlib.colormaps[self.cmap](self.normalized(values)))[..., :3]
+
+
 @dataclass(frozen=True, eq=False)
 class SurfacePlan:
     """A triangle surface to draw, in world coordinates.
@@ -40,6 +72,17 @@ class SurfacePlan:
         Per-vertex RGB in 0-1, e.g. a neuron coloured by compartment.
     smooth : bool
         Smooth (Phong-like) shading; off for shapes with hard edges.
+    lit : bool
+        Shaded by the lights; off draws the exact colours (e.g. a flat
+        section whose pixels must show the colour map's colours).
+    mapping : ColorMapping, optional
+        How values became ``color``/``vertex_colors``, for a colour bar.
+    shading : str
+        flat, smooth, cartoon or metallic (see ``_constants.SHADINGS``);
+        empty: smooth or flat as ``smooth`` says.
+    silhouette : tuple of float, optional
+        Colour of outlines drawn where the surface turns away from the
+        camera, ``silhouette_width`` pixels wide.
     """
 
     name: str
@@ -50,6 +93,11 @@ class SurfacePlan:
     vertex_colors: np.ndarray | None = None
     smooth: bool = True
     group: str = ""
+    lit: bool = True
+    mapping: ColorMapping | None = None
+    shading: str = ""
+    silhouette: RGB | None = None
+    silhouette_width: float = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +117,7 @@ class PointsPlan:
     cmap: str = "viridis"
     clim: tuple[float, float] | None = None
     group: str = ""
+    scalar_name: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,7 +170,12 @@ class LabelsPlan:
 
 @dataclass(frozen=True)
 class ScaleBarPlan:
-    """A bar ``length`` microns long at the focal point's depth, in an image corner."""
+    """A bar ``length`` microns long in an image corner.
+
+    True everywhere with orthographic projection. With perspective, true at
+    one depth only: that of ``at`` (a world point), or of the camera's focal
+    point when ``at`` is None.
+    """
 
     name: str
     length: float
@@ -129,6 +183,84 @@ class ScaleBarPlan:
     corner: str
     color: RGB
     size: int
+    alpha: float = 1.0
+    group: str = ""
+    at: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class OrientationPlan:
+    """Anatomical axes in an image corner, turned with the camera of each frame.
+
+    ``labels`` pairs each anatomical direction (anterior, posterior, superior,
+    inferior, left, right) with its text; ``length`` is the longest arm in pixels.
+    """
+
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    corner: str
+    length: float
+    color: RGB
+    size: int
+    alpha: float = 1.0
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class ColorBarPlan:
+    """A colour bar for a :class:`ColorMapping`, at the image edge."""
+
+    name: str
+    mapping: ColorMapping
+    title: str
+    position: str
+    color: RGB
+    size: int
+    alpha: float = 1.0
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class LegendPlan:
+    """A box of (text, colour) entries in an image corner."""
+
+    name: str
+    entries: tuple[tuple[str, RGB], ...]
+    corner: str
+    color: RGB
+    size: int
+    background: RGB | None
+    alpha: float = 1.0
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class TitlePlan:
+    """A line of text at the top (or bottom) of the image."""
+
+    name: str
+    text: str
+    position: str
+    color: RGB
+    size: int
+    alpha: float = 1.0
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class CutPlan:
+    """A plane clipping the plans of the listed groups (all groups when empty).
+
+    ``origin`` and ``normal`` are in world coordinates; what lies on the side
+    the normal points to is kept. The caps that close the cut surfaces are
+    separate :class:`SurfacePlan` s of the cut's own group.
+    """
+
+    name: str
+    origin: tuple[float, float, float]
+    normal: tuple[float, float, float]
+    targets: tuple[str, ...]
+    color: RGB = (0.0, 0.0, 0.0)
     alpha: float = 1.0
     group: str = ""
 
@@ -148,7 +280,25 @@ class LetterPlan:
 #: Anything an actor can ask the renderer to draw. ``group`` names the scene
 #: actor it came from (its ``id``, or ``actors[i]``): animation keyframes
 #: change the properties of every plan in a group.
-ActorPlan = SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan | LetterPlan
+ActorPlan = (SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan | OrientationPlan
+             | ColorBarPlan | LegendPlan | TitlePlan | CutPlan | LetterPlan)
+
+#: Plans that are not geometry of their own: marks drawn flat over the image
+#: (text, bars) and cuts. Never translucent; only their visibility is animated.
+OVERLAYS = (LabelsPlan, ScaleBarPlan, OrientationPlan, ColorBarPlan, LegendPlan, TitlePlan, CutPlan,
+            LetterPlan)
+
+
+def color_mapping_of(plan) -> ColorMapping | None:
+    """How a plan's colours come from values, if they do (for colour bars)."""
+    if isinstance(plan, SurfacePlan):
+        return plan.mapping
+    if isinstance(plan, PointsPlan) and plan.scalars is not None and plan.clim is not None:
+        return ColorMapping(cmap=plan.cmap, vmin=float(plan.clim[0]), vmax=float(plan.clim[1]),
+                            title=plan.scalar_name)
+    if isinstance(plan, VolumePlan):
+        return ColorMapping(cmap=plan.cmap, vmin=float(plan.clim[0]), vmax=float(plan.clim[1]))
+    return None
 
 
 @dataclass(frozen=True)
@@ -188,6 +338,7 @@ class RenderSettings:
     background: RGB | None  # None: transparent
     anti_aliasing: str
     translucency: str = "order_independent"
+    lighting: str = "light_kit"
     scale: int = 1
 
 

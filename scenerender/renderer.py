@@ -13,8 +13,9 @@ from dataclasses import replace
 import numpy as np
 
 from .errors import RenderError
-from .plan import (CameraPlan, LabelsPlan, LetterPlan, LinesPlan, PointsPlan, ScaleBarPlan, ScenePlan, SurfacePlan,
-                   VolumePlan)
+from .camera import image_directions, scale_at_depth
+from .plan import (OVERLAYS, CameraPlan, ColorBarPlan, CutPlan, LabelsPlan, LegendPlan, LetterPlan, LinesPlan,
+                   OrientationPlan, PointsPlan, ScaleBarPlan, ScenePlan, SurfacePlan, TitlePlan, VolumePlan)
 
 # Headless first: without a display, ask VTK for its EGL window directly
 # instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
@@ -42,20 +43,37 @@ def choose_passes(requested: str, *, translucency: str, translucent: bool, volum
     return aa, peel
 
 
+def _reset_vtk_globals() -> None:
+    """Put back VTK's process-wide drawing settings that other libraries change.
+
+    vtkMapper's coincident-topology resolution is static (one for the whole
+    process): vedo, which BrainGlobe's mesh generation uses, switches it to
+    polygon offset, and every later render in that process would differ.
+    """
+    from vtkmodules.vtkRenderingCore import vtkMapper
+
+    vtkMapper.SetResolveCoincidentTopologyToOff()
+    vtkMapper.SetResolveCoincidentTopologyPolygonOffsetFaces(1)
+
+
 def _plotter(plan: ScenePlan):
     import pyvista as pv
 
+    _reset_vtk_globals()
     width, height = plan.render.size
     try:
-        plotter = pv.Plotter(off_screen=True, window_size=(width, height), lighting="light kit")
+        lighting = {"light_kit": "light kit", "three_lights": "three lights", "headlight": "none"}[plan.render.lighting]
+        plotter = pv.Plotter(off_screen=True, window_size=(width, height), lighting=lighting)
     except Exception as err:  # VTK raises bare RuntimeErrors when no GL context can be made
         raise RenderError(f"could not open an offscreen OpenGL context ({err}); "
                           "install Mesa (EGL/OSMesa) or use a VTK build with offscreen support") from None
+    if plan.render.lighting == "headlight":
+        plotter.add_light(pv.Light(light_type="headlight"))
     if plan.render.background is not None:
         plotter.set_background(plan.render.background)
     animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
     translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
-                                        if not isinstance(actor, (VolumePlan, LabelsPlan, ScaleBarPlan, LetterPlan)))
+                                        if not isinstance(actor, (VolumePlan, *OVERLAYS)))
     volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
     aa, peel = choose_passes(plan.render.anti_aliasing, translucency=plan.render.translucency,
                              translucent=translucent, volumes=volumes)
@@ -67,16 +85,40 @@ def _plotter(plan: ScenePlan):
     return plotter
 
 
+#: Material of each shading style: (pyvista add_mesh keywords, VTK property settings).
+SHADING = {
+    "smooth": ({"smooth_shading": True}, {}),
+    "flat": ({"smooth_shading": False}, {"SetInterpolationToFlat": ()}),
+    # Mostly ambient: colours stay bright and flat-looking; the silhouette does the drawing.
+    "cartoon": ({"smooth_shading": True}, {"SetAmbient": (0.55,), "SetDiffuse": (0.5,), "SetSpecular": (0.0,)}),
+    "metallic": ({"smooth_shading": True, "pbr": True, "metallic": 0.8, "roughness": 0.3}, {}),
+}
+
+
 def _add_surface(plotter, actor: SurfacePlan):
     import pyvista as pv
 
     mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
+    shading = actor.shading or ("smooth" if actor.smooth else "flat")
+    keywords, settings = SHADING[shading]
+    keywords = dict(keywords, opacity=actor.alpha, lighting=actor.lit, reset_camera=False)
     if actor.vertex_colors is not None:
         mesh.point_data["rgb"] = np.asarray(actor.vertex_colors * 255, dtype=np.uint8)
-        return plotter.add_mesh(mesh, scalars="rgb", rgb=True, opacity=actor.alpha, smooth_shading=actor.smooth,
-                                reset_camera=False)
-    return plotter.add_mesh(mesh, color=actor.color, opacity=actor.alpha, smooth_shading=actor.smooth,
-                            reset_camera=False)
+        added = plotter.add_mesh(mesh, scalars="rgb", rgb=True, **keywords)
+    else:
+        added = plotter.add_mesh(mesh, color=actor.color, **keywords)
+    for method, args in settings.items():
+        getattr(added.GetProperty(), method)(*args)
+    return added
+
+
+def _add_silhouette(plotter, actor: SurfacePlan):
+    """Outlines where the surface turns away from the camera; VTK recomputes them for every view."""
+    import pyvista as pv
+
+    mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
+    return plotter.add_silhouette(mesh, color=actor.silhouette, line_width=actor.silhouette_width,
+                                  opacity=actor.alpha)
 
 
 def _add_points(plotter, actor: PointsPlan):
@@ -125,51 +167,81 @@ def _add_labels(plotter, actor: LabelsPlan):
                                     shape=None, show_points=False, always_visible=True, reset_camera=False)
 
 
-class _ScaleBar:
-    """A bar and its text as 2-D overlays, resized for the camera of each frame."""
+def _display_lines(n_points: int, segments: list[tuple[int, int]], color, alpha: float, width: float):
+    """A 2-D actor of line segments whose points are set in display pixels later."""
+    from vtkmodules.vtkCommonCore import vtkPoints
+    from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+    from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
+
+    points = vtkPoints()
+    points.SetNumberOfPoints(n_points)
+    lines = vtkCellArray()
+    for a, b in segments:
+        lines.InsertNextCell(2, [a, b])
+    poly = vtkPolyData()
+    poly.SetPoints(points)
+    poly.SetLines(lines)
+    coordinate = vtkCoordinate()
+    coordinate.SetCoordinateSystemToDisplay()
+    mapper = vtkPolyDataMapper2D()
+    mapper.SetInputData(poly)
+    mapper.SetTransformCoordinate(coordinate)
+    actor = vtkActor2D()
+    actor.SetMapper(mapper)
+    actor.GetProperty().SetColor(*color)
+    actor.GetProperty().SetOpacity(alpha)
+    actor.GetProperty().SetLineWidth(width)
+    return actor, points, poly
+
+
+def _text(text: str, color, alpha: float, size: int):
+    from vtkmodules.vtkRenderingCore import vtkTextActor
+
+    actor = vtkTextActor()
+    actor.SetInput(text)
+    prop = actor.GetTextProperty()
+    prop.SetColor(*color)
+    prop.SetOpacity(alpha)
+    prop.SetFontSize(size)
+    prop.SetJustificationToCentered()
+    prop.SetVerticalJustificationToCentered()
+    return actor
+
+
+class _CameraOverlay:
+    """2-D marks recomputed from the camera of each frame (scale bar, orientation)."""
 
     MARGIN = 0.04  # of the image height, from the edges
-
-    def __init__(self, plotter, plan: ScaleBarPlan):
-        from vtkmodules.vtkCommonCore import vtkPoints
-        from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
-        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D, vtkTextActor
-
-        self.plan, self.plotter = plan, plotter
-        self.points = vtkPoints()
-        self.points.SetNumberOfPoints(2)
-        lines = vtkCellArray()
-        lines.InsertNextCell(2, [0, 1])
-        poly = vtkPolyData()
-        poly.SetPoints(self.points)
-        poly.SetLines(lines)
-        coordinate = vtkCoordinate()
-        coordinate.SetCoordinateSystemToDisplay()
-        mapper = vtkPolyDataMapper2D()
-        mapper.SetInputData(poly)
-        mapper.SetTransformCoordinate(coordinate)
-        self.bar = vtkActor2D()
-        self.bar.SetMapper(mapper)
-        self.text = vtkTextActor()
-        self.text.SetInput(plan.text)
-        for prop in (self.bar.GetProperty(), self.text.GetTextProperty()):
-            prop.SetColor(*plan.color)
-            prop.SetOpacity(plan.alpha)
-        self.text.GetTextProperty().SetFontSize(plan.size)
-        self.text.GetTextProperty().SetJustificationToCentered()
-        self.bar.GetProperty().SetLineWidth(max(2.0, plan.size / 5))
-        plotter.renderer.AddViewProp(self.bar)
-        plotter.renderer.AddViewProp(self.text)
-        self.poly = poly
+    props: list
 
     def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - the VTK actor interface
-        self.bar.SetVisibility(visible)
-        self.text.SetVisibility(visible)
+        for prop in self.props:
+            prop.SetVisibility(visible)
+
+    def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
+        raise NotImplementedError
+
+
+class _ScaleBar(_CameraOverlay):
+    """A bar and its text, resized for the camera of each frame."""
+
+    def __init__(self, plotter, plan: ScaleBarPlan):
+        self.plan = plan
+        self.bar, self.points, self.poly = _display_lines(2, [(0, 1)], plan.color, plan.alpha, max(2.0, plan.size / 5))
+        self.text = _text(plan.text, plan.color, plan.alpha, plan.size)
+        self.text.GetTextProperty().SetVerticalJustificationToBottom()
+        self.props = [self.bar, self.text]
+        for prop in self.props:
+            plotter.renderer.AddViewProp(prop)
+
+    def length_px(self, camera: CameraPlan, size: tuple[int, int]) -> float:
+        return self.plan.length * scale_at_depth(camera, size[1], self.plan.at)
 
     def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
         width, height = size
-        visible_height = 2 * camera.parallel_scale  # microns across the image at the focal depth
-        length_px = self.plan.length * height / visible_height
+        length_px = self.length_px(camera, size)
+        if not np.isfinite(length_px):
+            raise RenderError(f"{self.plan.name}: its depth point 'at' is behind the camera; no length is true there")
         margin = self.MARGIN * height
         right = "right" in self.plan.corner
         top = "top" in self.plan.corner
@@ -182,7 +254,206 @@ class _ScaleBar:
         self.text.SetPosition(x0 + length_px / 2, y + max(4.0, self.plan.size * 0.4))
 
 
+class _Orientation(_CameraOverlay):
+    """Arms towards the anatomical directions, with their labels, from a corner."""
+
+    HIDE_BELOW = 0.3  # arms shorter than this (of full length) point at the viewer: no label
+
+    def __init__(self, plotter, plan: OrientationPlan):
+        self.plan = plan
+        n = len(plan.labels)
+        self.arms, self.points, self.poly = _display_lines(n + 1, [(0, i + 1) for i in range(n)], plan.color,
+                                                           plan.alpha, max(1.5, plan.size / 8))
+        self.texts = [_text(text, plan.color, plan.alpha, plan.size) for _, text in plan.labels]
+        self.props = [self.arms, *self.texts]
+        for prop in self.props:
+            plotter.renderer.AddViewProp(prop)
+        self.visible = True
+
+    def SetVisibility(self, visible: bool) -> None:  # noqa: N802
+        self.visible = visible
+        super().SetVisibility(visible)
+
+    def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
+        width, height = size
+        directions = image_directions(camera)
+        reach = self.plan.length + self.plan.size  # arm plus room for its label
+        margin = self.MARGIN * height + reach
+        cx = width - margin if "right" in self.plan.corner else margin
+        cy = height - margin if "top" in self.plan.corner else margin
+        self.points.SetPoint(0, cx, cy, 0)
+        for i, (name, _) in enumerate(self.plan.labels):
+            dx, dy = directions[name]
+            self.points.SetPoint(i + 1, cx + dx * self.plan.length, cy + dy * self.plan.length, 0)
+            shown = bool(np.hypot(dx, dy) >= self.HIDE_BELOW)
+            norm = max(np.hypot(dx, dy), 1e-9)
+            pad = self.plan.length + 0.9 * self.plan.size
+            self.texts[i].SetPosition(cx + dx / norm * pad, cy + dy / norm * pad)
+            self.texts[i].SetVisibility(self.visible and shown)
+        self.points.Modified()
+        self.poly.Modified()
+
+
+def _plain_text(prop, color, alpha: float, size: int) -> None:
+    prop.SetColor(*color)
+    prop.SetOpacity(alpha)
+    prop.SetFontSize(size)
+    prop.ShadowOff()
+    prop.BoldOff()
+    prop.ItalicOff()
+
+
+def _add_colorbar(plotter, plan: ColorBarPlan):
+    """VTK's scalar bar over a lookup table sampled from the mapping, so a
+    centred (two-slope) map shows exactly the colours the actor was given."""
+    from vtkmodules.vtkCommonCore import vtkLookupTable
+    from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor
+
+    mapping = plan.mapping
+    n = 256
+    lut = vtkLookupTable()
+    lut.SetNumberOfTableValues(n)
+    lut.SetRange(mapping.vmin, mapping.vmax)
+    lut.Build()
+    values = mapping.vmin + (np.arange(n) + 0.5) / n * (mapping.vmax - mapping.vmin)
+    for i, rgb in enumerate(mapping.colors(values)):
+        lut.SetTableValue(i, *rgb, 1.0)
+    bar = vtkScalarBarActor()
+    bar.SetLookupTable(lut)
+    bar.SetTitle(plan.title)
+    bar.SetNumberOfLabels(5)
+    bar.SetLabelFormat("%.3g")
+    bar.UnconstrainedFontSizeOn()
+    bar.DrawTickLabelsOn()
+    for prop in (bar.GetLabelTextProperty(), bar.GetTitleTextProperty()):
+        _plain_text(prop, plan.color, plan.alpha, plan.size)
+    coordinate = bar.GetPositionCoordinate()
+    coordinate.SetCoordinateSystemToNormalizedViewport()
+    vertical = plan.position in ("left", "right")
+    if vertical:
+        bar.SetOrientationToVertical()
+        bar.SetPosition(0.86 if plan.position == "right" else 0.02, 0.1)
+        bar.SetWidth(0.12)
+        bar.SetHeight(0.8)
+    else:
+        bar.SetOrientationToHorizontal()
+        bar.SetPosition(0.15, 0.02 if plan.position == "bottom" else 0.84)
+        bar.SetWidth(0.7)
+        bar.SetHeight(0.14)
+    plotter.renderer.AddViewProp(bar)
+    return bar
+
+
+class _Legend:
+    """A colour square and a text per entry, stacked in an image corner (display pixels)."""
+
+    def __init__(self, plotter, plan: LegendPlan):
+        from vtkmodules.vtkCommonCore import vtkPoints, vtkUnsignedCharArray
+        from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
+
+        width, height = plotter.window_size
+        size = plan.size
+        row = 1.5 * size
+        longest = max(len(text) for text, _ in plan.entries)
+        box_w, box_h = (longest * 0.62 + 2.5) * size, len(plan.entries) * row
+        margin = 0.03 * height
+        x0 = width - margin - box_w if "right" in plan.corner else margin
+        top = height - margin if "top" in plan.corner else margin + box_h
+        points, polys = vtkPoints(), vtkCellArray()
+        colors = vtkUnsignedCharArray()
+        colors.SetNumberOfComponents(4)
+        alpha = int(round(plan.alpha * 255))
+
+        def quad(x, y, w, h, rgb):
+            start = points.GetNumberOfPoints()
+            for px, py in ((x, y), (x + w, y), (x + w, y + h), (x, y + h)):
+                points.InsertNextPoint(px, py, 0)
+            polys.InsertNextCell(4, [start, start + 1, start + 2, start + 3])
+            colors.InsertNextTuple4(*(int(round(c * 255)) for c in rgb), alpha)
+
+        if plan.background is not None:
+            quad(x0 - 0.4 * size, top - box_h - 0.3 * size, box_w + 0.8 * size, box_h + 0.6 * size, plan.background)
+        self.texts = []
+        for i, (text, rgb) in enumerate(plan.entries):
+            centre_y = top - (i + 0.5) * row
+            quad(x0, centre_y - size / 2, size, size, rgb)
+            label = _text(text, plan.color, plan.alpha, size)
+            _plain_text(label.GetTextProperty(), plan.color, plan.alpha, size)
+            label.GetTextProperty().SetJustificationToLeft()
+            label.SetPosition(x0 + 1.6 * size, centre_y)
+            self.texts.append(label)
+        poly = vtkPolyData()
+        poly.SetPoints(points)
+        poly.SetPolys(polys)
+        poly.GetCellData().SetScalars(colors)
+        coordinate = vtkCoordinate()
+        coordinate.SetCoordinateSystemToDisplay()
+        mapper = vtkPolyDataMapper2D()
+        mapper.SetInputData(poly)
+        mapper.SetTransformCoordinate(coordinate)
+        mapper.SetColorModeToDirectScalars()
+        mapper.SetScalarModeToUseCellData()
+        self.swatches = vtkActor2D()
+        self.swatches.SetMapper(mapper)
+        self.props = [self.swatches, *self.texts]
+        for prop in self.props:
+            plotter.renderer.AddViewProp(prop)
+
+    def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - the VTK actor interface
+        for prop in self.props:
+            prop.SetVisibility(visible)
+
+
+def _add_title(plotter, plan: TitlePlan):
+    width, height = plotter.window_size
+    text = _text(plan.text, plan.color, plan.alpha, plan.size)
+    _plain_text(text.GetTextProperty(), plan.color, plan.alpha, plan.size)
+    margin = 0.03 * height
+    if plan.position == "top":
+        text.GetTextProperty().SetVerticalJustificationToTop()
+        text.SetPosition(width / 2, height - margin)
+    else:
+        text.GetTextProperty().SetVerticalJustificationToBottom()
+        text.SetPosition(width / 2, margin)
+    plotter.renderer.AddViewProp(text)
+    return text
+
+
+class _Cut:
+    """A clipping plane, added to the mappers of the actors it cuts (see FrameRenderer)."""
+
+    def __init__(self, plotter, plan: CutPlan):
+        from vtkmodules.vtkCommonDataModel import vtkPlane
+
+        self.plane = vtkPlane()
+        self.plane.SetOrigin(*plan.origin)
+        self.plane.SetNormal(*plan.normal)  # VTK keeps the side the normal points to
+
+    def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - a cut is always applied
+        pass
+
+
+def _apply_cuts(plans, actors, silhouettes: dict) -> None:
+    for cut_plan, cut in zip(plans, actors):
+        if not isinstance(cut_plan, CutPlan):
+            continue
+        for index, (plan, actor) in enumerate(zip(plans, actors)):
+            if isinstance(plan, OVERLAYS) or plan.group == cut_plan.group:
+                continue  # overlays are flat on the image; a cut's own caps lie on its plane
+            if not cut_plan.targets or plan.group in cut_plan.targets:
+                actor.GetMapper().AddClippingPlane(cut.plane)
+                if index in silhouettes:
+                    silhouettes[index].GetMapper().AddClippingPlane(cut.plane)
+
+
+_DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
+         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar, OrientationPlan: _Orientation,
+         ColorBarPlan: _add_colorbar, LegendPlan: _Legend, TitlePlan: _add_title, CutPlan: _Cut}
+
+
 def _add_letter(plotter, actor: LetterPlan):
+    """A panel letter, bold, in the top-left corner."""
     from vtkmodules.vtkRenderingCore import vtkTextActor
 
     text = vtkTextActor()
@@ -201,16 +472,13 @@ def _add_letter(plotter, actor: LetterPlan):
     return text
 
 
-#: Overlays and volumes: animation changes only their visibility.
-_OVERLAYS = (VolumePlan, LabelsPlan, ScaleBarPlan, LetterPlan)
-
-_DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
-         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar, LetterPlan: _add_letter}
-
+_DRAW[LetterPlan] = _add_letter
 
 #: Plan fields given in pixels, for ``render.scale`` 1: a supersampled image
-#: multiplies them so that text, lines and bars keep their proportions.
-PIXEL_FIELDS = {LinesPlan: ("width",), LabelsPlan: ("size",), ScaleBarPlan: ("size",), LetterPlan: ("size",)}
+#: multiplies them so that text, lines, bars and boxes keep their proportions.
+PIXEL_FIELDS = {SurfacePlan: ("silhouette_width",), LinesPlan: ("width",), LabelsPlan: ("size",),
+                ScaleBarPlan: ("size",), LetterPlan: ("size",), OrientationPlan: ("size", "length"),
+                ColorBarPlan: ("size",), LegendPlan: ("size",), TitlePlan: ("size",)}
 
 
 def at_scale(actor, scale: int):
@@ -257,6 +525,17 @@ def _capture(plotter, *, alpha: bool) -> np.ndarray:
     return pixels.reshape(height, width, -1)[::-1]  # VTK rows run bottom-up
 
 
+def _unpremultiply(image: np.ndarray) -> np.ndarray:
+    """Straight-alpha RGBA from colours blended over a black, empty background.
+
+    Empty pixels (alpha 0) become transparent black.
+    """
+    alpha = image[..., 3:4].astype(np.float32)
+    rgb = image[..., :3].astype(np.float32) * 255.0 / np.maximum(alpha, 1.0)
+    rgb = np.where(alpha > 0, np.clip(np.rint(rgb), 0, 255), 0).astype(np.uint8)
+    return np.concatenate([rgb, image[..., 3:4]], axis=-1)
+
+
 class FrameRenderer:
     """One offscreen window holding a scene's actors, drawing frames on demand.
 
@@ -271,9 +550,17 @@ class FrameRenderer:
         self.transparent = plan.render.background is None
         if self.transparent:
             self.plotter.render_window.SetAlphaBitPlanes(1)
+            # A black, empty background adds nothing to the colours, so what
+            # VTK blends is premultiplied colour; _unpremultiply makes it the
+            # straight alpha PNGs store (no halo of background colour).
+            self.plotter.set_background((0.0, 0.0, 0.0))
             self.plotter.renderer.SetBackgroundAlpha(0.0)
         scale = plan.render.scale
         self.actors = [_DRAW[type(actor)](self.plotter, at_scale(actor, scale)) for actor in plan.actors]
+        self.silhouettes = {index: _add_silhouette(self.plotter, at_scale(actor, scale))
+                            for index, actor in enumerate(plan.actors)
+                            if isinstance(actor, SurfacePlan) and actor.silhouette is not None}
+        _apply_cuts(plan.actors, self.actors, self.silhouettes)
 
     def draw(self, camera: CameraPlan | None = None, states: dict[int, dict] | None = None) -> np.ndarray:
         """The image for a camera (default: the scene's) and actor states
@@ -282,7 +569,9 @@ class FrameRenderer:
             plan_actor = self.plan.actors[index]
             state = (states or {}).get(index, {})
             actor.SetVisibility(bool(state.get("visible", True)))
-            if isinstance(plan_actor, _OVERLAYS):
+            if index in self.silhouettes:
+                self.silhouettes[index].SetVisibility(bool(state.get("visible", True)))
+            if isinstance(plan_actor, (VolumePlan, *OVERLAYS)):
                 continue  # overlays and volume transfer functions: only visibility is animated
             prop = actor.GetProperty()
             prop.SetOpacity(float(state.get("alpha", plan_actor.alpha)))
@@ -292,9 +581,11 @@ class FrameRenderer:
         camera = camera or self.plan.camera
         _apply_camera(self.plotter, camera)
         for actor in self.actors:
-            if isinstance(actor, _ScaleBar):
+            if isinstance(actor, _CameraOverlay):
                 actor.update(camera, self.plan.render.size)
         image = _capture(self.plotter, alpha=self.transparent)
+        if self.transparent:
+            image = _unpremultiply(image)
         expected = (self.plan.render.size[1], self.plan.render.size[0])
         if image.shape[:2] != expected:
             raise RenderError(f"the renderer made a {image.shape[1]}x{image.shape[0]} image, "

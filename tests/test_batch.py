@@ -116,11 +116,25 @@ def test_rerun_skips_everything_up_to_date(sweep_run):
 def test_same_batch_on_a_dask_local_cluster_gives_identical_images(sweep_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     folder, scene, _ = sweep_run
+    # Points are checked against the annotation, a dask array read inside the worker's task.
+    (tmp_path / "cells.csv").write_text("ap,dv,lr\n5000,3000,4000\n6000,3500,4500\n8000,4000,3000\n")
+    cells = write(tmp_path / "cells.yaml", """\
+        version: 1
+        sources:
+          cells: {kind: points, path: cells.csv, space: atlas}
+        actors:
+          - kind: points
+            source: cells
+            radius: 300
+        """)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   env={"LP_NUM_THREADS": "1"}) as cluster:
-        result = batch(scene, "-o", tmp_path / "dask", "--scheduler", cluster.scheduler_address, "--size", SIZE)
+        result = batch(scene, cells, "-o", tmp_path / "dask", "--scheduler", cluster.scheduler_address,
+                       "--size", SIZE)
     assert result.returncode == 0, result.stderr
     assert "Dask scheduler" in result.stderr
+    direct = scenerender.render(cells, size=(160, 120))
+    assert np.array_equal(direct, iio.imread(tmp_path / "dask" / "cells.png"))
     for region in REGIONS:
         local = iio.imread(folder / "out" / "regions" / f"{region}.png")
         assert np.array_equal(local, iio.imread(tmp_path / "dask" / "regions" / f"{region}.png")), region
@@ -262,7 +276,8 @@ def test_a_long_video_split_across_workers_equals_the_serial_render(tmp_path):
     assert not leftovers(tmp_path / "out")
 
 
-def test_interrupting_a_batch_leaves_no_partial_outputs_and_a_rerun_resumes(tmp_path):
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_interrupting_a_batch_leaves_no_partial_outputs_and_a_rerun_resumes(tmp_path, signum, status):
     scene = region_sweep(tmp_path, REGIONS[:8])
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "scenerender", "batch", str(scene), "-o", str(out),
@@ -270,11 +285,11 @@ def test_interrupting_a_batch_leaves_no_partial_outputs_and_a_rerun_resumes(tmp_
     for line in process.stderr:  # wait until some renders are done, then Ctrl-C
         if line.startswith("[2/"):
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     started = time.monotonic()
     rest = process.communicate(timeout=30)[1]
     assert time.monotonic() - started < 15
-    assert process.returncode == 130, rest
+    assert process.returncode == status, rest
     assert "Traceback" not in rest
     done = sorted(p.name for p in (out / "regions").glob("*.png"))
     assert 2 <= len(done) < 8

@@ -212,3 +212,21 @@ def test_labels_draw_text_at_regions():
 def test_label_texts_must_match_points():
     with pytest.raises(scenerender.SceneError, match="2 texts for 1 points"):
         scenerender.compile_scene(scene({"kind": "label", "points": [[6000, 3000, 5700]], "texts": ["a", "b"]}))
+
+
+def test_vtk_global_state_changed_by_another_library_does_not_change_pixels():
+    """vedo (used by BrainGlobe's mesh generation, e.g. an atlas built in the
+    same process) sets VTK's process-wide coincident-topology mode; renders
+    before and after must still be identical."""
+    from vtkmodules.vtkRenderingCore import vtkMapper
+
+    scene = {"version": 1, "actors": [{"kind": "root", "alpha": 0.3}, {"kind": "region", "regions": ["TH", "CP"]}],
+             "camera": {"preset": "top"}}
+    before = scenerender.render(scene, size=(160, 120))
+    vtkMapper.SetResolveCoincidentTopologyToPolygonOffset()
+    vtkMapper.SetResolveCoincidentTopologyPolygonOffsetParameters(5, 5)
+    try:
+        after = scenerender.render(scene, size=(160, 120))
+    finally:
+        vtkMapper.SetResolveCoincidentTopologyToOff()
+    assert np.array_equal(before, after)

@@ -15,7 +15,7 @@ from types import ModuleType
 from ._context import BuildContext
 
 _MODULES = ("root", "region", "points", "density", "neuron", "mesh", "volume", "track", "cylinder", "line",
-            "label", "scale_bar")
+            "label", "scale_bar", "heatmap", "orientation", "colorbar", "legend", "title", "cut")
 
 
 def registered_actors() -> dict[str, ModuleType]:

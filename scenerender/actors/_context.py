@@ -35,6 +35,21 @@ class BuildContext:
     doc: SceneDocument
     path: ScenePath
     sources: SourceLoader | None = None
+    #: Plans of the actors built before this one (all others, for kinds with
+    #: ``DESCRIBES_OTHERS = True`` such as colour bars and legends).
+    plans: tuple = ()
+    actor_specs: tuple = ()
+
+    def plans_of(self, actor_id: str, key_path: ScenePath) -> list:
+        """The plans of the actor with ``id: actor_id``, failing with a located message."""
+        from ..validate import did_you_mean
+
+        ids = [a["id"] for a in self.actor_specs if "id" in a]
+        if actor_id not in ids:
+            known = ", ".join(ids) or "no actor has an id"
+            raise self.fail(key_path, f"no actor with id {actor_id!r}{did_you_mean(actor_id, ids)} ({known}); "
+                                      "give the actor an 'id' and name it here")
+        return [plan for plan in self.plans if plan.group == actor_id]
 
     def source(self, name: str, kinds: tuple[str, ...], key_path: ScenePath = ("source",)):
         """The loaded data of source ``name``, which must be one of ``kinds``."""
@@ -71,6 +86,15 @@ class BuildContext:
 
             raise self.fail(key_path, f"unknown colour map {name!r}{did_you_mean(name, list(matplotlib.colormaps))}")
         return name
+
+    def look(self, spec: dict) -> dict:
+        """The surface look keys of an actor (shading, silhouette) as SurfacePlan fields."""
+        silhouette = spec.get("silhouette")
+        if silhouette is None and spec.get("shading") == "cartoon":
+            silhouette = "black"  # cartoons are outlined
+        return {"shading": spec.get("shading") or "",
+                "silhouette": None if silhouette is None else self.color(silhouette, ("silhouette",)),
+                "silhouette_width": float(spec.get("silhouette_width", 2.0))}
 
     def color(self, value, key_path: ScenePath) -> RGB:
         """A scene colour as RGB 0-1, failing with a located message."""

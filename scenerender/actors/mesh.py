@@ -12,4 +12,4 @@ KIND = "mesh"
 def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
     data = ctx.source(spec["source"], ("mesh",))
     return [SurfacePlan(name=f"mesh {spec['source']}", points=atlas_to_world(data.points), faces=data.faces,
-                        color=ctx.color(spec["color"], ("color",)), alpha=float(spec["alpha"]))]
+                        color=ctx.color(spec["color"], ("color",)), alpha=float(spec["alpha"]), **ctx.look(spec))]

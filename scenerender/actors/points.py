@@ -37,4 +37,5 @@ def build(spec: dict, *, ctx: BuildContext) -> list[PointsPlan]:
         cmap = ctx.cmap(by["cmap"], ("color_by", "cmap"))
     return [PointsPlan(name=f"points {spec['source']}", points=atlas_to_world(data.points[keep]),
                        radius=float(spec["radius"]), color=ctx.color(spec["color"], ("color",)),
-                       alpha=float(spec["alpha"]), scalars=scalars, cmap=cmap, clim=clim)]
+                       alpha=float(spec["alpha"]), scalars=scalars, cmap=cmap, clim=clim,
+                       scalar_name=str(spec["color_by"]["column"]) if "color_by" in spec else "")]

@@ -28,5 +28,5 @@ def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
         rgb = color if color is not None else tuple(c / 255.0 for c in struct["rgb_triplet"])
         side = "" if hemisphere == "both" else f" ({hemisphere})"
         plans.append(SurfacePlan(name=f"region {struct['acronym']}{side}", points=atlas_to_world(points),
-                               faces=faces, color=rgb, alpha=float(spec["alpha"])))
+                               faces=faces, color=rgb, alpha=float(spec["alpha"]), **ctx.look(spec)))
     return plans

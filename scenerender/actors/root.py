@@ -27,4 +27,4 @@ def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
     points = np.asarray(shell.points) + shell.point_normals * (min(ctx.atlas.resolution) / 4)
     faces = np.asarray(shell.regular_faces, dtype=np.int64)
     return [SurfacePlan(name="root", points=atlas_to_world(points), faces=faces,
-                      color=ctx.color(spec["color"], ("color",)), alpha=float(spec["alpha"]))]
+                      color=ctx.color(spec["color"], ("color",)), alpha=float(spec["alpha"]), **ctx.look(spec))]

@@ -1,0 +1,217 @@
+"""Batch rendering: 40 scenes serially, with ``--jobs 2`` and on a 2-worker
+Dask LocalCluster, in the same run; and the cost per scene of the atlas cache.
+
+    .venv/bin/python bench/batch.py                    # 40 scenes, 2 repeats
+    .venv/bin/python bench/batch.py --scenes 8 --repeats 1   # a smoke run
+    .venv/bin/python bench/batch.py --update-readme    # also publish the table in bench/README.md
+
+The 40 scenes are "the same figure for 40 brains": 40 scene files, each the
+brain (alpha 0.15), the thalamus and caudoputamen and 2,000 cells of its own
+(a CSV of points drawn from the embedded atlas's brain voxels, a different
+seed per brain), 800x600, from a three-quarter view, on the embedded atlas.
+Each mode runs the real command in a fresh process with ``--force``:
+
+* serial: ``scenerender batch DIR -o OUT --jobs 1`` (one worker process,
+  Mesa free to use both cores);
+* ``--jobs 2``: two worker processes (one Mesa thread each, the default);
+* Dask: ``--scheduler`` of a ``distributed.LocalCluster(n_workers=2,
+  threads_per_worker=1)`` started before the timing (a lab's cluster is
+  already running); its workers get ``LP_NUM_THREADS=1`` like local ones.
+
+Reported: wall time of the command (median of ``--repeats``), scenes per
+minute, the ratio to serial (target >= 1.8 on 2 cores), and peak memory (the
+command's process tree; for Dask, plus the cluster's worker processes).
+
+Atlas cache: in one process, each scene compiled and drawn by the batch
+task function with its worker atlas cache kept (what workers do) and with
+it emptied before every scene (as if each scene opened the atlas afresh);
+the difference per scene is the cache's saving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import compare  # noqa: E402
+from _watch import run_watched  # noqa: E402
+from compare import REPO, RESULTS, log  # noqa: E402
+from points import md, report_header, update_readme_block  # noqa: E402
+
+SCENE = """\
+version: 1
+atlas: embedded
+sources:
+  cells: {{kind: points, path: {cells}, space: atlas}}
+actors:
+  - kind: root
+    alpha: 0.15
+  - kind: region
+    regions: [TH, CP]
+  - kind: points
+    source: cells
+    color: crimson
+    radius: 40
+camera: {{preset: three_quarters}}
+render: {{size: [800, 600]}}
+"""
+
+
+def make_scenes(folder: Path, n: int, cells: int = 2000) -> list[Path]:
+    """n scene files, each with its own cells inside the brain."""
+    from scenerender.atlas import AtlasRequest, SceneAtlas, open_bg_atlas
+
+    atlas = SceneAtlas(open_bg_atlas(AtlasRequest(name="embedded")))
+    inside = np.argwhere(np.asarray(atlas.bg.annotation) > 0)
+    resolution = np.array(atlas.resolution)
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        voxels = inside[rng.choice(len(inside), cells)]
+        points = (voxels + rng.random(voxels.shape)) * resolution
+        np.savetxt(folder / f"brain{i:02d}_cells.csv", points, delimiter=",", header="ap,dv,lr", comments="",
+                   fmt="%.1f")
+        (folder / f"brain{i:02d}.yaml").write_text(SCENE.format(cells=f"brain{i:02d}_cells.csv"))
+    return sorted(folder.glob("brain*.yaml"))
+
+
+class _ClusterMemory:
+    """Peak summed RSS of this process's children (the LocalCluster's nanny and worker processes)."""
+
+    def __init__(self):
+        self.peak, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            time.sleep(0.2)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run_mode(name: str, args: list[str], folder: Path, out: Path, repeats: int, extra_memory=None) -> dict:
+    cmd = [sys.executable, "-m", "scenerender", "batch", str(folder), "-o", str(out), "--force", *args]
+    runs = []
+    for r in range(repeats):
+        log(f"{name}: run {r + 1}/{repeats}: {' '.join(cmd[2:])}")
+        with (extra_memory() if extra_memory else _Nothing()) as watcher:
+            s = run_watched(cmd, dict(os.environ), RESULTS / "logs" / f"batch_{name}_{r}.log", cwd=REPO)
+        if s["code"] != 0:
+            raise SystemExit(f"{name} failed (exit {s['code']}): {s['tail']}")
+        s["peak_total_mib"] = s["peak_tree_mib"] + (getattr(watcher, "peak", 0) / 2**20)
+        runs.append(s)
+    walls = [s["wall"] for s in runs]
+    return {"wall_s": statistics.median(walls), "walls_s": walls,
+            "peak_mib": max(s["peak_total_mib"] for s in runs)}
+
+
+class _Nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def atlas_cache_cost(scene_files: list[Path], out: Path) -> dict:
+    """Seconds per scene of the batch task function with and without the worker's atlas cache."""
+    import scenerender.batch as batch
+
+    _, tasks = batch.plan_batch(scene_files, outdir=out, force=True, workers=1)
+    batch.execute_task(tasks[0])  # imports and GL context out of the way
+    timings = {"cached": [], "uncached": []}
+    for i, task in enumerate(tasks[1:]):
+        for mode in (("cached", "uncached") if i % 2 == 0 else ("uncached", "cached")):  # alternate order
+            if mode == "uncached":
+                batch._worker_atlases.clear()
+            start = time.perf_counter()
+            result = batch.execute_task(task)
+            timings[mode].append(time.perf_counter() - start)
+            assert result["status"] == batch.RENDERED, result
+            if mode == "uncached":
+                batch._worker_atlases.clear()
+                batch.execute_task(task)  # leave the cache warm for the next "cached" run
+    cached, uncached = statistics.median(timings["cached"]), statistics.median(timings["uncached"])
+    return {"cached_s": cached, "uncached_s": uncached, "saving_s": uncached - cached, "scenes": len(tasks) - 1}
+
+
+def table(report: dict) -> str:
+    n = report["settings"]["scenes"]
+    serial = report["modes"]["serial"]["wall_s"]
+    rows = ["| mode | wall (median) | runs | scenes/min | ratio to serial | peak memory |", "|---|---|---|---|---|---|"]
+    for name, label in (("serial", "`--jobs 1`"), ("jobs2", "`--jobs 2`"), ("dask", "Dask LocalCluster, 2 workers")):
+        m = report["modes"][name]
+        rows.append(f"| {label} | {m['wall_s']:.1f} s | {', '.join(f'{w:.1f}' for w in m['walls_s'])} | "
+                    f"{60 * n / m['wall_s']:.1f} | {serial / m['wall_s']:.2f}x | {m['peak_mib'] / 1024:.2f} GiB |")
+    c = report["atlas_cache"]
+    cache = (f"Atlas cache, per scene in one worker ({c['scenes']} scenes, median): {c['cached_s']:.2f} s with "
+             f"the cache, {c['uncached_s']:.2f} s opening the atlas afresh; the cache saves {c['saving_s']:.2f} s "
+             f"per scene ({c['uncached_s'] / c['cached_s']:.2f}x).")
+    m, v = report["machine"], report["versions"]["scenerender"]
+    machine = (f"Machine: {m.get('model_name')}, {m.get('cpus_usable')} cores usable, {m.get('memory_gib')} GiB RAM, "
+               f"{m['platform']}, Python {m['python']}; OpenGL: {m.get('opengl')}; 1-minute load average "
+               f"{report['load_before']:.2f} before, {report['load_after']:.2f} after. scenerender "
+               f"{v.get('scenerender')}, VTK {v.get('vtk')}, pyvista {v.get('pyvista')}. {report['date']}.")
+    return "\n".join(rows) + "\n\n" + md(cache) + "\n\n" + md(machine) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenes", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--update-readme", action="store_true")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = report_header({"scenes": args.scenes, "repeats": args.repeats})
+    report["modes"] = {}
+    with tempfile.TemporaryDirectory(prefix="scenerender-bench-batch-") as tmp:
+        folder, out = Path(tmp) / "scenes", Path(tmp) / "out"
+        folder.mkdir()
+        files = make_scenes(folder, args.scenes)
+        report["modes"]["serial"] = run_mode("serial", ["--jobs", "1"], folder, out, args.repeats)
+        report["modes"]["jobs2"] = run_mode("jobs2", ["--jobs", "2"], folder, out, args.repeats)
+        from distributed import LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                          env={"LP_NUM_THREADS": "1"}) as cluster:
+            report["modes"]["dask"] = run_mode("dask", ["--scheduler", cluster.scheduler_address], folder, out,
+                                               args.repeats, extra_memory=_ClusterMemory)
+        report["atlas_cache"] = atlas_cache_cost(files[: min(len(files), 12)], Path(tmp) / "cache-out")
+    report["load_after"] = os.getloadavg()[0]
+    serial = report["modes"]["serial"]["wall_s"]
+    for name in ("jobs2", "dask"):
+        report["modes"][name]["ratio_to_serial"] = serial / report["modes"][name]["wall_s"]
+    (RESULTS / "batch.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    text = table(report)
+    print(text)
+    if args.update_readme:
+        update_readme_block("batch", "python bench/batch.py", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

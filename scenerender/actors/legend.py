@@ -1,0 +1,37 @@
+"""``kind: legend`` - a box naming actors by their colour."""
+
+from __future__ import annotations
+
+from ..plan import OVERLAYS, color_mapping_of
+from ..plan import LegendPlan
+from ._context import BuildContext
+
+KIND = "legend"
+DESCRIBES_OTHERS = True
+
+
+def build(spec: dict, *, ctx: BuildContext) -> list[LegendPlan]:
+    labels = spec["labels"]
+    if spec.get("actors") is not None:
+        ids = list(spec["actors"])
+        for index, actor_id in enumerate(ids):
+            ctx.plans_of(actor_id, ("actors", index))  # fails, located, for an unknown id
+    else:  # every named actor that draws something in a colour of its own
+        ids = [a["id"] for a in ctx.actor_specs if "id" in a]
+    entries = []
+    for index, actor_id in enumerate(ids):
+        plans = [p for p in ctx.plans_of(actor_id, ("actors", index)) if not isinstance(p, OVERLAYS)]
+        if not plans or any(color_mapping_of(p) is not None for p in plans):
+            if spec.get("actors") is not None:
+                why = "draws nothing" if not plans else "is coloured by values (give it a colorbar instead)"
+                raise ctx.fail(("actors", index), f"actor {actor_id!r} {why}; a legend names actors of one colour")
+            continue
+        entries.append((str(labels.get(actor_id, actor_id)), tuple(plans[0].color)))
+    for index, entry in enumerate(spec["entries"]):
+        entries.append((str(entry["text"]), ctx.color(entry["color"], ("entries", index, "color"))))
+    if not entries:
+        raise ctx.fail(("kind",), "nothing to list: give actors an 'id' (or list 'entries')")
+    background = None if spec["background"] is None else ctx.color(spec["background"], ("background",))
+    return [LegendPlan(name="legend", entries=tuple(entries), corner=spec["corner"],
+                       color=ctx.color(spec["color"], ("color",)), size=int(spec["size"]), background=background,
+                       alpha=float(spec["alpha"]))]
