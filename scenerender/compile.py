@@ -21,6 +21,9 @@ from .schema import fill_defaults
 from .spaces import atlas_to_world, world_direction
 from .validate import check_scene
 
+#: The largest image side VTK's offscreen windows draw here (also the schema's size maximum).
+MAX_PIXELS = 16384
+
 
 @dataclass(frozen=True)
 class Scene:
@@ -105,12 +108,12 @@ def output_path(scene: Scene, override: str | Path | None = None, *, still: bool
 
 
 def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
-                  atlas_cache: dict | None = None) -> ScenePlan:
+                  scale: int | None = None, atlas_cache: dict | None = None) -> ScenePlan:
     """Resolve a scene into a :class:`ScenePlan` (no VTK objects, no drawing).
 
-    ``size`` overrides ``render.size``. ``atlas_cache`` (a dict kept by the
-    caller, e.g. a batch worker) lets scenes on the same atlas share one
-    opened atlas and its region meshes.
+    ``size`` overrides ``render.size`` and ``scale`` ``render.scale``. ``atlas_cache``
+    (a dict kept by the caller, e.g. a batch worker) lets scenes on the same
+    atlas share one opened atlas and its region meshes.
     """
     if not isinstance(scene, Scene):
         scene = load_scene(scene)
@@ -134,19 +137,25 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
 
     render_spec = spec["render"]
     width, height = size or tuple(render_spec["size"])
+    scale = int(scale or render_spec["scale"])
+    if max(width, height) * scale > MAX_PIXELS:
+        where = ("render", "scale") if "scale" in doc.data.get("render", {}) else ("render", "size")
+        raise SceneError(doc.problem(where, f"{width}x{height} at scale {scale} would be "
+                                            f"{width * scale}x{height * scale} pixels; at most {MAX_PIXELS} "
+                                            "a side: lower the scale or the size"))
     background = render_spec["background"]
     bg_rgb = None if background == "transparent" else parse_color(
         background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
-    settings = RenderSettings(size=(int(width), int(height)), background=bg_rgb,
+    settings = RenderSettings(size=(int(width) * scale, int(height) * scale), scale=scale, background=bg_rgb,
                               anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
                               lighting=render_spec["lighting"])
 
     framing = atlas_to_world(atlas.framing_points())
 
-    def camera_from_spec(cam: dict, where=("camera",)):
+    def camera_from_spec(cam: dict, where=("camera",), aspect: float = width / height):
         if "position" in cam:
             return explicit_camera(cam)
-        return preset_camera(cam["preset"], framing, aspect=width / height, view_angle=cam["view_angle"],
+        return preset_camera(cam["preset"], framing, aspect=aspect, view_angle=cam["view_angle"],
                              zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic")
 
     camera = camera_from_spec(spec["camera"])
@@ -155,5 +164,31 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
         timeline = build_timeline(spec["animation"], doc=doc, start_camera=camera, camera_from_spec=camera_from_spec,
                                   plans=actors, world_direction=world_direction,
                                   parse_color=parse_color)
-    return ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
-                     render=settings, output=output_path(scene), timeline=timeline)
+    plan = ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
+                     render=settings, output=output_path(scene), timeline=timeline, scene=scene)
+    if "panels" in spec:
+        from .panels import compile_panels
+
+        panels = compile_panels(
+            scene, plan, figure=(int(width), int(height)),
+            camera_for=lambda cam, aspect: camera_from_spec(cam, aspect=aspect),
+            compile_other=lambda path, where, cell, cam: _compile_panel_scene(scene, path, where, cell, cam, scale))
+        plan = replace(plan, panels=panels)
+    return plan
+
+
+def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int, int], camera: dict | None,
+                         scale: int) -> ScenePlan:
+    """Another scene file drawn in one panel of ``scene``, at the panel's size."""
+    file = (scene.doc.base_dir / Path(path).expanduser())
+    if not file.is_file():
+        raise SceneError(scene.doc.problem((*where, "scene"), f"scene file {file} not found; the path is relative "
+                                                              "to this scene's folder"))
+    other = load_scene(file)
+    for key in ("panels", "animation"):
+        if key in other.spec:
+            raise SceneError(scene.doc.problem((*where, "scene"), f"{path} has '{key}:'; a panel draws a still "
+                                                                  "scene without panels"))
+    if camera is not None:
+        other = Scene(doc=other.doc, spec={**other.spec, "camera": camera})
+    return compile_scene(other, size=cell, scale=scale)

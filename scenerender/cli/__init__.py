@@ -7,9 +7,9 @@ import os
 import sys
 
 from ..errors import RenderError, SceneError
-from . import atlas, batch, render, schema, validate
+from . import atlas, batch, provenance, render, schema, validate
 
-SUBCOMMANDS = (render, batch, validate, schema, atlas)
+SUBCOMMANDS = (render, batch, validate, schema, atlas, provenance)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failure, 2 invalid scene or usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = ["scenerender", *(sys.argv[1:] if argv is None else argv)]  # for provenance records
     try:
         return int(args.run(args) or 0)
     except SceneError as err:
