@@ -25,7 +25,7 @@ def registered_actors():
 
 
 def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | None = None,
-           time: float | None = None):
+           scale: int | None = None, time: float | None = None):
     """Render a scene and return the image as a numpy array.
 
     Parameters
@@ -34,9 +34,14 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
         A scene file, YAML text, a dict, a loaded :class:`Scene` or a
         compiled plan.
     output : str or Path, optional
-        Also write the image here (format from the extension), atomically.
+        Also write the image here (format from the extension: an image, .svg/.pdf,
+        .gltf/.glb or an interactive .html), atomically,
+        with its provenance record (inside PNG/TIFF, and the sidecar
+        ``<output>.scenerender.json``).
     size : (width, height), optional
         Override ``render.size``.
+    scale : int, optional
+        Override ``render.scale``: draw at ``scale`` times the size (print).
     time : float, optional
         For an animated scene, the time (seconds) of the frame to draw;
         default its first frame. Use :func:`render_video` for all frames.
@@ -46,6 +51,7 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     numpy.ndarray
         ``(height, width, 3)`` RGB, or RGBA for a transparent background.
     """
+    from .exports import EXPORT_FORMATS, export_scene
     from .outputs import check_output_path, write_image
     from .plan import ScenePlan
     from .renderer import render_plan
@@ -54,11 +60,26 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
         raise RenderError(f"time {time} is not a time; give seconds from 0")
     if output is not None:
         check_output_path(Path(output))
-    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
+    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size, scale=scale)
     image = render_plan(plan, time=time)
     if output is not None:
-        write_image(image, Path(output))
+        record = _record(plan, output, size=size, scale=scale, time=time, call="render")
+        if Path(output).suffix.lower() in EXPORT_FORMATS:
+            export_scene(plan, Path(output), time=time, record=record)
+        else:
+            write_image(image, Path(output), record=record)
     return image
+
+
+def _record(plan, output, *, size, scale=None, time=None, call: str) -> dict | None:
+    """The provenance record of a Python API call, or ``None`` for a plan built by hand."""
+    from .provenance import record_for, render_options
+
+    if plan.scene is None:
+        return None
+    command = [f"scenerender.{call}", plan.scene.file, str(output)]
+    return record_for(plan.scene, Path(output), command=command,
+                      options=render_options(output=Path(output), size=size, scale=scale, time=time))
 
 
 def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = None, jobs: int = 1,
@@ -67,7 +88,8 @@ def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = No
     or a folder of numbered PNG frames, in ``jobs`` worker processes.
 
     Frame ``i`` shows time ``i / fps``; see the scene reference for which
-    frames an animation has. Returns the output path.
+    frames an animation has. The sidecar ``<output>.scenerender.json``
+    records how it was made. Returns the output path.
     """
     from .errors import RenderError
     from .frames import render_animation
@@ -76,7 +98,8 @@ def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = No
     plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
     if plan.timeline is None:
         raise RenderError("this scene has no 'animation:' section; use render() for a still image")
-    return render_animation(plan, Path(output), jobs=jobs, progress=progress)
+    record = _record(plan, output, size=size, call="render_video")
+    return render_animation(plan, Path(output), jobs=jobs, progress=progress, record=record)
 
 
 __all__ = [

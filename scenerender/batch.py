@@ -124,6 +124,7 @@ def _local_dask():
 
 
 def _draw(task: RenderTask, plan) -> None:
+    from .exports import EXPORT_FORMATS, export_scene
     from .frames import render_animation
     from .outputs import write_image
     from .provenance import write_sidecar
@@ -138,8 +139,10 @@ def _draw(task: RenderTask, plan) -> None:
                 write_image(renderer.draw_time(timeline.time_of(i)), folder / f"frame_{i:06d}.png")
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    if plan.timeline is None:
-        write_image(render_plan(plan), output)
+    if output.suffix.lower() in EXPORT_FORMATS:
+        export_scene(plan, output, record=task.record)
+    elif plan.timeline is None:
+        write_image(render_plan(plan), output, record=task.record)  # PNG/TIFF carry the record inside too
     else:
         render_animation(plan, output, jobs=1, progress=False)
     write_sidecar(output, task.record)

@@ -24,6 +24,9 @@ from .schema import fill_defaults
 from .spaces import atlas_to_world, world_direction
 from .validate import check_scene
 
+#: The largest image side VTK's offscreen windows draw here (also the schema's size maximum).
+MAX_PIXELS = 16384
+
 
 @dataclass(frozen=True)
 class Scene:
@@ -108,12 +111,12 @@ def output_path(scene: Scene, override: str | Path | None = None, *, still: bool
 
 
 def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
-                  atlas_cache: dict | None = None) -> ScenePlan:
+                  scale: int | None = None, atlas_cache: dict | None = None) -> ScenePlan:
     """Resolve a scene into a :class:`ScenePlan` (no VTK objects, no drawing).
 
-    ``size`` overrides ``render.size``. ``atlas_cache`` (a dict kept by the
-    caller, e.g. a batch worker) lets scenes on the same atlas share one
-    opened atlas and its region meshes.
+    ``size`` overrides ``render.size`` and ``scale`` ``render.scale``. ``atlas_cache``
+    (a dict kept by the caller, e.g. a batch worker) lets scenes on the same
+    atlas share one opened atlas and its region meshes.
     """
     if not isinstance(scene, Scene):
         scene = load_scene(scene)
@@ -122,9 +125,18 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     if not all(isinstance(v, (int, np.integer)) and 16 <= v <= 16384 for v in (width, height)):
         raise SceneError(doc.problem(("render", "size"), f"size {width}x{height} is not valid; width and height "
                                                          "are whole numbers from 16 to 16384"))
-    if not check_limit(int(width) * int(height), "window_pixels"):
-        what = f"{'the size given' if size else 'the image'} {width}x{height} has too many pixels"
-        raise LimitError(doc.problem(("render", "size"), over_limit(what, int(width) * int(height), "window_pixels")))
+    scale = int(scale or spec["render"]["scale"])
+    if max(width, height) * scale > MAX_PIXELS:
+        where = ("render", "scale") if "scale" in doc.data.get("render", {}) else ("render", "size")
+        raise SceneError(doc.problem(where, f"{width}x{height} at scale {scale} would be "
+                                            f"{width * scale}x{height * scale} pixels; at most {MAX_PIXELS} "
+                                            "a side: lower the scale or the size"))
+    pixels = int(width) * int(height) * scale * scale
+    if not check_limit(pixels, "window_pixels"):
+        what = (f"{'the size given' if size else 'the image'} {width}x{height}"
+                f"{f' at scale {scale}' if scale > 1 else ''} has too many pixels")
+        where = ("render", "scale") if scale > 1 and "scale" in doc.data.get("render", {}) else ("render", "size")
+        raise LimitError(doc.problem(where, over_limit(what, pixels, "window_pixels")))
     atlas = _open_atlas(scene, atlas_cache)
     kinds = registered_actors()
     sources = SourceLoader(spec["sources"], doc, atlas)
@@ -146,17 +158,17 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     background = render_spec["background"]
     bg_rgb = None if background == "transparent" else parse_color(
         background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
-    settings = RenderSettings(size=(int(width), int(height)), background=bg_rgb,
+    settings = RenderSettings(size=(int(width) * scale, int(height) * scale), scale=scale, background=bg_rgb,
                               anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
                               lighting=render_spec["lighting"])
 
     framing = atlas_to_world(atlas.framing_points())
 
-    def camera_from_spec(cam: dict, where=("camera",)):
+    def camera_from_spec(cam: dict, where=("camera",), aspect: float = width / height):
         try:
             if "position" in cam:
                 return checked(explicit_camera(cam))
-            return checked(preset_camera(cam["preset"], framing, aspect=width / height, view_angle=cam["view_angle"],
+            return checked(preset_camera(cam["preset"], framing, aspect=aspect, view_angle=cam["view_angle"],
                                          zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic"))
         except CameraError as err:
             key = next((k for k in ("view_angle", "zoom", "view_up") if str(err).startswith(k) and k in cam), None)
@@ -168,5 +180,31 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
         timeline = build_timeline(spec["animation"], doc=doc, start_camera=camera, camera_from_spec=camera_from_spec,
                                   plans=actors, world_direction=world_direction,
                                   parse_color=parse_color)
-    return ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
-                     render=settings, output=output_path(scene), timeline=timeline)
+    plan = ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
+                     render=settings, output=output_path(scene), timeline=timeline, scene=scene)
+    if "panels" in spec:
+        from .panels import compile_panels
+
+        panels = compile_panels(
+            scene, plan, figure=(int(width), int(height)),
+            camera_for=lambda cam, aspect: camera_from_spec(cam, aspect=aspect),
+            compile_other=lambda path, where, cell, cam: _compile_panel_scene(scene, path, where, cell, cam, scale))
+        plan = replace(plan, panels=panels)
+    return plan
+
+
+def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int, int], camera: dict | None,
+                         scale: int) -> ScenePlan:
+    """Another scene file drawn in one panel of ``scene``, at the panel's size."""
+    file = scene.doc.resolve_path((*where, "scene"), path, what="panel scene")
+    if not file.is_file():
+        raise SceneError(scene.doc.problem((*where, "scene"), f"scene file {file} not found; the path is relative "
+                                                              "to this scene's folder"))
+    other = load_scene(file)
+    for key in ("panels", "animation"):
+        if key in other.spec:
+            raise SceneError(scene.doc.problem((*where, "scene"), f"{path} has '{key}:'; a panel draws a still "
+                                                                  "scene without panels"))
+    if camera is not None:
+        other = Scene(doc=other.doc, spec={**other.spec, "camera": camera})
+    return compile_scene(other, size=cell, scale=scale)

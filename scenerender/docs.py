@@ -11,10 +11,10 @@ def _default(prop: dict) -> str:
     return f"`{json.dumps(prop['default'])}`" if "default" in prop else ""
 
 
-def _table(node: dict, prefix: str = "") -> str:
+def _table(node: dict, prefix: str = "", *, shallow: bool = False) -> str:
     rows = ["| key | values | default | description |", "|---|---|---|---|"]
     for name, prop in iter_properties(node, prefix):
-        if name.endswith("kind") and "const" in prop:
+        if name.endswith("kind") and "const" in prop or shallow and "." in name[len(prefix):]:
             continue
         desc = prop.get("description", "").replace("|", "\\|")
         rows.append(f"| `{name}` | {describe_type(prop).replace('|', chr(92) + '|')} | {_default(prop)} | {desc} |")
@@ -37,7 +37,7 @@ def kind_reference(kind: str) -> str:
 
 
 #: Top-level keys with their own table below the top-level one.
-_BELOW = ("atlas", "camera", "render", "animation", "sweep")
+_BELOW = ("atlas", "camera", "render", "animation", "sweep", "panels")
 
 
 def markdown_reference() -> str:
@@ -72,4 +72,8 @@ def markdown_reference() -> str:
         node = resolve_ref(root["properties"][name], root)
         out.append(f"**`{name}`**: " + node["description"] + "\n")
         out.append(_table(node, f"{name}."))
+    out.append("**`panels`**: " + root["$defs"]["panels"]["description"] + "\n")
+    out.append(_table(root["$defs"]["panels"], "panels."))
+    out.append("**`panels: items: -`**: " + root["$defs"]["panel"]["description"] + "\n")
+    out.append(_table(root["$defs"]["panel"], shallow=True))  # its camera is the camera above
     return "\n".join(out)

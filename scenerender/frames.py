@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .plan import ScenePlan
+from .provenance import sidecar_path, write_sidecar
 from .video import VideoWriter
 
 CHUNK = 4  # frames per task: small enough to keep workers busy to the end
@@ -69,8 +70,10 @@ class Progress:
             self._bar.stop()
 
 
-def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: bool = True) -> Path:
-    """Render every frame of ``plan.timeline`` into ``output`` (format from its extension)."""
+def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: bool = True,
+                     record: dict | None = None) -> Path:
+    """Render every frame of ``plan.timeline`` into ``output`` (format from its extension);
+    with a provenance ``record``, write its sidecar once the output is complete."""
     from .renderer import FrameRenderer
 
     timeline = plan.timeline
@@ -96,7 +99,11 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
                         _drain(pending.pop(0), writer, bar)
                 for result in pending:
                     _drain(result, writer, bar)
-        return writer.close()
+        sidecar_path(Path(output)).unlink(missing_ok=True)
+        written = writer.close()
+        if record is not None:
+            write_sidecar(written, record)
+        return written
     except BaseException:
         writer.abort()
         raise

@@ -8,7 +8,7 @@ are cheap to test and to send to worker processes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -265,15 +265,28 @@ class CutPlan:
     group: str = ""
 
 
+@dataclass(frozen=True)
+class LetterPlan:
+    """A panel letter: bold text in the image's top-left corner, ``size`` pixels high (at scale 1)."""
+
+    name: str
+    text: str
+    size: int
+    color: RGB
+    alpha: float = 1.0
+    group: str = ""
+
+
 #: Anything an actor can ask the renderer to draw. ``group`` names the scene
 #: actor it came from (its ``id``, or ``actors[i]``): animation keyframes
 #: change the properties of every plan in a group.
 ActorPlan = (SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan | OrientationPlan
-             | ColorBarPlan | LegendPlan | TitlePlan | CutPlan)
+             | ColorBarPlan | LegendPlan | TitlePlan | CutPlan | LetterPlan)
 
 #: Plans that are not geometry of their own: marks drawn flat over the image
 #: (text, bars) and cuts. Never translucent; only their visibility is animated.
-OVERLAYS = (LabelsPlan, ScaleBarPlan, OrientationPlan, ColorBarPlan, LegendPlan, TitlePlan, CutPlan)
+OVERLAYS = (LabelsPlan, ScaleBarPlan, OrientationPlan, ColorBarPlan, LegendPlan, TitlePlan, CutPlan,
+            LetterPlan)
 
 
 def color_mapping_of(plan) -> ColorMapping | None:
@@ -314,13 +327,19 @@ class CameraPlan:
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """How to make the image."""
+    """How to make the image.
+
+    ``size`` is in output pixels: the scene's ``render.size`` times ``scale``.
+    Sizes given in pixels in actor plans (line widths, font sizes) are for
+    ``scale`` 1; the renderer multiplies them by ``scale``.
+    """
 
     size: tuple[int, int]
     background: RGB | None  # None: transparent
     anti_aliasing: str
     translucency: str = "order_independent"
     lighting: str = "light_kit"
+    scale: int = 1
 
 
 @dataclass(frozen=True)
@@ -334,3 +353,8 @@ class ScenePlan:
     render: RenderSettings
     output: Path | None = None
     timeline: "Timeline | None" = None
+    #: The loaded scene it was compiled from (for provenance records); plain data, no VTK.
+    scene: object = field(default=None, repr=False, compare=False)
+    #: For a multi-panel figure: its panels (:class:`scenerender.panels.PanelPlan`), drawn
+    #: instead of ``actors``, each at its own size, onto ``render.size``.
+    panels: tuple = ()

@@ -76,3 +76,94 @@ def is_up_to_date(output: Path, fingerprint: Fingerprint) -> bool:
         return False
     record = read_sidecar(output)
     return record is not None and record["fingerprint"].get("digest") == fingerprint.digest
+
+
+# -- records embedded in the output itself ------------------------------------
+
+#: PNG text chunk (iTXt) and TIFF ImageDescription key holding the record.
+EMBED_KEY = "scenerender"
+#: Output formats that carry the record inside the file too (all carry the sidecar):
+#: PNG iTXt chunk, TIFF ImageDescription, glTF ``asset.extras``.
+EMBEDDING_FORMATS = (".png", ".tif", ".tiff", ".gltf", ".glb")
+
+
+def render_options(*, output: Path, size=None, scale=None, time=None) -> dict:
+    """The fingerprint options of one render: what was asked outside the scene.
+
+    Without ``scale`` and ``time`` they are exactly what ``scenerender batch``
+    uses, so a batch rerun skips an output that ``scenerender render`` made.
+    """
+    options = {"size": [int(v) for v in size] if size else None, "format": Path(output).suffix.lower()}
+    if scale is not None:
+        options["scale"] = int(scale)
+    if time is not None:
+        options["time"] = float(time)
+    return options
+
+
+def record_for(scene, output: Path, *, options: dict, command: list[str] | None = None) -> dict:
+    """The provenance record of rendering ``scene`` (a loaded Scene) to ``output``."""
+    from .fingerprint import scene_fingerprint
+
+    fingerprint = scene_fingerprint(scene, options)
+    atlas = fingerprint.atlas
+    summary = {
+        "scenerender_version": fingerprint.software.get("scenerender"),
+        "atlas_name": atlas.get("name", atlas.get("recipe")),
+        "atlas_version": atlas.get("version", atlas.get("key")),
+        "scene_hash": fingerprint.scene,
+    }
+    scene_file = scene.file if scene.file.startswith("<") else str(Path(scene.file).resolve())
+    return provenance_record(fingerprint, scene_file=scene_file, output=output, command=command, extra=summary)
+
+
+def read_embedded(output: Path) -> dict | None:
+    """The record inside a PNG (text chunk), TIFF (ImageDescription) or glTF (asset extras), or ``None``."""
+    output = Path(output)
+    suffix = output.suffix.lower()
+    try:
+        if suffix == ".png":
+            from PIL import Image
+
+            with Image.open(output) as image:
+                text = image.text.get(EMBED_KEY)
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(output) as tif:
+                text = tif.pages[0].description
+        elif suffix in (".gltf", ".glb"):
+            import pygltflib
+
+            extras = pygltflib.GLTF2().load(str(output)).asset.extras or {}
+            text = json.dumps(extras["scenerender"]) if "scenerender" in extras else None
+        else:
+            return None
+        record = json.loads(text) if text else None
+    except (OSError, ValueError, SyntaxError):  # PIL raises SyntaxError on a damaged PNG
+        return None
+    return record if isinstance(record, dict) and "scenerender_provenance" in record else None
+
+
+def read_record(output: Path) -> tuple[dict, str]:
+    """The record of ``output`` and where it was found (``embedded`` or the sidecar's path).
+
+    Raises
+    ------
+    RenderError
+        When the file does not exist or has no record.
+    """
+    from .errors import RenderError
+
+    output = Path(output)
+    if not output.exists():
+        raise RenderError(f"{output}: no such file")
+    record = read_embedded(output)
+    if record is not None:
+        return record, "embedded"
+    record = read_sidecar(output)
+    if record is not None:
+        return record, str(sidecar_path(output))
+    where = " (no text chunk in the PNG)" if output.suffix.lower() == ".png" else ""
+    raise RenderError(f"{output}: no scenerender provenance record{where} and no sidecar {sidecar_path(output).name}; "
+                      "was it made by scenerender?")

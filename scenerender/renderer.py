@@ -8,13 +8,14 @@ same plan gives the same pixels.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
 from .errors import RenderError
 from .camera import image_directions, scale_at_depth
-from .plan import (OVERLAYS, CameraPlan, ColorBarPlan, CutPlan, LabelsPlan, LegendPlan, LinesPlan, OrientationPlan, PointsPlan,
-                   ScaleBarPlan, ScenePlan, SurfacePlan, TitlePlan, VolumePlan)
+from .plan import (OVERLAYS, CameraPlan, ColorBarPlan, CutPlan, LabelsPlan, LegendPlan, LetterPlan, LinesPlan,
+                   OrientationPlan, PointsPlan, ScaleBarPlan, ScenePlan, SurfacePlan, TitlePlan, VolumePlan)
 
 # Headless first: without a display, ask VTK for its EGL window directly
 # instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
@@ -451,6 +452,43 @@ _DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lin
          ColorBarPlan: _add_colorbar, LegendPlan: _Legend, TitlePlan: _add_title, CutPlan: _Cut}
 
 
+def _add_letter(plotter, actor: LetterPlan):
+    """A panel letter, bold, in the top-left corner."""
+    from vtkmodules.vtkRenderingCore import vtkTextActor
+
+    text = vtkTextActor()
+    text.SetInput(actor.text)
+    prop = text.GetTextProperty()
+    prop.SetFontSize(actor.size)
+    prop.SetColor(*actor.color)
+    prop.SetOpacity(actor.alpha)
+    prop.BoldOn()
+    prop.SetJustificationToLeft()
+    prop.SetVerticalJustificationToTop()
+    height = plotter.window_size[1]
+    margin = max(2.0, actor.size * 0.35)
+    text.SetPosition(margin, height - margin)
+    plotter.renderer.AddViewProp(text)
+    return text
+
+
+_DRAW[LetterPlan] = _add_letter
+
+#: Plan fields given in pixels, for ``render.scale`` 1: a supersampled image
+#: multiplies them so that text, lines, bars and boxes keep their proportions.
+PIXEL_FIELDS = {SurfacePlan: ("silhouette_width",), LinesPlan: ("width",), LabelsPlan: ("size",),
+                ScaleBarPlan: ("size",), LetterPlan: ("size",), OrientationPlan: ("size", "length"),
+                ColorBarPlan: ("size",), LegendPlan: ("size",), TitlePlan: ("size",)}
+
+
+def at_scale(actor, scale: int):
+    """``actor`` with its pixel sizes multiplied by ``scale``."""
+    names = PIXEL_FIELDS.get(type(actor), ())
+    if scale == 1 or not names:
+        return actor
+    return replace(actor, **{name: getattr(actor, name) * scale for name in names})
+
+
 def _apply_camera(plotter, camera: CameraPlan) -> None:
     vtk_camera = plotter.camera
     vtk_camera.position = camera.position
@@ -517,8 +555,10 @@ class FrameRenderer:
             # straight alpha PNGs store (no halo of background colour).
             self.plotter.set_background((0.0, 0.0, 0.0))
             self.plotter.renderer.SetBackgroundAlpha(0.0)
-        self.actors = [_DRAW[type(actor)](self.plotter, actor) for actor in plan.actors]
-        self.silhouettes = {index: _add_silhouette(self.plotter, actor) for index, actor in enumerate(plan.actors)
+        scale = plan.render.scale
+        self.actors = [_DRAW[type(actor)](self.plotter, at_scale(actor, scale)) for actor in plan.actors]
+        self.silhouettes = {index: _add_silhouette(self.plotter, at_scale(actor, scale))
+                            for index, actor in enumerate(plan.actors)
                             if isinstance(actor, SurfacePlan) and actor.silhouette is not None}
         _apply_cuts(plan.actors, self.actors, self.silhouettes)
 
@@ -572,5 +612,24 @@ class FrameRenderer:
 def render_plan(plan: ScenePlan, *, time: float | None = None) -> np.ndarray:
     """Render to an ``(height, width, 3)`` RGB or ``(..., 4)`` RGBA uint8 image;
     for an animated scene, the frame at ``time`` (default: its first frame)."""
+    if plan.panels:
+        return render_panels(plan)
     with FrameRenderer(plan) as renderer:
         return renderer.draw_time(time or 0.0) if plan.timeline is not None else renderer.draw()
+
+
+def render_panels(plan: ScenePlan) -> np.ndarray:
+    """A multi-panel figure: each panel drawn in its own window, placed on the background."""
+    width, height = plan.render.size
+    background = plan.render.background
+    if background is None:
+        figure = np.zeros((height, width, 4), dtype=np.uint8)  # transparent gaps
+    else:
+        figure = np.empty((height, width, 3), dtype=np.uint8)
+        figure[:] = np.round(np.asarray(background) * 255).astype(np.uint8)
+    for panel in plan.panels:
+        with FrameRenderer(panel.plan) as renderer:
+            image = renderer.draw()
+        x, y = panel.origin
+        figure[y:y + image.shape[0], x:x + image.shape[1]] = image
+    return figure

@@ -169,7 +169,7 @@ def test_cli_writes_png_of_requested_size_atomically(tmp_path):
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert iio.imread(out).shape == (240, 320, 3)
-    assert [p.name for p in tmp_path.iterdir()] == ["brain.png"]  # no temporary files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["brain.png", "brain.png.scenerender.json"]  # no temporary files left
     camera = yaml.safe_load(result.stdout)["camera"]
     assert set(camera) >= {"position", "focal_point", "view_up", "zoom"}
 

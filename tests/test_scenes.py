@@ -29,7 +29,7 @@ def test_example_scene_renders(path):
     assert first == "# yaml-language-server: $schema=../schemas/scene.schema.json"
     doc = read_scene(path)
     scene = scenerender.load_scene(doc, item=expand_sweep(doc)[0].name if has_sweep(doc) else None)
-    image = scenerender.render(scene, size=(400, 300))
+    image = scenerender.render(scene, size=(400, 300), scale=1)  # testing profile: small, no supersampling
     assert image.shape[:2] == (300, 400)
     rgb = image[..., :3].reshape(-1, 3)
     assert len(np.unique(rgb, axis=0)) > 20, "image is blank"

@@ -11,9 +11,9 @@ import threading
 from pathlib import Path
 
 from ..errors import RenderError, SceneError
-from . import atlas, batch, render, schema, validate
+from . import atlas, batch, provenance, render, schema, validate
 
-SUBCOMMANDS = (render, batch, validate, schema, atlas)
+SUBCOMMANDS = (render, batch, validate, schema, atlas, provenance)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failure, 2 invalid scene or usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = ["scenerender", *(sys.argv[1:] if argv is None else argv)]  # for provenance records
     root_logger = logging.getLogger()
     if not any(isinstance(h, logging.NullHandler) for h in root_logger.handlers):
         # Libraries (tifffile, dask...) log warnings that Python would print on stderr

@@ -26,10 +26,14 @@ def register(commands) -> None:
                                         "(format from the extension).")
     p.add_argument("scene", type=Path, help="scene YAML file")
     p.add_argument("-o", "--output", type=Path,
-                   help="output: an image (.png, .jpg, .tif), or for an animation a video (.mp4, .webm, .gif) "
+                   help="output: an image (.png, .jpg, .tif), vector graphics with the 3-D scene as a raster "
+                        "inside (.svg, .pdf), a 3-D scene (.gltf, .glb, or .html to rotate in a browser), "
+                        "or for an animation a video (.mp4, .webm, .gif) "
                         "or a folder for numbered PNG frames; default: the scene's render.output, "
                         "else SCENE.png (SCENE.mp4 when animated)")
     p.add_argument("--size", type=_size, help="override render.size, e.g. 800x600")
+    p.add_argument("--scale", type=int, choices=range(1, 9), metavar="N",
+                   help="override render.scale: draw at N times the size, for print (1-8)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="render animation frames in N worker processes (same result as 1)")
     when = p.add_mutually_exclusive_group()
@@ -52,8 +56,10 @@ def camera_yaml(plan) -> str:
 def run(args) -> int:
     from ..compile import compile_scene, load_scene, output_path
     from ..errors import RenderError
+    from ..exports import EXPORT_FORMATS, export_scene
     from ..frames import render_animation
     from ..outputs import check_output_path, write_image
+    from ..provenance import record_for, render_options
     from ..renderer import render_plan
     from ..video import video_format
 
@@ -73,7 +79,7 @@ def run(args) -> int:
         check_output_path(out)
     else:
         video_format(out)
-    plan = compile_scene(scene, size=args.size)
+    plan = compile_scene(scene, size=args.size, scale=args.scale)
     if still:
         t = 0.0
         if animated:
@@ -82,11 +88,20 @@ def run(args) -> int:
             if frame is not None and not 0 <= frame < timeline.n_frames:
                 raise RenderError(f"--frame {frame} is outside the animation's frames 0..{timeline.n_frames - 1}")
             t = timeline.time_of(frame) if frame is not None else float(args.time or 0.0)
-        image = render_plan(plan, time=t)
-        write_image(image, out)
-        print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", file=sys.stderr)
+        record = record_for(scene, out, command=args.command_line,
+                            options=render_options(output=out, size=args.size, scale=args.scale,
+                                                   time=t if animated else None))
+        if out.suffix.lower() in EXPORT_FORMATS:
+            export_scene(plan, out, time=t if animated else None, record=record)
+            print(f"wrote {out}", file=sys.stderr)
+        else:
+            image = render_plan(plan, time=t)
+            write_image(image, out, record=record)
+            print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", file=sys.stderr)
     else:
-        render_animation(plan, out, jobs=args.jobs)
+        record = record_for(scene, out, command=args.command_line,
+                            options=render_options(output=out, size=args.size, scale=args.scale))
+        render_animation(plan, out, jobs=args.jobs, record=record)
         width, height = plan.render.size
         print(f"wrote {out} ({plan.timeline.n_frames} frames, {width}x{height}, {plan.timeline.fps:g} fps)",
               file=sys.stderr)
