@@ -213,8 +213,10 @@ def check_scene(data: dict, folder: Path, *, size=(32, 24), atlas_cache: dict | 
         raise UncaughtError(f"{type(err).__name__}: {err} for scene {json.dumps(data)[:2000]}") from err
     if not valid:
         raise UncaughtError(f"a scene the schema rejects was rendered: {json.dumps(data)[:2000]}")
-    assert image.shape[:2] == (size[1], size[0])
+    scale = getattr(plan.render, "scale", 1)  # render.scale multiplies the pixels
+    assert image.shape[:2] == (size[1] * scale, size[0] * scale), (image.shape, size, scale)
     left = sorted(p.name for p in out.iterdir())
-    if left != ["render.png"]:
-        raise UncaughtError(f"a render left {left} instead of render.png alone")
+    # the image, and its provenance record when scenerender writes one
+    if "render.png" not in left or not set(left) <= {"render.png", "render.png.scenerender.json"}:
+        raise UncaughtError(f"a render left {left} instead of render.png (and its provenance record)")
     return "rendered"
