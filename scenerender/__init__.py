@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from .compile import Scene, compile_scene, load_scene
@@ -55,6 +56,8 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     from .plan import ScenePlan
     from .renderer import render_plan
 
+    if time is not None and not (math.isfinite(time) and time >= 0):
+        raise RenderError(f"time {time} is not a time; give seconds from 0")
     if output is not None:
         check_output_path(Path(output))
     plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size, scale=scale)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .camera import interpolate_cameras, move_camera, rotate_about_focal
+from .camera import CameraError, checked, interpolate_cameras, move_camera, rotate_about_focal
 from .plan import RGB, CameraPlan
 
 #: Easing of a segment, applied to the fraction u of the segment elapsed.
@@ -131,7 +131,8 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     ``plans`` are the compiled actor plans (their ``group`` is the scene
     actor's id); errors are located in ``doc``.
     """
-    from .errors import SceneError
+    from .errors import LimitError, SceneError
+    from .limits import check_limit, over_limit
     from .validate import did_you_mean
 
     keyframes = sorted(enumerate(spec.get("keyframes", [])), key=lambda pair: pair[1]["time"])
@@ -150,7 +151,10 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
                 current, move = camera_from_spec(key["camera"], where + ("camera",)), None
             elif "move" in key:
                 move = dict(key["move"])
-                current = move_camera(current, **move)
+                try:
+                    current = checked(move_camera(current, **move))
+                except CameraError as err:
+                    raise SceneError(doc.problem(where + ("move",), f"after this move, {err}")) from None
             else:
                 move = None  # the first keyframe holds the scene's camera
             camera_keys.append(CameraKey(time=float(key["time"]), camera=current, easing=easing, move=move))
@@ -179,6 +183,9 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     n_frames = frame_count(spec, last)
     if n_frames < 1:
         raise SceneError(doc.problem(("animation",), "the animation has no frames; set 'duration' or 'frames'"))
+    if not check_limit(n_frames, "frames"):
+        where = ("animation", "frames" if "frames" in spec else "duration" if "duration" in spec else "keyframes")
+        raise LimitError(doc.problem(where, over_limit("the animation has too many frames", n_frames, "frames")))
     return Timeline(fps=float(spec["fps"]), n_frames=n_frames, start_camera=start_camera,
                     camera_keys=tuple(camera_keys), orbit=orbit,
                     tracks={k: tuple(v) for k, v in tracks.items()}, quality=int(spec["quality"]))

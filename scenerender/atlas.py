@@ -46,21 +46,37 @@ class AtlasRequest:
     check_latest: bool = False
     download: bool = True
     recipe: Path | None = None
+    #: Why a path in the request was refused (sandbox, symlink loop); opening it then fails with this.
+    refused: str | None = None
 
     @classmethod
     def from_spec(cls, spec: Any, base_dir: Path) -> "AtlasRequest":
+        from .limits import PathRefused, resolve_scene_path
+
         if isinstance(spec, str):
             return cls(name=spec)
-        def resolve(p):
-            return None if p is None else (base_dir / Path(p).expanduser()).resolve()
+        refused = []
+
+        whats = {"path": "atlas folder", "brainglobe_dir": "BrainGlobe folder", "recipe": "atlas recipe"}
+
+        def resolve(key):
+            value = spec.get(key)
+            if value is None:
+                return None
+            try:  # the one place scene paths are resolved, sandbox included
+                return resolve_scene_path(value, base_dir, what=whats[key])
+            except PathRefused as err:
+                refused.append(str(err))
+                return Path(value)
         return cls(
             name=spec.get("name"),
-            path=resolve(spec.get("path")),
-            brainglobe_dir=resolve(spec.get("brainglobe_dir")),
+            path=resolve("path"),
+            brainglobe_dir=resolve("brainglobe_dir"),
             version=spec.get("version"),
             check_latest=bool(spec.get("check_latest", False)),
             download=bool(spec.get("download", True)),
-            recipe=resolve(spec.get("recipe")),
+            recipe=resolve("recipe"),
+            refused=refused[0] if refused else None,
         )
 
 
@@ -113,6 +129,8 @@ def open_bg_atlas(request: AtlasRequest):
 
     from ._bgcompat import install_structure_tree_builder, install_terminology_reader
 
+    if request.refused is not None:
+        raise AtlasUnavailable(request.refused)
     install_terminology_reader()
     install_structure_tree_builder()
 

@@ -54,17 +54,60 @@ def preset_camera(preset: str, points_world: np.ndarray, *, aspect: float, view_
     half_h = np.abs(corners @ up).max()
     half_depth = np.abs(corners @ direction).max()
     needed = max(half_h, half_w / aspect) * MARGIN
+    if view_angle < MIN_VIEW_ANGLE:
+        raise CameraError(f"view_angle {view_angle:g} is below {MIN_VIEW_ANGLE:g} degrees")
     distance = needed / np.tan(np.radians(view_angle) / 2) + half_depth
     position = centre + direction * distance
     return CameraPlan(tuple(position), tuple(centre), tuple(up), float(view_angle), float(zoom), orthographic)
 
 
+class CameraError(ValueError):
+    """A camera that cannot be drawn (degenerate or not finite); the message says why."""
+
+
+#: Zoom and view angle beyond these make VTK's clipping and projection degenerate.
+ZOOM_RANGE = (1e-6, 1e6)
+MIN_VIEW_ANGLE = 1e-3
+
+
+def checked(camera: CameraPlan) -> CameraPlan:
+    """``camera`` if it can be drawn.
+
+    Raises
+    ------
+    CameraError
+        When position and focal point coincide, view-up is zero or along the
+        view direction, or a zoom or view angle is so extreme that the camera
+        is not finite.
+    """
+    values = np.array([*camera.position, *camera.focal_point, *camera.view_up, camera.view_angle, camera.zoom])
+    if not np.isfinite(values).all():
+        raise CameraError("the camera is not finite (a zoom or view_angle too extreme to frame the brain)")
+    if not ZOOM_RANGE[0] <= camera.zoom <= ZOOM_RANGE[1]:
+        raise CameraError(f"zoom {camera.zoom:g} is outside {ZOOM_RANGE[0]:g}..{ZOOM_RANGE[1]:g}")
+    if camera.view_angle < MIN_VIEW_ANGLE:
+        raise CameraError(f"view_angle {camera.view_angle:g} is below {MIN_VIEW_ANGLE:g} degrees")
+    back = np.subtract(camera.position, camera.focal_point)
+    distance = float(np.linalg.norm(back))
+    if not distance > 1e-6 * max(1.0, float(np.abs(camera.focal_point).max())):
+        raise CameraError("position and focal_point are the same point; the camera must look from somewhere")
+    up = np.asarray(camera.view_up, dtype=float)
+    if not np.linalg.norm(up) > 0:
+        raise CameraError("view_up is the zero vector; give the direction that is up in the image")
+    if np.linalg.norm(np.cross(back / distance, up / np.linalg.norm(up))) < 1e-6:
+        raise CameraError("view_up points along the line of sight; give a direction across it")
+    return camera
+
+
 def explicit_camera(spec: dict) -> CameraPlan:
     """A camera given in atlas microns (position, focal point, view-up)."""
+    up = atlas_to_world(spec["view_up"])
+    if not np.linalg.norm(up) > 0:
+        raise CameraError("view_up is the zero vector; give the direction that is up in the image")
     return CameraPlan(
         tuple(atlas_to_world(spec["position"])),
         tuple(atlas_to_world(spec["focal_point"])),
-        tuple(_unit(atlas_to_world(spec["view_up"]))),
+        tuple(_unit(up)),
         float(spec["view_angle"]),
         float(spec["zoom"]),
         spec["projection"] == "orthographic",

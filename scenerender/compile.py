@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from .actors import BuildContext, registered_actors
 from .animation import build_timeline
 from .actors._context import SourceLoader, parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
-from .camera import explicit_camera, preset_camera
+from .camera import CameraError, checked, explicit_camera, preset_camera
 from .document import SceneDocument, read_scene
-from .errors import AtlasNotFoundError, SceneError
+from .errors import AtlasNotFoundError, LimitError, SceneError
+from .limits import check_limit, over_limit
 from .plan import ScenePlan, RenderSettings
 from .schema import fill_defaults
 from .spaces import atlas_to_world, world_direction
@@ -96,7 +99,7 @@ def output_path(scene: Scene, override: str | Path | None = None, *, still: bool
     if override is not None:
         return Path(override)
     if "output" in scene.spec["render"]:
-        return scene.doc.base_dir / scene.spec["render"]["output"]
+        return scene.doc.resolve_path(("render", "output"), scene.spec["render"]["output"], what="output")
     if scene.doc.file.startswith("<"):
         return None
     still = ("animation" not in scene.spec) if still is None else still
@@ -118,6 +121,22 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     if not isinstance(scene, Scene):
         scene = load_scene(scene)
     spec, doc = scene.spec, scene.doc
+    width, height = size or tuple(spec["render"]["size"])
+    if not all(isinstance(v, (int, np.integer)) and 16 <= v <= 16384 for v in (width, height)):
+        raise SceneError(doc.problem(("render", "size"), f"size {width}x{height} is not valid; width and height "
+                                                         "are whole numbers from 16 to 16384"))
+    scale = int(scale or spec["render"]["scale"])
+    if max(width, height) * scale > MAX_PIXELS:
+        where = ("render", "scale") if "scale" in doc.data.get("render", {}) else ("render", "size")
+        raise SceneError(doc.problem(where, f"{width}x{height} at scale {scale} would be "
+                                            f"{width * scale}x{height * scale} pixels; at most {MAX_PIXELS} "
+                                            "a side: lower the scale or the size"))
+    pixels = int(width) * int(height) * scale * scale
+    if not check_limit(pixels, "window_pixels"):
+        what = (f"{'the size given' if size else 'the image'} {width}x{height}"
+                f"{f' at scale {scale}' if scale > 1 else ''} has too many pixels")
+        where = ("render", "scale") if scale > 1 and "scale" in doc.data.get("render", {}) else ("render", "size")
+        raise LimitError(doc.problem(where, over_limit(what, pixels, "window_pixels")))
     atlas = _open_atlas(scene, atlas_cache)
     kinds = registered_actors()
     sources = SourceLoader(spec["sources"], doc, atlas)
@@ -136,13 +155,6 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     actors = [plan for index in sorted(built) for plan in built[index]]
 
     render_spec = spec["render"]
-    width, height = size or tuple(render_spec["size"])
-    scale = int(scale or render_spec["scale"])
-    if max(width, height) * scale > MAX_PIXELS:
-        where = ("render", "scale") if "scale" in doc.data.get("render", {}) else ("render", "size")
-        raise SceneError(doc.problem(where, f"{width}x{height} at scale {scale} would be "
-                                            f"{width * scale}x{height * scale} pixels; at most {MAX_PIXELS} "
-                                            "a side: lower the scale or the size"))
     background = render_spec["background"]
     bg_rgb = None if background == "transparent" else parse_color(
         background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
@@ -153,10 +165,14 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     framing = atlas_to_world(atlas.framing_points())
 
     def camera_from_spec(cam: dict, where=("camera",), aspect: float = width / height):
-        if "position" in cam:
-            return explicit_camera(cam)
-        return preset_camera(cam["preset"], framing, aspect=aspect, view_angle=cam["view_angle"],
-                             zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic")
+        try:
+            if "position" in cam:
+                return checked(explicit_camera(cam))
+            return checked(preset_camera(cam["preset"], framing, aspect=aspect, view_angle=cam["view_angle"],
+                                         zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic"))
+        except CameraError as err:
+            key = next((k for k in ("view_angle", "zoom", "view_up") if str(err).startswith(k) and k in cam), None)
+            raise SceneError(doc.problem(where + ((key,) if key else ()), f"{err}")) from None
 
     camera = camera_from_spec(spec["camera"])
     timeline = None
@@ -180,7 +196,7 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
 def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int, int], camera: dict | None,
                          scale: int) -> ScenePlan:
     """Another scene file drawn in one panel of ``scene``, at the panel's size."""
-    file = (scene.doc.base_dir / Path(path).expanduser())
+    file = scene.doc.resolve_path((*where, "scene"), path, what="panel scene")
     if not file.is_file():
         raise SceneError(scene.doc.problem((*where, "scene"), f"scene file {file} not found; the path is relative "
                                                               "to this scene's folder"))

@@ -71,13 +71,153 @@ class SceneDocument:
         line, col = self.locate(path, key=key)
         return Problem(self.file, line, col, format_path(path), message)
 
+    def resolve_path(self, path: ScenePath, value: str, *, what: str = "file", error=None) -> Path:
+        """The file or folder ``value`` (given at ``path`` in this scene),
+        resolved against the scene's folder and checked against the sandbox
+        (:func:`scenerender.limits.resolve_scene_path`).
 
-def _walk(node: yaml.Node, path: ScenePath, doc: SceneDocument, problems: list[Problem]) -> None:
+        Raises
+        ------
+        SceneError
+            (or ``error``, a SceneError subclass) located at ``path`` when the
+            path is refused.
+        """
+        from .limits import PathRefused, resolve_scene_path
+
+        try:
+            return resolve_scene_path(value, self.base_dir, what=what)
+        except PathRefused as err:
+            raise (error or SceneError)(self.problem(path, str(err))) from None
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+#: YAML tags that make values a scene has no use for (bytes, dates, sets, ordered pairs).
+_REFUSED_TAGS = ("binary", "timestamp", "set", "omap", "pairs")
+
+
+class SceneLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, narrowed to JSON-like values.
+
+    Safe loading already refuses tags that construct Python objects
+    (``!!python/object``); this also refuses ``!!binary``, ``!!timestamp``,
+    ``!!set``, ``!!omap`` and ``!!pairs``, and reads unquoted dates as text,
+    so a scene holds only mappings, lists, strings, numbers, booleans and null
+    (what the JSON Schema describes).
+    """
+
+
+def _refuse_tag(loader: SceneLoader, node: yaml.Node):
+    raise yaml.constructor.ConstructorError(
+        None, None, f"the YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed in a scene "
+        "(scenes hold only mappings, lists, text, numbers, true/false and null); remove the tag", node.start_mark)
+
+
+for _name in _REFUSED_TAGS:
+    SceneLoader.add_constructor(f"tag:yaml.org,2002:{_name}", _refuse_tag)
+SceneLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+#: Numbers beyond this magnitude are refused: no scene needs them (1e15 um is a
+#: billion kilometres) and they overflow the geometry to infinity.
+MAX_MAGNITUDE = 1e15
+
+
+class _TooBig(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+
+def check_values(doc: SceneDocument) -> list[Problem]:
+    """Problems with a scene's values that no schema can catch: values that
+    are not JSON-like (with their type), keys that are not text, NaN,
+    infinite or absurdly large numbers; and, as one problem, a scene that
+    refers to itself, nests too deeply or expands (through YAML aliases) to
+    more values than the ``scene_values`` limit.
+
+    Each container is checked once, however many aliases share it, so an
+    alias bomb is measured in linear time without expanding it.
+    """
+    from .limits import current_limits, how_to_raise
+
+    limits = current_limits()
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    problems: list[Problem] = []
+
+    def visit(value: Any, path: ScenePath, depth: int) -> int:
+        if isinstance(value, (dict, list)):
+            ident = id(value)
+            if ident in sizes:
+                return sizes[ident]
+            if ident in active:
+                raise _TooBig(doc.problem(path, "this value contains itself (e.g. a YAML alias inside its own anchor); "
+                                                "a scene must be a tree: copy the values instead"))
+            if depth >= limits.scene_depth:
+                raise _TooBig(doc.problem(path, f"the scene nests deeper than {limits.scene_depth} levels; "
+                                                f"{how_to_raise('scene_depth')}"))
+            active.add(ident)
+            total = 1
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(value, dict) and not isinstance(key, str):
+                    line, col = doc.locate(path + (key,), key=True)
+                    hint = " (unquoted yes/no/on/off/true/false are true/false in YAML)" if isinstance(key, bool) else ""
+                    problems.append(Problem(doc.file, line, col, f"{format_path(path)}.{key}" if path else str(key),
+                                            f"key {key!r} is not text{hint}; quote the key"))
+                total += visit(item, path + (key,), depth + 1)
+                if total > limits.scene_values:
+                    raise _TooBig(doc.problem(path, f"the scene expands to more than {limits.scene_values:,} "
+                                                    "values (YAML aliases repeat their anchor's values; is this "
+                                                    f"an alias bomb?); {how_to_raise('scene_values')}"))
+            active.discard(ident)
+            sizes[ident] = total
+            return total
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return 1
+        if isinstance(value, int):
+            if abs(value) > MAX_MAGNITUDE:
+                problems.append(doc.problem(path, f"{value} is too large a number; numbers in a scene lie "
+                                                  f"within +-{MAX_MAGNITUDE:g}"))
+            return 1
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                problems.append(doc.problem(path, f"{value} is not a finite number; give a number"))
+            elif abs(value) > MAX_MAGNITUDE:
+                problems.append(doc.problem(path, f"{value:g} is too large a number; numbers in a scene lie "
+                                                  f"within +-{MAX_MAGNITUDE:g}"))
+            return 1
+        problems.append(doc.problem(path, f"a value of type {type(value).__name__} cannot be in a scene; use "
+                                          "mappings, lists, text, numbers, true/false or null"))
+        return 1
+
+    try:
+        visit(doc.data, (), 0)
+    except _TooBig as stop:
+        return [stop.problem]
+    return problems
+
+
+def _kind(value: Any) -> str:
+    return {bool: "true/false", type(None): "null", int: "a number", float: "a number"}.get(type(value),
+                                                                                          type(value).__name__)
+
+
+def _walk(node: yaml.Node, path: ScenePath, doc: SceneDocument, problems: list[Problem],
+          loader: SceneLoader, seen_nodes: set[int], depth: int = 0) -> None:
     doc.value_marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    # An aliased node is walked once (its later uses point at their alias):
+    # linear in the file's size however the aliases nest, and safe on cycles.
+    if id(node) in seen_nodes or depth > 256:
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = key_node.value
+            if isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value if key_node.tag == _STR_TAG else loader.construct_object(key_node)
+            else:
+                key = f"<{key_node.id}>"
             line = key_node.start_mark.line + 1
             if key in seen:
                 problems.append(
@@ -86,10 +226,16 @@ def _walk(node: yaml.Node, path: ScenePath, doc: SceneDocument, problems: list[P
                 )
             seen[key] = line
             doc.key_marks[path + (key,)] = (line, key_node.start_mark.column + 1)
-            _walk(value_node, path + (key,), doc, problems)
+            _walk(value_node, path + (key,), doc, problems, loader, seen_nodes, depth + 1)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, path + (index,), doc, problems)
+            _walk(item, path + (index,), doc, problems, loader, seen_nodes, depth + 1)
+
+
+def _too_long(file: str, size: int) -> SceneError:
+    from .limits import over_limit
+
+    return SceneError(Problem(file, None, None, "", over_limit("scene too long", size, "scene_bytes", " bytes")))
 
 
 def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None = None,
@@ -102,32 +248,55 @@ def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None 
     Raises
     ------
     SceneError
-        For YAML syntax errors (with their line), duplicate keys, or a
-        document that is not a mapping.
+        For YAML syntax errors (with their line), duplicate keys, a document
+        that is not a mapping, values a scene cannot hold (see
+        :func:`check_values`), or a text over the ``scene_bytes`` limit.
     """
+    from .limits import current_limits
+
+    if len(text) > current_limits().scene_bytes:
+        raise _too_long(file, len(text))
     base = base_dir if base_dir is not None else Path.cwd()
     try:
-        loader = yaml.SafeLoader(text)
+        loader = SceneLoader(text)  # checks the characters first
+    except yaml.reader.ReaderError as err:
+        raise SceneError(Problem(file, None, None, "", f"not a YAML text: {err.reason} (character "
+                                                       f"#x{err.character:04x} at offset {err.position}); "
+                                                       "is this a scene file?")) from None
+    try:
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        what = " ".join(s for s in (err.context, err.problem) if s)
-        raise SceneError(Problem(file, line, col, "", f"YAML syntax error: {what}; check indentation and quoting")) from None
-    except yaml.YAMLError as err:
-        raise SceneError(Problem(file, None, None, "", f"YAML error: {err}")) from None
-    if not isinstance(data, dict):
-        kind = "empty" if data is None else type(data).__name__
-        raise SceneError(Problem(file, 1, 1, "", f"{what}, got {kind} document"))
-    doc = SceneDocument(data=data, file=file, base_dir=base)
-    problems: list[Problem] = []
-    _walk(node, (), doc, problems)
+        except yaml.constructor.ConstructorError as err:
+            mark = err.problem_mark or err.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+            said = err.problem or ""
+            if "could not determine a constructor" in said:
+                tag = said.split("'")[1].replace("tag:yaml.org,2002:", "!!") if "'" in said else "this tag"
+                said = (f"the YAML tag {tag} is not allowed: scenes are read safely, no tag constructs objects "
+                        "or runs code; remove the tag")
+            raise SceneError(Problem(file, line, col, "", said)) from None
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+            said = " ".join(s for s in (err.context, err.problem) if s)
+            raise SceneError(Problem(file, line, col, "", f"YAML syntax error: {said}; check indentation and quoting")) from None
+        except yaml.YAMLError as err:
+            raise SceneError(Problem(file, None, None, "", f"YAML error: {err}")) from None
+        except RecursionError:
+            raise SceneError(Problem(file, None, None, "", "the YAML nests too deeply to read; a scene needs "
+                                                           "a few levels of mappings and lists")) from None
+        if not isinstance(data, dict):
+            kind = "empty" if data is None else _kind(data)
+            raise SceneError(Problem(file, 1, 1, "", f"{what}, got {kind} document"))
+        doc = SceneDocument(data=data, file=file, base_dir=base)
+        problems: list[Problem] = []
+        _walk(node, (), doc, problems, loader, set())
+    finally:
+        loader.dispose()
+    problems += check_values(doc)
     if problems:
-        raise SceneError(problems)
+        raise SceneError(sorted(problems, key=lambda p: (p.line or 0, p.col or 0)))
     return doc
 
 
@@ -140,13 +309,26 @@ def read_scene(source: "str | Path | dict | SceneDocument") -> SceneDocument:
     if isinstance(source, SceneDocument):
         return source
     if isinstance(source, dict):
+        doc = SceneDocument(data=source, file="<dict>", base_dir=Path.cwd())
+        problems = check_values(doc)  # before copying: a cyclic or huge dict must not be deep-copied
+        if problems:
+            raise SceneError(problems)
         return SceneDocument(data=copy.deepcopy(source), file="<dict>", base_dir=Path.cwd())
     if isinstance(source, str) and "\n" not in source and (
         source.endswith((".yaml", ".yml")) or Path(source).is_file()
     ):
         source = Path(source)
     if isinstance(source, Path):
+        from .limits import current_limits
+
         try:
+            if source.is_dir():
+                raise SceneError(Problem(str(source), None, None, "", "is a folder, not a scene file; name a .yaml file"))
+            if source.exists() and not source.is_file():  # a FIFO or device would block or never end
+                raise SceneError(Problem(str(source), None, None, "", "is not a regular file; name a .yaml file"))
+            size = source.stat().st_size
+            if size > current_limits().scene_bytes:
+                raise _too_long(str(source), size)
             text = source.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SceneError(Problem(str(source), None, None, "", "scene file not found; check the path")) from None

@@ -64,6 +64,10 @@ class AtlasNotFoundError(SceneError):
     """The atlas is neither local nor downloadable."""
 
 
+class LimitError(SceneError):
+    """A scene asks for more than a configured limit allows (:mod:`scenerender.limits`)."""
+
+
 class RenderError(RuntimeError):
     """Rendering or writing an output failed; exit status 1."""
 

@@ -104,8 +104,15 @@ def input_files(scene: Scene) -> list[Path]:
     """Every input file the scene names, resolved against the scene's folder."""
     from .schema import file_references
 
-    base = scene.doc.base_dir
-    return [(base / Path(value).expanduser()).resolve() for _, value in file_references(scene.spec)]
+    from .limits import PathRefused, resolve_scene_path
+
+    found = []
+    for _, value in file_references(scene.spec):
+        try:
+            found.append(resolve_scene_path(value, scene.doc.base_dir))
+        except PathRefused:  # refused paths are reported, located, when the scene is compiled
+            found.append(scene.doc.base_dir / value)
+    return found
 
 
 def scene_fingerprint(scene: Scene, options: dict | None = None) -> Fingerprint:

@@ -24,7 +24,14 @@ _worker_renderer = None
 
 def _init_worker(plan: ScenePlan) -> None:
     global _worker_renderer
+    import signal
+
     from .renderer import FrameRenderer
+
+    # Ctrl-C reaches the whole process group: only the parent handles it (it
+    # stops the pool and removes the partial video); a worker just goes on
+    # until the parent terminates it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     _worker_renderer = FrameRenderer(plan)
 

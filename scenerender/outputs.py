@@ -44,11 +44,11 @@ def write_image(image: np.ndarray, path: Path, *, record: dict | None = None) ->
     if suffix in (".jpg", ".jpeg") and image.shape[-1] == 4:
         raise RenderError(f"{path}: JPEG has no transparency; use .png or a background colour")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal file permissions
-    try:
+    try:  # from here on, whatever happens (an error, Ctrl-C, SIGTERM) the temporary file goes
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal file permissions
         # zlib level 3: a fifth of level 6's time for files about a fifth larger
         options = {"compress_level": 3} if suffix == ".png" else {}
         if record is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import csv
 import itertools
+import math
 import re
 import string
 from dataclasses import dataclass, field
@@ -50,8 +51,8 @@ def _sweep_problems(doc: SceneDocument) -> list[Problem]:
 
 
 def _read_table(doc: SceneDocument, relative: str) -> list[dict]:
-    path = (doc.base_dir / Path(relative).expanduser()).resolve()
     where = ("sweep", "table")
+    path = doc.resolve_path(where, relative, what="sweep table")
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
@@ -84,11 +85,21 @@ def _cell(text: str):
 
 
 def _combinations(doc: SceneDocument, sweep: dict) -> list[dict]:
+    from .errors import LimitError
+    from .limits import check_limit, over_limit
+
     if "product" in sweep:
         names = list(sweep["product"])
+        count = math.prod(len(sweep["product"][n]) for n in names)  # before expanding: a product can explode
+        if not check_limit(count, "renders"):
+            raise LimitError(doc.problem(("sweep", "product"), over_limit("the sweep has too many renders", count,
+                                                                          "renders")))
         return [dict(zip(names, combo)) for combo in itertools.product(*(sweep["product"][n] for n in names))]
     table = sweep["table"]
     rows = _read_table(doc, table) if isinstance(table, str) else table
+    if not check_limit(len(rows), "renders"):
+        raise LimitError(doc.problem(("sweep", "table"), over_limit("the sweep has too many renders", len(rows),
+                                                                    "renders")))
     names = list(rows[0])
     for index, row in enumerate(rows):
         if list(row) != names and set(row) != set(names):

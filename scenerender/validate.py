@@ -33,7 +33,7 @@ def did_you_mean(word: str, choices) -> str:
 
 
 def _show(value) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -48,15 +48,19 @@ class VideoWriter:
             self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=parent))
             return
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=self.path.suffix, dir=parent)
-        os.close(fd)
         self._tmp = Path(tmp)
-        if self.format == "gif":
-            import imageio.v3 as iio
+        try:  # an error or a signal before the writer exists must not leave the temporary file
+            os.close(fd)
+            if self.format == "gif":
+                import imageio.v3 as iio
 
-            self._gif = iio.imopen(self._tmp, "w", extension=".gif")
-            self._gif_ms = 1000.0 / fps
-            return
-        self._ffmpeg = self._start_ffmpeg(fps, quality)
+                self._gif = iio.imopen(self._tmp, "w", extension=".gif")
+                self._gif_ms = 1000.0 / fps
+                return
+            self._ffmpeg = self._start_ffmpeg(fps, quality)
+        except BaseException:
+            self._cleanup()
+            raise
 
     def _start_ffmpeg(self, fps: float, quality: int):
         import subprocess
@@ -80,7 +84,10 @@ class VideoWriter:
                    *codec, "-f", self.format, str(self._tmp)]
         # ffmpeg's messages go to a file, read back when it fails: a pipe could fill up and stall it.
         self._ffmpeg_log = tempfile.TemporaryFile(mode="w+b")
-        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._ffmpeg_log)
+        # Its own session: a Ctrl-C on the terminal reaches only scenerender, which then
+        # stops ffmpeg and removes the partial file (ffmpeg would otherwise finish it).
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._ffmpeg_log,
+                                start_new_session=True)
 
     def _ffmpeg_error(self) -> str:
         self._ffmpeg_log.seek(0)

@@ -20,3 +20,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (see README: Tests)")
     return SHARED_DATA
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One line a CI log shows: how many hostile inputs were tried, and the failures among them."""
+    from harden_counts import COUNTS
+
+    if not (COUNTS["fuzzed"] or COUNTS["corpus"]):
+        return
+    failed = {r.nodeid for r in terminalreporter.stats.get("failed", [])}
+    bad = sum(1 for n in failed if "test_fuzz" in n or "test_corpus" in n or "test_interrupt" in n)
+    terminalreporter.write_line(
+        f"hardening: fuzzed {COUNTS['fuzzed']} scenes ({COUNTS['fuzz_rendered']} rendered, "
+        f"{COUNTS['fuzz_refused']} refused with a located error), {COUNTS['documents']} fuzzed documents "
+        f"read or refused, {COUNTS['corpus']} corpus inputs, "
+        f"{bad} failing hardening tests (uncaught exceptions or partial files)")

@@ -42,13 +42,15 @@ def read_values(spec: dict, ctx: BuildContext) -> dict[str, tuple[float, tuple]]
         return out
     import pandas as pd
 
-    path = ctx.doc.base_dir / Path(values["csv"]).expanduser()
     key = ("values", "csv")
+    path = ctx.doc.resolve_path(ctx.path + key, values["csv"], what="CSV file")  # sandbox, symlink loops
+    if path.exists() and not path.is_file():  # a folder, a FIFO (which would block the reader)
+        raise ctx.fail(key, f"{path} is not a regular file; give a CSV file")
     try:
         table = pd.read_csv(path, sep=None, engine="python")
     except FileNotFoundError:
         raise ctx.fail(key, f"CSV file {path} not found (paths are relative to the scene file)") from None
-    except (OSError, ValueError) as err:
+    except Exception as err:  # pandas and csv raise many types (csv.Error for NUL bytes); all mean unreadable
         raise ctx.fail(key, f"cannot read {path} as CSV: {err}") from None
     from ..validate import did_you_mean
 

@@ -101,9 +101,10 @@ class Recipe:
         """A problem located at ``path`` of the recipe."""
         return self.doc.problem(path, message)
 
-    def resolve(self, relative: str) -> Path:
-        """A path from the recipe, relative to the recipe's folder."""
-        return (self.base_dir / Path(relative).expanduser()).resolve()
+    def resolve(self, relative: str, key: ScenePath = ()) -> Path:
+        """A path from the recipe (at ``key``), relative to the recipe's
+        folder, checked like every path a scene names (sandbox, symlink loops)."""
+        return self.doc.resolve_path(key, relative, what="recipe input")
 
     def stack(self, key: str) -> StackSource | None:
         """The source of stack ``key`` (annotation, reference, hemispheres),
@@ -111,6 +112,7 @@ class Recipe:
         spec = self.spec.get(key)
         if spec is None or spec == "symmetric" or (isinstance(spec, dict) and "derive" in spec):
             return None
+        self.resolve(spec if isinstance(spec, str) else spec["path"], (key,) if isinstance(spec, str) else (key, "path"))
         return StackSource.from_spec(spec, self.base_dir, (key,))
 
     @property

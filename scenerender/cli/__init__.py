@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
+import threading
+from pathlib import Path
 
 from ..errors import RenderError, SceneError
 from . import atlas, batch, provenance, render, schema, validate
@@ -22,7 +26,63 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.register(commands)
+    for sub in commands.choices.values():
+        add_safety_options(sub)
     return parser
+
+
+def add_safety_options(parser: argparse.ArgumentParser) -> None:
+    """--sandbox and --limit, on every subcommand (see scenerender.limits)."""
+    from ..limits import LIMIT_NAMES, Limits
+
+    defaults = Limits()
+    parser.add_argument("--sandbox", metavar="ROOT", default=argparse.SUPPRESS,
+                        help="refuse any file or folder a scene names (data, atlas, output) outside ROOT: "
+                             "no absolute paths elsewhere, no '..' or symlinks out of it (env SCENERENDER_SANDBOX)")
+    parser.add_argument("--limit", metavar="NAME=N", action="append", default=argparse.SUPPRESS,
+                        help="raise or lower a limit (env SCENERENDER_MAX_NAME); limits and defaults: "
+                             + ", ".join(f"{n}={getattr(defaults, n)}" for n in LIMIT_NAMES))
+
+
+def apply_safety_options(args) -> None:
+    """Put --sandbox and --limit into the environment: this process and every
+    worker it starts read them from there."""
+    from ..limits import SANDBOX_ENV, LimitSyntaxError, env_name, parse_limit
+
+    changes = {}
+    for item in getattr(args, "limit", None) or []:
+        name, _, value = item.partition("=")
+        try:
+            changes[env_name(name.strip())] = str(parse_limit(name.strip(), value.strip()))
+        except LimitSyntaxError as err:
+            raise UsageError(f"--limit {item}: {err}; write NAME=N, e.g. --limit frames=5000") from None
+    sandbox = getattr(args, "sandbox", None)
+    if sandbox is not None:
+        root = Path(sandbox).expanduser()
+        if not root.is_dir():
+            raise UsageError(f"--sandbox {sandbox}: not a folder; give the folder scenes may read and write in")
+        changes[SANDBOX_ENV] = str(root.resolve())
+    os.environ.update(changes)
+
+
+class UsageError(Exception):
+    """A command-line option is wrong (exit status 2)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) arrived: unwind, removing temporary files, and exit 128 + the signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_status = 128 + signum
+
+
+def _on_signal(signum, frame):
+    # Unwinding from here may interrupt a library half-way through building an
+    # object, whose destructor then complains ("Exception ignored in ...") around
+    # our one-line message; the interrupt is the only news.
+    sys.unraisablehook = lambda unraisable: None
+    raise Interrupted(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,8 +90,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = ["scenerender", *(sys.argv[1:] if argv is None else argv)]  # for provenance records
+    root_logger = logging.getLogger()
+    if not any(isinstance(h, logging.NullHandler) for h in root_logger.handlers):
+        # Libraries (tifffile, dask...) log warnings that Python would print on stderr
+        # around our one-line messages; a handler on the root logger keeps them quiet.
+        root_logger.addHandler(logging.NullHandler())
+    in_main = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous_handlers = {s: signal.getsignal(s) for s in signals} if in_main else {}
+    unraisablehook = sys.unraisablehook
+    if in_main:
+        # SIGTERM's default would kill us mid-write; as an exception it unwinds like
+        # Ctrl-C: temporary files are removed, workers and ffmpeg are stopped.
+        for signum in signals:
+            signal.signal(signum, _on_signal)
+    environ = dict(os.environ)
     try:
+        apply_safety_options(args)
         return int(args.run(args) or 0)
+    except UsageError as err:
+        print(f"scenerender: error: {err}", file=sys.stderr)
+        return 2
     except SceneError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
@@ -40,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenerender: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as err:
-        print("scenerender: interrupted", file=sys.stderr)
+        print(f"scenerender: interrupted ({err.args[0] if err.args else 'SIGINT'}); no partial output left",
+              file=sys.stderr)
         return getattr(err, "exit_status", 130)
     except Exception as err:  # a bug, not a user error: one line unless asked for more
         if os.environ.get("SCENERENDER_DEBUG"):
@@ -48,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenerender: internal error: {type(err).__name__}: {err} "
               "(run with SCENERENDER_DEBUG=1 for the traceback and please report it)", file=sys.stderr)
         return 1
+    finally:  # called in-process (tests, notebooks): leave the caller's environment and handlers as they were
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+        sys.unraisablehook = unraisablehook
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 def run() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def run(args) -> int:
         raise RenderError(f"{args.scene}: --frame and --time need an 'animation:' section in the scene")
     if args.jobs < 1:
         raise RenderError("--jobs must be at least 1")
+    if args.time is not None and not (math.isfinite(args.time) and args.time >= 0):
+        raise RenderError(f"--time {args.time} is not a time; give seconds from 0, e.g. --time 2.5")
     out = output_path(scene, args.output, still=still)
     if scene.item is not None and args.output is None and "output" not in scene.spec["render"]:
         out.parent.mkdir(exist_ok=True)  # the sweep's own folder, next to the scene

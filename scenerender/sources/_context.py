@@ -11,6 +11,7 @@ import numpy as np
 from ..atlas import SceneAtlas
 from ..document import ScenePath, SceneDocument
 from ..errors import SceneError
+from ..limits import check_limit, over_limit
 from ..spaces import SourceSpace, SpaceError
 
 #: Above this fraction of points outside the brain a source is rejected.
@@ -43,10 +44,22 @@ class SourceContext:
         ``suffixes`` maps file extensions to format names; an unknown one is
         an error listing the known ones.
         """
-        path = (self.doc.base_dir / Path(spec["path"]).expanduser()).resolve()
+        try:
+            path = self.doc.resolve_path(self.path + ("path",), spec["path"], what="data file", error=SourceError)
+        except SourceError as err:
+            raise self.fail(err.problems[0].message, ("path",)) from None
         if not path.exists():
             raise self.fail(f"file {spec['path']!r} not found (looked for {path}); paths are relative to the scene file",
                             ("path",))
+        if path.is_dir():
+            raise self.fail(f"{spec['path']!r} is a folder; name a {spec['kind']} file in it", ("path",))
+        if not path.is_file():  # a FIFO or device would block the reader or never end
+            raise self.fail(f"{spec['path']!r} is not a regular file; name a {spec['kind']} file", ("path",))
+        size = path.stat().st_size
+        if size == 0:
+            raise self.fail(f"file {spec['path']!r} is empty; give a {spec['kind']} file with data in it", ("path",))
+        if not check_limit(size, "file_bytes"):
+            raise self.fail(over_limit(f"file {spec['path']!r} is too large", size, "file_bytes", " bytes"), ("path",))
         fmt = spec.get("format") or next((f for s, f in suffixes.items() if path.name.lower().endswith(s)), None)
         if fmt is None:
             known = ", ".join(sorted(suffixes))
@@ -75,6 +88,8 @@ class SourceContext:
         """Map source coordinates to atlas microns, rejecting bad numbers and
         data that mostly misses the brain."""
         coords = np.asarray(coords, dtype=float).reshape(-1, 3)
+        if not check_limit(len(coords), "points"):
+            raise self.fail(over_limit(f"too many {what}", len(coords), "points"), ("path",))
         bad = ~np.isfinite(coords).all(axis=1)
         if bad.any():
             first = int(np.nonzero(bad)[0][0])

@@ -45,6 +45,11 @@ def _read_hdf5(path: Path, key: str | None):
         if key in pandas_keys:
             pass
         elif key in f and isinstance(f[key], h5py.Dataset):
+            from ..limits import check_limit, over_limit
+
+            # A compressed dataset can be far larger than its file: check its shape before reading it.
+            if f[key].ndim >= 1 and not check_limit(int(f[key].shape[0]), "points"):
+                raise ValueError(over_limit(f"dataset {key!r} has too many rows", int(f[key].shape[0]), "points"))
             array = f[key][()]
             if array.ndim != 2:
                 raise ValueError(f"dataset {key!r} has shape {array.shape}; expected N x 3 or more columns")

@@ -39,7 +39,10 @@ class NeuronData:
 def _read_swc(path):
     import morphio
 
+    morphio.set_maximum_warnings(0)  # its warnings go straight to stderr; errors still raise
     morph = morphio.Morphology(str(path), options=morphio.Option.nrn_order)
+    if len(morph.points) == 0 and len(morph.soma.points) == 0:
+        raise ValueError("it holds no reconstructed points")
     soma = np.asarray(morph.soma.points, dtype=float).mean(axis=0) if len(morph.soma.points) else \
         np.asarray(morph.points[0], dtype=float)
     branches = [(np.asarray(sec.points, dtype=float), COMPARTMENTS.get(int(sec.type), "dendrite"))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._context import SourceContext
+from ..limits import check_limit, over_limit
+from ._context import SourceContext, SourceError
 
 KIND = "volume"
 SUFFIXES = {".tif": "tiff", ".tiff": "tiff", ".nrrd": "nrrd", ".nii": "nifti", ".nii.gz": "nifti", ".npy": "npy"}
@@ -24,6 +25,34 @@ class VolumeData:
     values: np.ndarray
     origin: np.ndarray
     spacing: np.ndarray
+
+
+def _header_shape(path, fmt: str) -> tuple[int, ...] | None:
+    """The stack's shape from the file's header, before reading its voxels."""
+    if fmt == "tiff":
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            return tuple(tif.series[0].shape) if tif.series else None
+    if fmt == "nrrd":
+        import nrrd
+
+        header = nrrd.read_header(str(path))
+        detached = header.get("data file") or header.get("datafile")
+        if detached:  # the voxels live in another file: it must pass the sandbox as the NRRD did
+            from ..limits import PathRefused, resolve_scene_path
+
+            for name in str(detached).split():
+                try:
+                    resolve_scene_path(name, path.parent, what="NRRD data file")
+                except PathRefused as err:
+                    raise ValueError(str(err)) from None
+        return tuple(header["sizes"])
+    if fmt == "nifti":
+        import nibabel
+
+        return tuple(nibabel.load(str(path)).shape)
+    return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
 
 
 def _read(path, fmt: str) -> np.ndarray:
@@ -47,7 +76,14 @@ def load(spec: dict, *, ctx: SourceContext) -> VolumeData:
 
     path, fmt = ctx.file(spec, SUFFIXES)
     try:
+        shape = _header_shape(path, fmt)
+        voxels = int(np.prod(shape, dtype=object)) if shape else 0
+        if not check_limit(voxels, "voxels"):
+            raise ctx.fail(over_limit(f"{path.name!r} has too many voxels (shape {shape})", voxels, "voxels"),
+                           ("path",))
         values = np.squeeze(_read(path, fmt))
+    except SourceError:
+        raise
     except Exception as err:
         raise ctx.unreadable(path, fmt, err) from None
     if values.ndim != 3:
