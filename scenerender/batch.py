@@ -178,8 +178,11 @@ def _default_suffix(spec: dict) -> str:
 
 def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tuple[int, int] | None = None,
                force: bool = False, workers: int = 1, frames_per_task: int | None = None,
-               command: list[str] | None = None) -> tuple[list[RenderJob], list[RenderTask]]:
-    """Every render the scenes ask for, and the tasks for those not up to date."""
+               command: list[str] | None = None, on_first_task=None) -> tuple[list[RenderJob], list[RenderTask]]:
+    """Every render the scenes ask for, and the tasks for those not up to date.
+
+    ``on_first_task`` is called once, as soon as there is something to render
+    (the batch starts its workers then)."""
     from .compile import Scene, output_path
     from .document import read_scene
     from .errors import SceneError
@@ -253,6 +256,8 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                                   record=record, gl_threads=gl_threads)
                 tasks.append(task)
                 job.tasks.append(task.key)
+            if on_first_task is not None and len(tasks) == len(job.tasks):
+                on_first_task()  # this job's tasks are the first ones
     return jobs, tasks
 
 
@@ -267,9 +272,18 @@ def _frame_count(scene) -> int:
 # --------------------------------------------------------------------------- executors
 
 
-def _worker_main(conn, recycle_after: int) -> None:
+def _worker_main(conn, recycle_after: int, gl_threads: int | None = None) -> None:
     """A local worker: render tasks sent on ``conn`` until told to stop or recycled."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    if gl_threads and "LP_NUM_THREADS" not in os.environ:
+        os.environ["LP_NUM_THREADS"] = str(gl_threads)
+    # Import the atlas and drawing stacks now, while the parent is still
+    # planning the batch: ~4 s a worker would otherwise spend in its first task.
+    import brainglobe_atlasapi  # noqa: F401
+    import pyvista.plotting  # noqa: F401
+
+    from . import actors, compile, renderer, sources  # noqa: F401
+    actors.registered_actors()
     done = 0
     while done < recycle_after:
         try:
@@ -283,10 +297,10 @@ def _worker_main(conn, recycle_after: int) -> None:
 
 
 class _Worker:
-    def __init__(self, context, recycle_after: int):
+    def __init__(self, context, recycle_after: int, gl_threads: int | None = None):
         parent, child = context.Pipe()
         self.conn = parent
-        self.process = context.Process(target=_worker_main, args=(child, recycle_after), daemon=True)
+        self.process = context.Process(target=_worker_main, args=(child, recycle_after, gl_threads), daemon=True)
         self.process.start()
         child.close()
         self.task: RenderTask | None = None
@@ -295,7 +309,10 @@ class _Worker:
 
     def give(self, task: RenderTask) -> None:
         self.task = task
-        self.conn.send(task)
+        try:
+            self.conn.send(task)
+        except OSError:  # it died before taking the task: seen through its sentinel and retried
+            pass
 
     def stop(self) -> None:
         if self.process.is_alive():
@@ -318,30 +335,47 @@ class LocalExecutor:
     def description(self) -> str:
         return f"{self.jobs} local worker process{'es' if self.jobs > 1 else ''}"
 
-    def run(self, tasks: list[RenderTask], on_result) -> None:
+    @property
+    def gl_threads(self) -> int:
+        return max(1, (os.cpu_count() or 1) // self.jobs)
+
+    def _new_worker(self) -> _Worker:
         import multiprocessing as mp
+
+        # spawn: a fresh interpreter, never a fork of a process holding GL state or threads
+        worker = _Worker(mp.get_context("spawn"), self.recycle_after, self.gl_threads)
+        self.workers.append(worker)
+        return worker
+
+    def start(self) -> None:
+        """Start the workers ahead of the first task, so their imports overlap the planning."""
+        while len(self.workers) < self.jobs:
+            self._new_worker()
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
+
+    def run(self, tasks: list[RenderTask], on_result) -> None:
         from multiprocessing.connection import wait
 
-        context = mp.get_context("spawn")
         queue = list(tasks)
         attempts: dict[str, int] = {}
         try:
             while queue or any(w.task for w in self.workers):
                 while queue and len([w for w in self.workers if w.task]) < self.jobs:
-                    worker = next((w for w in self.workers if w.task is None), None)
-                    if worker is None:
-                        worker = _Worker(context, self.recycle_after)
-                        self.workers.append(worker)
+                    worker = next((w for w in self.workers if w.task is None), None) or self._new_worker()
                     task = queue.pop(0)
                     attempts[task.key] = attempts.get(task.key, 0) + 1
                     worker.give(task)
                 busy = [w for w in self.workers if w.task]
                 ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
                 for worker in busy:
-                    if worker.conn in ready and worker.conn.poll():
+                    if worker.conn in ready:
                         try:
-                            result = worker.conn.recv()
-                        except EOFError:
+                            result = worker.conn.recv() if worker.conn.poll() else None
+                        except (EOFError, OSError):  # the worker died; its sentinel says how, below
                             result = None
                         if result is not None:
                             task, worker.task = worker.task, None
@@ -498,8 +532,13 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
     executor = executor or LocalExecutor(1)
     start = time.perf_counter()
     workers = getattr(executor, "jobs", 2)
-    jobs, tasks = plan_batch(scene_files, outdir=outdir, size=size, force=force, workers=workers,
-                             frames_per_task=frames_per_task, command=command)
+    try:
+        jobs, tasks = plan_batch(scene_files, outdir=outdir, size=size, force=force, workers=workers,
+                                 frames_per_task=frames_per_task, command=command,
+                                 on_first_task=getattr(executor, "start", None))
+    except BaseException:
+        getattr(executor, "close", lambda: None)()
+        raise
     by_key = {job.key: job for job in jobs}
     for job in jobs:
         if job.status == INVALID:
@@ -550,6 +589,7 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
         if tasks:
             executor.run(tasks, on_result)
     finally:
+        getattr(executor, "close", lambda: None)()
         if in_main:
             signal.signal(signal.SIGTERM, previous)
         for folder in frame_dirs:  # a video left unjoined (interrupted, failed) leaves nothing behind

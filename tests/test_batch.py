@@ -229,7 +229,7 @@ def test_a_killed_worker_is_replaced_and_its_render_retried(tmp_path):
         while not executor.workers:
             time.sleep(0.05)
         pid = executor.workers[0].process.pid
-        time.sleep(1.0)  # mid-render: spawning and importing alone take longer
+        time.sleep(1.0)  # the task is in its hands (it is still starting up: spawning and imports take longer)
         os.kill(pid, signal.SIGKILL)
         killed.append(pid)
 
