@@ -21,13 +21,11 @@ the sidecar is what makes a rerun resume.
 from __future__ import annotations
 
 import glob
-import json
 import math
 import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -599,19 +597,11 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
 
 def write_report(report: BatchReport, path: Path) -> Path:
     """The JSON report, written atomically."""
+    from .provenance import write_json_atomic
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(report.to_dict(), fh, indent=2)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_json_atomic(path, report.to_dict())
 
 
 def summary_table(report: BatchReport) -> str:

@@ -44,13 +44,13 @@ def provenance_record(fingerprint: Fingerprint, *, scene_file: str, output: Path
     return record
 
 
-def write_sidecar(output: Path, record: dict) -> Path:
-    """Write ``record`` next to ``output`` atomically."""
-    path = sidecar_path(output)
+def write_json_atomic(path: Path, data: dict) -> Path:
+    """Write ``data`` as JSON to ``path`` via a temporary file and a rename."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=2, sort_keys=False)
+            json.dump(data, fh, indent=2, sort_keys=False)
             fh.write("\n")
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
@@ -58,6 +58,11 @@ def write_sidecar(output: Path, record: dict) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def write_sidecar(output: Path, record: dict) -> Path:
+    """Write ``record`` next to ``output`` atomically."""
+    return write_json_atomic(sidecar_path(output), record)
 
 
 def read_sidecar(output: Path) -> dict | None:
