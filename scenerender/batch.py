@@ -125,7 +125,6 @@ def _draw(task: RenderTask, plan) -> None:
     from .exports import EXPORT_FORMATS, export_scene
     from .frames import render_animation
     from .outputs import write_image
-    from .provenance import write_sidecar
     from .renderer import FrameRenderer, render_plan
 
     output = Path(task.output)
@@ -142,8 +141,7 @@ def _draw(task: RenderTask, plan) -> None:
     elif plan.timeline is None:
         write_image(render_plan(plan), output, record=task.record)  # PNG/TIFF carry the record inside too
     else:
-        render_animation(plan, output, jobs=1, progress=False)
-    write_sidecar(output, task.record)
+        render_animation(plan, output, jobs=1, progress=False, record=task.record)
 
 
 # --------------------------------------------------------------------------- planning
@@ -497,7 +495,7 @@ def _join_frames(job: RenderJob, task: RenderTask, fps: float, quality: int) -> 
     """Encode a video's frame folder (made by several tasks) into its output."""
     import imageio.v3 as iio
 
-    from .provenance import write_sidecar
+    from .provenance import publish
     from .video import VideoWriter
 
     folder = Path(task.frames_dir)
@@ -507,11 +505,10 @@ def _join_frames(job: RenderJob, task: RenderTask, fps: float, quality: int) -> 
     try:
         for i in range(job.n_frames):
             writer.write(first if i == 0 else iio.imread(folder / f"frame_{i:06d}.png"))
-        writer.close()
+        publish(output, writer.close, task.record)
     except BaseException:
         writer.abort()
         raise
-    write_sidecar(output, task.record)
 
 
 class _Interrupted(KeyboardInterrupt):

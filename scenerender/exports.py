@@ -47,7 +47,7 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
     """Draw ``plan`` (at ``time`` for an animation) and write it as ``path``'s format, atomically;
     then the provenance sidecar, if a ``record`` is given."""
     from .outputs import check_output_path
-    from .provenance import sidecar_path, write_sidecar
+    from .provenance import publish
     from .renderer import FrameRenderer
 
     path = Path(path)
@@ -69,10 +69,7 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
                 _write_html(plotter, tmp, title=Path(plan.source).stem)
         if tmp.stat().st_size == 0:
             raise RenderError(f"{path}: the {suffix} exporter wrote nothing")
-        sidecar_path(path).unlink(missing_ok=True)
-        os.replace(tmp, path)
-        if record is not None:
-            write_sidecar(path, record)
+        publish(path, lambda: os.replace(tmp, path), record)
     except OSError as err:
         raise RenderError(f"{path}: cannot write {suffix}: {err}") from None
     finally:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from .plan import ScenePlan
-from .provenance import sidecar_path, write_sidecar
+from .provenance import publish
 from .video import VideoWriter
 
 CHUNK = 4  # frames per task: small enough to keep workers busy to the end
@@ -99,11 +99,7 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
                         _drain(pending.pop(0), writer, bar)
                 for result in pending:
                     _drain(result, writer, bar)
-        sidecar_path(Path(output)).unlink(missing_ok=True)
-        written = writer.close()
-        if record is not None:
-            write_sidecar(written, record)
-        return written
+        return publish(Path(output), writer.close, record)
     except BaseException:
         writer.abort()
         raise

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RenderError
-from .provenance import EMBED_KEY, sidecar_path, write_sidecar
+from .provenance import EMBED_KEY, publish
 
 #: Extensions of the still-image formats scenerender writes.
 IMAGE_FORMATS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -54,13 +54,7 @@ def write_image(image: np.ndarray, path: Path, *, record: dict | None = None) ->
         if record is not None:
             options.update(_embedded(record, suffix))
         iio.imwrite(tmp, image, extension=suffix, **options)
-        # An old sidecar would describe the old image: drop it before the new
-        # image appears; the new one follows it, so a current sidecar always
-        # means a complete output.
-        sidecar_path(path).unlink(missing_ok=True)
-        os.replace(tmp, path)
-        if record is not None:
-            write_sidecar(path, record)
+        publish(path, lambda: os.replace(tmp, path), record)
     except OSError as err:
         raise RenderError(f"{path}: cannot write image: {err}") from None
     finally:

@@ -65,6 +65,17 @@ def write_sidecar(output: Path, record: dict) -> Path:
     return write_json_atomic(sidecar_path(output), record)
 
 
+def publish(path: Path, put_in_place, record: dict | None) -> Path:
+    """Put a finished output at ``path`` (``put_in_place()``, e.g. a rename)
+    and record it. The old record goes first and the new one last, so a
+    record always describes a complete output and never an older one."""
+    sidecar_path(path).unlink(missing_ok=True)
+    written = Path(put_in_place() or path)
+    if record is not None:
+        write_sidecar(written, record)
+    return written
+
+
 def read_sidecar(output: Path) -> dict | None:
     """The provenance record of ``output``, or ``None`` if absent or unreadable."""
     try:
