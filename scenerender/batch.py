@@ -54,7 +54,6 @@ class RenderTask:
     record: dict = field(repr=False, default_factory=dict)  # provenance, written beside the output
     frames: tuple[int, int] | None = None
     frames_dir: str | None = None
-    gl_threads: int | None = None
 
 
 @dataclass
@@ -90,10 +89,6 @@ def execute_task(task: RenderTask) -> dict:
     from .schema import fill_defaults
 
     start = time.perf_counter()
-    if task.gl_threads and "LP_NUM_THREADS" not in os.environ:
-        # Mesa reads this when the first GL context is made: one rasteriser
-        # thread per worker when the workers already fill the cores.
-        os.environ["LP_NUM_THREADS"] = str(task.gl_threads)
     result = {"task": task.key, "pid": os.getpid()}
     try:
         with _render_lock, _local_dask():
@@ -190,7 +185,6 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
     jobs: list[RenderJob] = []
     tasks: list[RenderTask] = []
     by_output: dict[Path, RenderJob] = {}
-    gl_threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     for file in scene_files:
         try:
             doc = read_scene(Path(file))
@@ -244,12 +238,12 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                     stop = min(start + per_task, n_frames)
                     task = RenderTask(key=f"{job.key}#{start}-{stop}", render=job.key, doc=item.doc, item=name,
                                       output=str(out), size=size, record=record, frames=(start, stop),
-                                      frames_dir=str(frames_dir), gl_threads=gl_threads)
+                                      frames_dir=str(frames_dir))
                     tasks.append(task)
                     job.tasks.append(task.key)
             else:
                 task = RenderTask(key=job.key, render=job.key, doc=item.doc, item=name, output=str(out), size=size,
-                                  record=record, gl_threads=gl_threads)
+                                  record=record)
                 tasks.append(task)
                 job.tasks.append(task.key)
             if on_first_task is not None and len(tasks) == len(job.tasks):
@@ -272,6 +266,8 @@ def _worker_main(conn, recycle_after: int, gl_threads: int | None = None) -> Non
     """A local worker: render tasks sent on ``conn`` until told to stop or recycled."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     if gl_threads and "LP_NUM_THREADS" not in os.environ:
+        # Mesa reads this when the first GL context is made: one rasteriser
+        # thread per worker when the workers already fill the cores.
         os.environ["LP_NUM_THREADS"] = str(gl_threads)
     # Import the atlas and drawing stacks now, while the parent is still
     # planning the batch: ~4 s a worker would otherwise spend in its first task.
