@@ -2,7 +2,10 @@
 
 The stack is reordered and flipped into the atlas's axis order with
 brainglobe-space (``map_stack_to``), keeping its own voxel size, and placed
-at the atlas microns of its first voxel.
+where its voxel *centres* map: voxel ``i`` covers ``[i, i + 1)`` source
+units, so its centre ``i + 1/2`` goes through the same point map as every
+other coordinate (a flipped axis of ``n`` voxels sends it to ``n - i - 1/2``,
+the centre of the voxel the reversed array puts at ``n - 1 - i``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ SUFFIXES = {".tif": "tiff", ".tiff": "tiff", ".nrrd": "nrrd", ".nii": "nifti", "
 
 @dataclass(frozen=True, eq=False)
 class VolumeData:
-    """Values on the atlas axes (asr); voxel (0, 0, 0) is at ``origin`` (atlas microns)."""
+    """Values on the atlas axes (asr); the centre of voxel (0, 0, 0) is at ``origin`` (atlas microns)."""
 
     values: np.ndarray
     origin: np.ndarray
@@ -96,12 +99,13 @@ def load(spec: dict, *, ctx: SourceContext) -> VolumeData:
                        "resample the volume onto its axes first", ("space", "affine"))
     shape = space.shape or values.shape
     matrix = space.matrix(shape)
-    # Atlas position of every corner voxel; the reordered stack starts at the minimum.
-    corners = np.array([[i, j, k] for i in (0, values.shape[0] - 1) for j in (0, values.shape[1] - 1)
-                        for k in (0, values.shape[2] - 1)], dtype=float)
+    # Atlas position of the centre of every corner voxel; the reordered stack starts at the minimum.
+    corners = 0.5 + np.array([[i, j, k] for i in (0, values.shape[0] - 1) for j in (0, values.shape[1] - 1)
+                              for k in (0, values.shape[2] - 1)], dtype=float)
     mapped = corners @ matrix[:3, :3].T + matrix[:3, 3]
     reordered = AnatomicalSpace(space.orientation).map_stack_to("asr", values)
     spacing = np.abs(matrix[:3, :3]).max(axis=1)
-    nonzero = np.argwhere(values > np.percentile(values, 50)) if values.any() else corners
-    ctx.check_inside(nonzero[:: max(1, len(nonzero) // 5000)] @ matrix[:3, :3].T + matrix[:3, 3], "bright voxels")
+    nonzero = np.argwhere(values > np.percentile(values, 50)) if values.any() else corners - 0.5
+    ctx.check_inside((nonzero[:: max(1, len(nonzero) // 5000)] + 0.5) @ matrix[:3, :3].T + matrix[:3, 3],
+                     "bright voxels")
     return VolumeData(values=np.ascontiguousarray(reordered), origin=mapped.min(axis=0), spacing=spacing)
