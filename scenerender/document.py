@@ -112,6 +112,17 @@ def _refuse_tag(loader: SceneLoader, node: yaml.Node):
         "(scenes hold only mappings, lists, text, numbers, true/false and null); remove the tag", node.start_mark)
 
 
+def _construct_int(loader: SceneLoader, node: yaml.Node):
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:  # Python refuses int() of more than 4300 digits
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{str(node.value)[:12]}... ({len(str(node.value))} characters) is too large a number; "
+            "numbers in a scene are within +-1e15", node.start_mark) from None
+
+
+SceneLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
 for _name in _REFUSED_TAGS:
     SceneLoader.add_constructor(f"tag:yaml.org,2002:{_name}", _refuse_tag)
 SceneLoader.yaml_implicit_resolvers = {

@@ -91,6 +91,21 @@ def describe_os_error(err: OSError) -> str:
     return f"cannot write {path}: {reason}"
 
 
+def _release(err: BaseException) -> None:
+    """Free what a failed write left open (its frames hold the half-written
+    file): closing it fails again (no space, file too large), and Python
+    would print 'Exception ignored in ...' after our one line."""
+    import gc
+
+    sys.unraisablehook = lambda unraisable: None  # restored when main returns
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        err.__traceback__ = None
+        err = err.__context__ or err.__cause__
+    gc.collect()
+
+
 class UsageError(Exception):
     """A command-line option is wrong (exit status 2)."""
 
@@ -144,12 +159,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except RenderError as err:
         print(f"scenerender: error: {err}", file=sys.stderr)
+        _release(err)
         return 1
-    except MemoryError:
+    except MemoryError as err:
+        _release(err)
         print("scenerender: error: out of memory; lower the limits (--limit) or free memory", file=sys.stderr)
         return 1
     except OSError as err:  # EROFS, EACCES, ENOSPC, ENAMETOOLONG, EIO... while writing: one line, exit 1
         print(f"scenerender: {describe_os_error(err)}", file=sys.stderr)
+        _release(err)
         return 1
     except KeyboardInterrupt as err:
         print(f"scenerender: interrupted ({err.args[0] if err.args else 'SIGINT'}); no partial output left",
