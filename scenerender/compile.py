@@ -48,15 +48,17 @@ def check_input_paths(doc, spec: dict) -> None:
     refused, located, when it is outside the sandbox, a folder, a FIFO or
     device, or over the file_bytes limit, before anything opens it. A
     missing file is reported by whatever reads it."""
-    from .limits import PathRefused, check_input_file
+    from .limits import PathRefused, check_input_file, resolve_scene_path
     from .schema import file_references
 
     for where, value in file_references(spec):
-        path = doc.resolve_path(where, value, what="file")
+        source = where[0] == "sources" and len(where) == 3
+        prefix, what = (f"source {where[1]!r}: ", "data file") if source else ("", "file")
         try:
+            path = resolve_scene_path(value, doc.base_dir, what=what)
             check_input_file(path, what="file", shown=value, missing_ok=True)
         except PathRefused as err:
-            raise SceneError(doc.problem(where, str(err))) from None
+            raise SceneError(doc.problem(where, prefix + str(err))) from None
 
 
 def load_scene(source, *, item: str | None = None) -> Scene:

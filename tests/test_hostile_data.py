@@ -330,12 +330,12 @@ def gen_graphs(work: Path) -> list:
     (work / "cycle.json").write_text(neuron([sample(1, 3), sample(2, 1), sample(3, 2)]))
     (work / "orphan.json").write_text(neuron([sample(1, -1), sample(2, 9)]))
     return [("swc_duplicate_id", _neuron_scene("dup.swc"), {"message": "line 4: node id 2 is used twice"}),
-            ("swc_cycle", _neuron_scene("cycle.swc"), {"message": "its own ancestor"}),
+            ("swc_cycle", _neuron_scene("cycle.swc"), {"message": "its parents form a cycle"}),
             ("swc_missing_parent", _neuron_scene("orphan.swc"), {"message": "line 4: parent 77"}),
             ("swc_over_points_limit", _neuron_scene("big.swc"),
              {"message": "(points)", "args": ["--limit", "points=100000"]}),
             ("json_duplicate_sample", _neuron_scene("dup.json"), {"message": "neurons[0].axon[2]: node id 2"}),
-            ("json_cycle", _neuron_scene("cycle.json"), {"message": "its own ancestor"}),
+            ("json_cycle", _neuron_scene("cycle.json"), {"message": "its parents form a cycle"}),
             ("json_missing_parent", _neuron_scene("orphan.json"), {"message": "neurons[0].axon[1]: parent 9"})]
 
 
