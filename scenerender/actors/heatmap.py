@@ -45,8 +45,14 @@ def read_values(spec: dict, ctx: BuildContext) -> dict[str, tuple[float, tuple]]
 
     key = ("values", "csv")
     path = ctx.doc.resolve_path(ctx.path + key, values["csv"], what="CSV file")  # sandbox, symlink loops
-    if path.exists() and not path.is_file():  # a folder, a FIFO (which would block the reader)
-        raise ctx.fail(key, f"{path} is not a regular file; give a CSV file")
+    from ..limits import PathRefused, check_input_file
+    from ..sources.readers import DataFileError, scan_text
+
+    try:  # a regular file (a FIFO would block), within file_bytes; text with bounded lines and rows
+        if check_input_file(path, what="CSV file", shown=values["csv"], missing_ok=True) >= 0:
+            scan_text(path, what="the CSV file")
+    except (PathRefused, DataFileError) as err:
+        raise ctx.fail(key, f"{err}") from None
     try:
         table = pd.read_csv(path, sep=None, engine="python")
     except FileNotFoundError:

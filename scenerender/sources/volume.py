@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..limits import check_limit, over_limit
-from ._context import SourceContext, SourceError
+from ._context import SourceContext
 
 KIND = "volume"
 SUFFIXES = {".tif": "tiff", ".tiff": "tiff", ".nrrd": "nrrd", ".nii": "nifti", ".nii.gz": "nifti", ".npy": "npy"}
@@ -30,48 +29,21 @@ class VolumeData:
     spacing: np.ndarray
 
 
-def _header_shape(path, fmt: str) -> tuple[int, ...] | None:
-    """The stack's shape from the file's header, before reading its voxels."""
-    if fmt == "tiff":
-        import tifffile
-
-        with tifffile.TiffFile(path) as tif:
-            return tuple(tif.series[0].shape) if tif.series else None
-    if fmt == "nrrd":
-        import nrrd
-
-        header = nrrd.read_header(str(path))
-        detached = header.get("data file") or header.get("datafile")
-        if detached:  # the voxels live in another file: it must pass the sandbox as the NRRD did
-            from ..limits import PathRefused, resolve_scene_path
-
-            for name in str(detached).split():
-                try:
-                    resolve_scene_path(name, path.parent, what="NRRD data file")
-                except PathRefused as err:
-                    raise ValueError(str(err)) from None
-        return tuple(header["sizes"])
-    if fmt == "nifti":
-        import nibabel
-
-        return tuple(nibabel.load(str(path)).shape)
-    return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
-
-
 def _read(path, fmt: str) -> np.ndarray:
-    if fmt == "tiff":
-        import tifffile
+    """The stack, read by the bounded readers (scenerender.sources.readers):
+    its header's shape x type is checked against the voxels and array_bytes
+    limits before any voxel is read; a detached NRRD data file must pass the
+    same path checks (and sandbox) as the NRRD itself."""
+    from ..limits import PathRefused, resolve_input_file
+    from .readers import DataFileError, read_volume
 
-        return tifffile.imread(path)
-    if fmt == "nrrd":
-        import nrrd
+    def resolve(name: str):
+        try:
+            return resolve_input_file(name, path.parent, what="NRRD data file")
+        except PathRefused as err:
+            raise DataFileError(str(err)) from None
 
-        return nrrd.read(str(path))[0]
-    if fmt == "nifti":
-        import nibabel
-
-        return np.asanyarray(nibabel.load(str(path)).dataobj)
-    return np.load(path, allow_pickle=False)
+    return read_volume(path, fmt, resolve=resolve)
 
 
 def load(spec: dict, *, ctx: SourceContext) -> VolumeData:
@@ -79,14 +51,7 @@ def load(spec: dict, *, ctx: SourceContext) -> VolumeData:
 
     path, fmt = ctx.file(spec, SUFFIXES)
     try:
-        shape = _header_shape(path, fmt)
-        voxels = int(np.prod(shape, dtype=object)) if shape else 0
-        if not check_limit(voxels, "voxels"):
-            raise ctx.fail(over_limit(f"{path.name!r} has too many voxels (shape {shape})", voxels, "voxels"),
-                           ("path",))
         values = np.squeeze(_read(path, fmt))
-    except SourceError:
-        raise
     except Exception as err:
         raise ctx.unreadable(path, fmt, err) from None
     if values.ndim != 3:
