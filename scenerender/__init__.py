@@ -10,11 +10,36 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ._version import __version__
 from .compile import Scene, compile_scene, load_scene
+from .document import read_scene
 from .errors import Problem, RenderError, SceneError, SceneValidationError
-from .validate import validate_scene
+from .sweep import check_item, expand_sweep, has_sweep
+from .validate import problems_in
 
-__version__ = "0.1.0"
+
+def validate_scene(source) -> list[Problem]:
+    """Validate a scene (path, YAML text, dict or document) without rendering; a sweep, every render of it.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the scene is valid. YAML syntax errors are returned as a
+        single problem too.
+    """
+    try:
+        doc = read_scene(source)
+        if has_sweep(doc):  # every render of a sweep must be valid
+            problems = []
+            for item in expand_sweep(doc):
+                try:
+                    check_item(item, swept=True)
+                except SceneError as err:
+                    problems += [p for p in err.problems if p not in problems]
+            return problems
+    except SceneError as err:
+        return list(err.problems)
+    return problems_in(doc)
 
 
 def registered_actors():

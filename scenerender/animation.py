@@ -15,6 +15,7 @@ import numpy as np
 
 from .camera import CameraError, checked, interpolate_cameras, move_camera, rotate_about_focal
 from .plan import RGB, CameraPlan
+from .suggest import did_you_mean
 
 #: Easing of a segment, applied to the fraction u of the segment elapsed.
 EASINGS = {
@@ -137,7 +138,6 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     """
     from .errors import LimitError, SceneError
     from .limits import check_limit, over_limit
-    from .validate import did_you_mean
 
     keyframes = sorted(enumerate(spec.get("keyframes", [])), key=lambda pair: pair[1]["time"])
     groups: dict[str, list[int]] = {}

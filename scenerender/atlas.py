@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .paths import default_brainglobe_dir
+
 EMBEDDED_NAME = "allen_mouse_scenerender_100um"
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded_atlas"
 #: Names a scene may use for the embedded atlas.
@@ -88,10 +90,7 @@ def _local_names(brainglobe_dir: Path) -> list[str]:
     return sorted(p.parent.parent.name for p in (brainglobe_dir / _ATLASES).glob("*/*/manifest.json"))
 
 
-def _default_brainglobe_dir() -> Path:
-    from brainglobe_atlasapi import config
-
-    return Path(config.read_config()["default_dirs"]["brainglobe_dir"])
+_default_brainglobe_dir = default_brainglobe_dir  # the old private name, used by atlas_catalog
 
 
 def _find_manifest(folder: Path, name: str | None) -> Path:

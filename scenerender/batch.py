@@ -481,7 +481,7 @@ class BatchReport:
         return 1 if counts[FAILED] else 2 if counts[INVALID] else 0
 
     def to_dict(self) -> dict:
-        from . import __version__
+        from ._version import __version__
 
         return {"scenerender": __version__, "executor": self.executor, "seconds": round(self.seconds, 3),
                 "counts": self.counts(), "exit_status": self.exit_status,

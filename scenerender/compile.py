@@ -13,7 +13,8 @@ import numpy as np
 
 from .actors import BuildContext, registered_actors
 from .animation import build_timeline
-from .actors._context import SourceLoader, parse_color
+from .actors._context import SourceLoader
+from .colors import parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
 from .camera import CameraError, checked, explicit_camera, preset_camera
 from .document import SceneDocument, read_scene
@@ -23,6 +24,7 @@ from .plan import ScenePlan, RenderSettings
 from .schema import fill_defaults
 from .spaces import atlas_to_world, world_direction
 from .validate import check_scene
+from .suggest import did_you_mean
 
 #: The largest image side VTK's offscreen windows draw here (also the schema's size maximum).
 MAX_PIXELS = 16384
@@ -90,8 +92,6 @@ def load_scene(source, *, item: str | None = None) -> Scene:
                                                  f"render them all with 'scenerender batch {doc.file}', or one "
                                                  "with --item NAME", key=True))
     if item not in items:
-        from .validate import did_you_mean
-
         raise SceneError(doc.problem(("sweep",), f"no sweep render named {item!r}{did_you_mean(item, items)} "
                                                  f"(renders: {names})", key=True))
     check_item(items[item], swept=True)

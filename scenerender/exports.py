@@ -27,11 +27,7 @@ from pathlib import Path
 from .errors import RenderError
 from .plan import ScenePlan
 
-#: Vector-graphics formats (a raster image of the 3-D scene inside, vector text).
-GRAPHIC_FORMATS = (".svg", ".pdf")
-#: 3-D scene formats.
-SCENE_FORMATS = (".gltf", ".glb", ".html")
-EXPORT_FORMATS = GRAPHIC_FORMATS + SCENE_FORMATS
+from .outputs import EXPORT_FORMATS, GRAPHIC_FORMATS, SCENE_FORMATS  # noqa: F401  (the format table lives in outputs)
 
 
 def _temporary(path: Path) -> Path:

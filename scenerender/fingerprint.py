@@ -89,7 +89,7 @@ def file_digest(path: Path) -> str | None:
 def software_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    from . import __version__
+    from ._version import __version__
 
     found = {"scenerender": __version__}
     for package in ("vtk", "pyvista", "brainglobe-atlasapi", "brainglobe-space", "numpy"):

@@ -13,12 +13,15 @@ from .provenance import EMBED_KEY, publish
 
 #: Extensions of the still-image formats scenerender writes.
 IMAGE_FORMATS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+#: Vector-graphics formats (a raster image of the 3-D scene inside, vector text), written by exports.
+GRAPHIC_FORMATS = (".svg", ".pdf")
+#: 3-D scene formats, written by exports.
+SCENE_FORMATS = (".gltf", ".glb", ".html")
+EXPORT_FORMATS = GRAPHIC_FORMATS + SCENE_FORMATS
 
 
 def check_output_path(path: Path) -> None:
     """Fail before rendering if the output cannot be written."""
-    from .exports import EXPORT_FORMATS
-
     if path.suffix.lower() not in IMAGE_FORMATS + EXPORT_FORMATS:
         raise RenderError(f"{path}: cannot write {path.suffix or 'files without an extension'}; "
                           f"use one of {', '.join(IMAGE_FORMATS + EXPORT_FORMATS)}")

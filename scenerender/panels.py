@@ -96,7 +96,7 @@ def compile_panels(scene, base: ScenePlan, *, figure: tuple[int, int], camera_fo
     top = (figure[1] - rows * cell[1] - (rows - 1) * gap) // 2         # from the integer split go around it
     settings = replace(base.render, size=(cell[0] * scale, cell[1] * scale))
     letters = iter(string.ascii_uppercase)
-    from .actors._context import parse_color
+    from .colors import parse_color
 
     letter_color = parse_color(layout["letter_color"],
                                lambda msg: SceneError(doc.problem(("panels", "letter_color"), msg)))

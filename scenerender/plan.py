@@ -1,7 +1,7 @@
 """The compiled scene: frozen, VTK-free descriptions of what to draw.
 
 :func:`scenerender.compile.compile_scene` produces a :class:`ScenePlan`;
-:func:`scenerender.render.render_plan` is the only code that turns one into a
+:func:`scenerender.renderer.render_plan` is the only code that turns one into a
 ``pyvista.Plotter``. Plans hold numpy arrays and plain numbers only, so they
 are cheap to test and to send to worker processes.
 """
@@ -10,14 +10,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .animation import Timeline
-
 RGB = tuple[float, float, float]
+
+
+class Timeline(Protocol):
+    """What the renderer and the video writer need of an animation (:class:`scenerender.animation.Timeline`).
+
+    Declared here so that plans do not depend on the animation stage above them.
+    """
+
+    fps: float
+    n_frames: int
+    quality: int
+
+    def time_of(self, frame: int) -> float: ...
+
+    def camera_at(self, t: float) -> CameraPlan: ...
+
+    def states_at(self, t: float) -> dict[int, dict]: ...
 
 
 @dataclass(frozen=True)

@@ -15,21 +15,16 @@ from functools import lru_cache
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .document import ScenePath, SceneDocument, read_scene
+from .document import ScenePath, SceneDocument
 from .errors import Problem, SceneValidationError
 from .schema import resolve_ref, scene_schema
+from .suggest import did_you_mean  # noqa: F401  (moved to suggest.py; importable here as before)
 
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
     # The schema itself is checked by the tests (tests/test_contract.py), not on every run.
     return Draft202012Validator(scene_schema())
-
-
-def did_you_mean(word: str, choices) -> str:
-    """``"; did you mean 'x'?"`` when ``word`` is close to one of ``choices``."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _show(value) -> str:
@@ -154,34 +149,6 @@ def schema_problems(doc: SceneDocument, validator: Draft202012Validator, root: d
         q is not p and q.path.startswith(p.path) and len(q.path) > len(p.path) and p.message.endswith("is not valid here.")
         for q in problems)]
     return sorted(specific, key=lambda p: (p.line or 0, p.col or 0, p.path))
-
-
-def validate_scene(source) -> list[Problem]:
-    """Validate a scene (path, YAML text, dict or document) without rendering.
-
-    Returns
-    -------
-    list of Problem
-        Empty when the scene is valid. YAML syntax errors are returned as a
-        single problem too.
-    """
-    from .errors import SceneError
-
-    from .sweep import check_item, expand_sweep, has_sweep
-
-    try:
-        doc = read_scene(source)
-        if has_sweep(doc):  # every render of a sweep must be valid
-            problems = []
-            for item in expand_sweep(doc):
-                try:
-                    check_item(item, swept=True)
-                except SceneError as err:
-                    problems += [p for p in err.problems if p not in problems]
-            return problems
-    except SceneError as err:
-        return list(err.problems)
-    return problems_in(doc)
 
 
 def check_scene(doc: SceneDocument) -> None:

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 
 from ..atlas import RegionNotFound, SceneAtlas
+from ..colors import parse_color
 from ..document import ScenePath, SceneDocument
 from ..errors import SceneError, UnknownRegionError
 from ..plan import RGB
+from ..suggest import did_you_mean
 
 
 class SourceLoader:
@@ -42,8 +44,6 @@ class BuildContext:
 
     def plans_of(self, actor_id: str, key_path: ScenePath) -> list:
         """The plans of the actor with ``id: actor_id``, failing with a located message."""
-        from ..validate import did_you_mean
-
         ids = [a["id"] for a in self.actor_specs if "id" in a]
         if actor_id not in ids:
             known = ", ".join(ids) or "no actor has an id"
@@ -53,8 +53,6 @@ class BuildContext:
 
     def source(self, name: str, kinds: tuple[str, ...], key_path: ScenePath = ("source",)):
         """The loaded data of source ``name``, which must be one of ``kinds``."""
-        from ..validate import did_you_mean
-
         specs = self.sources.specs if self.sources is not None else {}
         if name not in specs:
             known = ", ".join(specs) or "none are defined"
@@ -82,8 +80,6 @@ class BuildContext:
         import matplotlib
 
         if name not in matplotlib.colormaps:
-            from ..validate import did_you_mean
-
             raise self.fail(key_path, f"unknown colour map {name!r}{did_you_mean(name, list(matplotlib.colormaps))}")
         return name
 
@@ -99,21 +95,3 @@ class BuildContext:
     def color(self, value, key_path: ScenePath) -> RGB:
         """A scene colour as RGB 0-1, failing with a located message."""
         return parse_color(value, lambda msg: self.fail(key_path, msg))
-
-
-def parse_color(value, fail) -> RGB:
-    """RGB 0-1 from a colour name, hex string or 0-255 triple."""
-    import pyvista as pv
-
-    if isinstance(value, (list, tuple)):
-        return tuple(float(c) / 255.0 for c in value)  # type: ignore[return-value]
-    try:
-        return tuple(float(c) for c in pv.Color(value).float_rgb)  # type: ignore[return-value]
-    except ValueError:
-        from pyvista.plotting.colors import hex_colors
-
-        from ..validate import did_you_mean
-
-        names = [name.replace("_", "") for name in hex_colors]
-        raise fail(f"unknown colour {value!r}{did_you_mean(value, names)} "
-                   "(use a colour name, '#rrggbb' or [r, g, b] 0-255)") from None

@@ -26,6 +26,7 @@ import numpy as np
 from ..plan import ColorMapping, LinesPlan, SurfacePlan
 from ..spaces import atlas_to_world
 from ._context import BuildContext
+from ..suggest import did_you_mean
 
 KIND = "heatmap"
 
@@ -59,8 +60,6 @@ def read_values(spec: dict, ctx: BuildContext) -> dict[str, tuple[float, tuple]]
         raise ctx.fail(key, f"CSV file {path} not found (paths are relative to the scene file)") from None
     except Exception as err:  # pandas and csv raise many types (csv.Error for NUL bytes); all mean unreadable
         raise ctx.fail(key, f"cannot read {path} as CSV: {err}") from None
-    from ..validate import did_you_mean
-
     out = {}
     for role in ("region", "value"):
         column = values.get(role, role)

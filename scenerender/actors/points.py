@@ -8,6 +8,7 @@ from ..plan import PointsPlan
 from ..spaces import atlas_to_world
 from ._context import BuildContext
 from ._geometry import keep_in_regions
+from ..suggest import did_you_mean
 
 KIND = "points"
 
@@ -24,8 +25,6 @@ def build(spec: dict, *, ctx: BuildContext) -> list[PointsPlan]:
             if isinstance(column, int) and 0 <= column < table.shape[1]:
                 column = table.columns[column]
             else:
-                from ..validate import did_you_mean
-
                 raise ctx.fail(("color_by", "column"), f"source {spec['source']!r} has no column {column!r}"
                                f"{did_you_mean(column, table.columns)}; columns: {', '.join(map(str, table.columns))}")
         try:

@@ -58,7 +58,7 @@ def recipe_key(recipe: Recipe) -> str:
     """Hash of everything a build depends on (see the module docstring)."""
     from importlib.metadata import version
 
-    from .. import __version__
+    from .._version import __version__
 
     h = hashlib.sha256()
     text = Path(recipe.file).read_bytes() if Path(recipe.file).is_file() else json.dumps(recipe.spec).encode()

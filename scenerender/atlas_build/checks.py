@@ -213,7 +213,7 @@ def check_hemispheres(hemispheres: np.ndarray) -> list[Finding]:
 
 def resolve_refs(refs: list, structures: list[dict], key: tuple) -> tuple[list[int], list[Finding]]:
     """Ids for acronyms or ids listed in the recipe, with did-you-mean."""
-    from ..validate import did_you_mean
+    from ..suggest import did_you_mean
 
     by_acronym = {s["acronym"]: s["id"] for s in structures}
     ids = {s["id"] for s in structures}

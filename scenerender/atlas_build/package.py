@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import Problem
+from ..paths import default_brainglobe_dir
 from . import checks
 from .meshes import MeshOptions, generate_meshes, import_meshes, recompress_meshes
 from .inputs import (InputError, Structures, as_reference_dtype, block_centre, block_mean, read_stack,
@@ -421,10 +422,7 @@ def build(recipe: Recipe | Prepared | str | Path, output: Path | None = None, *,
                        n_meshes=len(meshes), timings=timings, validation=validation, notes=prepared.notes)
 
 
-def _default_brainglobe_dir() -> Path:
-    from ..atlas import _default_brainglobe_dir as default
-
-    return default()
+_default_brainglobe_dir = default_brainglobe_dir
 
 
 def problems(recipe) -> list[Problem]:

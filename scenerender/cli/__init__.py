@@ -17,7 +17,7 @@ SUBCOMMANDS = (render, batch, validate, check_space, schema, atlas, provenance)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="scenerender",

@@ -136,7 +136,7 @@ def run_inspect(args) -> int:
     from ..contact_sheet import contact_sheet, default_regions, has_mesh
     from ..errors import Problem, SceneError
     from ..outputs import check_output_path, write_image
-    from ..validate import did_you_mean
+    from ..suggest import did_you_mean
 
     check_output_path(args.output)
     if args.view not in PRESETS:

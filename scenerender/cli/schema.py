@@ -20,7 +20,7 @@ def run(args) -> int:
 
     if args.kind:
         if args.kind not in actor_kinds():
-            from ..validate import did_you_mean
+            from ..suggest import did_you_mean
 
             print(f"scenerender: unknown actor kind {args.kind!r}{did_you_mean(args.kind, actor_kinds())}; "
                   f"kinds: {', '.join(actor_kinds())}", file=sys.stderr)

@@ -57,7 +57,7 @@ def select_columns(table, columns, fail) -> tuple[np.ndarray, list[str]]:
                        "in format='fixed'); scenerender never unpickles, as that can run code: save it with "
                        "format='table' or as numbers", ("columns", index))
         if col not in table.columns:
-            from ..validate import did_you_mean
+            from ..suggest import did_you_mean
 
             raise fail(f"no column {col!r}{did_you_mean(col, table.columns)}; columns are "
                        f"{', '.join(map(str, table.columns))}", ("columns", index))
