@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .camera import CameraError, checked, interpolate_cameras, move_camera, rotate_about_focal
 from .plan import RGB, CameraPlan
 from .suggest import did_you_mean
@@ -169,7 +167,7 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
                                              "give the actor an 'id:' to animate it", key=True))
             for prop, value in props.items():
                 if prop == "color":
-                    value = parse_color(value, lambda msg: SceneError(doc.problem(where + ("actors", group, prop), msg)))
+                    value = parse_color(value, lambda msg: SceneError(doc.problem(where + ("actors", group, prop), msg)))  # noqa: B023 (called at once)
                 for index in groups[group]:
                     tracks.setdefault((index, prop), []).append(PropertyKey(float(key["time"]), value, easing))
     # A property animated from a later keyframe starts from the actor's own value at time 0.

@@ -183,7 +183,7 @@ def interpolate_cameras(a: CameraPlan, b: CameraPlan, s: float) -> CameraPlan:
 
     rotations = Rotation.from_matrix(np.stack([matrix(a), matrix(b)]))
     rot = Slerp([0.0, 1.0], rotations)([s]).as_matrix()[0]
-    right, up, back = rot[:, 0], rot[:, 1], rot[:, 2]
+    up, back = rot[:, 1], rot[:, 2]
     focal = (1 - s) * np.asarray(a.focal_point) + s * np.asarray(b.focal_point)
     da = np.linalg.norm(np.subtract(a.position, a.focal_point))
     db = np.linalg.norm(np.subtract(b.position, b.focal_point))
