@@ -288,34 +288,39 @@ class RegistrationSpace:
         affine[:3, :] = solution.T
         return affine
 
-    def invert(self, atlas_um: np.ndarray, *, iterations: int = 40, chunk: int = 1 << 21) -> tuple[np.ndarray, np.ndarray]:
+    def invert(self, atlas_um: np.ndarray, *, iterations: int = 30, chunk: int = 1 << 21) -> tuple[np.ndarray, np.ndarray]:
         """Grid indices whose field value is each atlas point (the inverse map).
 
         Fixed-point iteration on ``F(g) = y`` with the field's best affine as
         the step (``g += A^-1 (y - F(g))``), started from that affine's inverse;
-        a point converges where the field is locally invertible. Returns the
-        indices and a mask of points that converged inside the grid.
+        each point stops once within a twentieth of a voxel, or once it leaves
+        the grid. Returns the indices and a mask of points that converged
+        inside the grid (the sample covers them).
         """
         atlas_um = np.asarray(atlas_um, dtype=float).reshape(-1, 3)
         affine = self.fit_affine()
         linear_inv = np.linalg.inv(affine[:3, :3])
+        shape = np.asarray(self.grid_shape, dtype=float)
         tolerance = 0.05 * float(self.grid_resolution.min())  # microns
         out = np.empty_like(atlas_um)
         ok = np.zeros(len(atlas_um), dtype=bool)
         for start in range(0, len(atlas_um), chunk):
-            target = atlas_um_to_field(atlas_um[start:start + chunk])
-            index = (target - affine[:3, 3]) @ linear_inv.T
+            target = atlas_um[start:start + chunk]
+            index = (atlas_um_to_field(target) - affine[:3, 3]) @ linear_inv.T
+            active = np.arange(len(target))
+            done = np.zeros(len(target), dtype=bool)
             for _ in range(iterations):
-                residual = target - atlas_um_to_field(self.lookup(index))
-                index = index + residual @ linear_inv.T
-                if np.abs(residual).max() * 1000.0 < tolerance:
+                residual = target[active] - self.lookup(index[active])
+                converged = np.abs(residual).max(axis=1) < tolerance
+                done[active[converged]] = True
+                index[active] += atlas_um_to_field(residual) @ linear_inv.T
+                away = ((index[active] < -2) | (index[active] > shape + 1)).any(axis=1)
+                active = active[~converged & ~away]
+                if not len(active):
                     break
-            residual = field_to_atlas_um(target) - self.lookup(index)
-            shape = np.asarray(self.grid_shape, dtype=float)
-            good = (np.abs(residual).max(axis=1) < 0.5 * self.grid_resolution.min()) \
-                & ((index > -0.5) & (index < shape - 0.5)).all(axis=1)
+            inside = ((index > -0.5) & (index < shape - 0.5)).all(axis=1)
             out[start:start + chunk] = index
-            ok[start:start + chunk] = good
+            ok[start:start + chunk] = done & inside
         return out, ok
 
     def resample_volume(self, values: np.ndarray, atlas_shape, atlas_resolution, *,
