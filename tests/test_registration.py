@@ -141,6 +141,18 @@ def test_mesh_through_a_registration(atlas, registration, tmp_path):
     np.testing.assert_array_equal(data.faces, np.asarray(sphere.regular_faces))
 
 
+def test_points_beyond_the_sample_are_left_out_with_a_warning(atlas, registration, tmp_path, caplog):
+    raw = raw_points(seed=4)
+    raw[:3, 1] = RAW_SHAPE[1] * 1.2  # past the stack's far end on its s axis
+    np.save(tmp_path / "cells.npy", raw)
+    with caplog.at_level("WARNING", logger="scenerender"):
+        data = load(atlas, {"kind": "points", "path": str(tmp_path / "cells.npy"),
+                            "space": {"registration": str(registration)}})
+    assert "3 of 400 points lie beyond the registered sample (first at row 0) and are left out" in caplog.text
+    np.testing.assert_allclose(data.points, known_field(raw_to_grid(raw[3:])) * 100.0, atol=1.0)
+    np.testing.assert_allclose(data.table.to_numpy(), raw[3:])  # the table keeps its rows aligned
+
+
 # ------------------------------------------------------------------ volumes
 
 
