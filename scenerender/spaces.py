@@ -299,6 +299,9 @@ class RegistrationSpace:
         """
         atlas_um = np.asarray(atlas_um, dtype=float).reshape(-1, 3)
         affine = self.fit_affine()
+        if not np.isfinite(affine).all() or np.linalg.cond(affine[:3, :3]) > 1e6:
+            raise SpaceError("the deformation fields do not map the sample onto a volume of the atlas (they are flat "
+                             "or degenerate), so a stack cannot be resampled through them")
         linear_inv = np.linalg.inv(affine[:3, :3])
         shape = np.asarray(self.grid_shape, dtype=float)
         tolerance = 0.05 * float(self.grid_resolution.min())  # microns

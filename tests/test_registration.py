@@ -253,6 +253,18 @@ def test_a_bad_field_file_is_refused_not_crashed(tmp_path):
     assert "cannot read deformation_field_0.tiff as TIFF" in message
 
 
+def test_flat_fields_cannot_resample_a_volume(tmp_path):
+    fields = np.full((3, *GRID), 5.0)  # every sample voxel at one atlas point
+    write_registration(tmp_path / "reg", fields=fields)
+    tifffile.imwrite(tmp_path / "sample.tiff", np.ones((120, 70, 100), np.float32))
+    path = tmp_path / "scene.yaml"
+    path.write_text("version: 1\nsources:\n  s:\n    kind: volume\n    path: sample.tiff\n"
+                    "    space: {registration: reg, resolution: [100, 100, 100]}\nactors:\n  - {kind: volume, source: s}\n")
+    with pytest.raises(scenerender.SceneError) as info:
+        scenerender.compile_scene(path, size=(64, 64))
+    assert "sources.s.space.registration" in str(info.value) and "flat or degenerate" in str(info.value)
+
+
 def test_cli_exit_status_and_one_line(tmp_path, capsys):
     from scenerender.cli import main
 

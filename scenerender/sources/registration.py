@@ -236,7 +236,10 @@ def load_volume(values: np.ndarray, spec: dict, *, ctx):
 
     space = ctx.registration_space(spec["space"], volume_shape=values.shape)
     atlas_shape = tuple(int(s) for s in ctx.atlas.bg.shape)
-    resampled = space.resample_volume(values, atlas_shape, ctx.atlas.resolution)
+    try:
+        resampled = space.resample_volume(values, atlas_shape, ctx.atlas.resolution)
+    except SpaceError as err:
+        raise ctx.fail(str(err), ("space", "registration")) from None
     if not resampled.any():
         raise ctx.fail("no voxel of the stack lands in the atlas through the registration; check space.orientation "
                        "and space.resolution against the stack", ("space",))
