@@ -232,7 +232,7 @@ class RegistrationSpace:
         for axis, letter_axis in enumerate(source.axes_order):
             grid_axis = target.axes_order.index(letter_axis)
             microns = grid_shape[grid_axis] * float(grid_resolution[grid_axis])
-            shape.append(max(1, int(round(microns / float(resolution[axis])))))
+            shape.append(max(1, round(microns / float(resolution[axis]))))
         return tuple(shape)
 
     def grid_index(self, points: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import scenerender
 from conftest import REPO, SCENES
 from scenerender.atlas import AtlasRequest, SceneAtlas, open_bg_atlas
 from scenerender.document import read_scene
-from scenerender.sources import SourceContext, SourceError, load_source
+from scenerender.sources import SourceContext, load_source
 
 EMBEDDED = "allen_mouse_scenerender_100um"
 GRID = (120, 70, 100)  # the sample's "downsampled" grid (asr, 100 um)
