@@ -89,9 +89,21 @@ def _local_names(brainglobe_dir: Path) -> list[str]:
 
 
 def _default_brainglobe_dir() -> Path:
-    from brainglobe_atlasapi import config
+    """The BrainGlobe folder from BrainGlobe's own config file, read as
+    ``brainglobe_atlasapi.config`` reads it (``$BRAINGLOBE_CONFIG_DIR`` or
+    ``~/.config/brainglobe``, ``bg_config.conf``; default ``~/.brainglobe``),
+    without importing brainglobe-atlasapi (which loads dask, zarr and s3fs) and
+    without writing a default config file where none exists."""
+    import configparser
+    import os
 
-    return Path(config.read_config()["default_dirs"]["brainglobe_dir"])
+    config_dir = Path(os.environ.get("BRAINGLOBE_CONFIG_DIR", Path.home() / ".config" / "brainglobe"))
+    conf = configparser.ConfigParser()
+    conf.read(config_dir / "bg_config.conf")
+    try:
+        return Path(conf["default_dirs"]["brainglobe_dir"])
+    except KeyError:
+        return Path.home() / ".brainglobe"
 
 
 def _find_manifest(folder: Path, name: str | None) -> Path:

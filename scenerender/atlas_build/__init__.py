@@ -13,7 +13,18 @@ and structure files), :mod:`.checks` (the checks), :mod:`.meshes`
 
 from __future__ import annotations
 
-from .package import BuildResult, Prepared, build, prepare
-from .recipe import Recipe, RecipeError, load_recipe, recipe_schema
+_LAZY = {"BuildResult": "package", "Prepared": "package", "build": "package", "prepare": "package",
+         "Recipe": "recipe", "RecipeError": "recipe", "load_recipe": "recipe", "recipe_schema": "recipe"}
+
+
+def __getattr__(name: str):
+    # Imported on first use: 'scenerender atlas list' reads the recipe cache's
+    # folder names through .cache and needs none of the packaging code.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["BuildResult", "Prepared", "Recipe", "RecipeError", "build", "load_recipe", "prepare", "recipe_schema"]

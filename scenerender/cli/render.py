@@ -7,8 +7,6 @@ import math
 import sys
 from pathlib import Path
 
-import yaml
-
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -48,6 +46,8 @@ def register(commands) -> None:
 
 
 def camera_yaml(plan) -> str:
+    import yaml
+
     from ..camera import camera_to_scene
 
     return yaml.safe_dump({"camera": camera_to_scene(plan.camera)}, sort_keys=False, default_flow_style=None)
