@@ -231,15 +231,9 @@ class SceneAtlas:
         except (KeyError, ValueError):
             pass
         if isinstance(ref, str):
-            acronyms = list(structures.acronym_to_id_map)
-            close = difflib.get_close_matches(ref, acronyms, n=3, cutoff=0.5)
-            by_name = [s["acronym"] for s in structures.values() if s["name"].lower() == ref.lower()]
-            if by_name:
-                hint = f"; {ref!r} is the name of region {by_name[0]!r}, use its acronym"
-            elif close:
-                hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
-            else:
-                hint = "; acronyms are case-sensitive"
+            from .suggest import region_hint, structures_of
+
+            hint = region_hint(ref, structures_of(structures))
             raise RegionNotFound(f"unknown region {ref!r} in atlas {self.name}{hint}") from None
         raise RegionNotFound(f"unknown region id {ref} in atlas {self.name}") from None
 
