@@ -83,8 +83,8 @@ def atlas_info(atlas) -> dict:
     root = structures[atlas.root_id]
     return {
         "name": atlas.name,
-        "embedded": Path(getattr(bg, "root_dir", "")).resolve() == (EMBEDDED_DIR / "brainglobe-atlasapi").resolve()
-        or atlas.name == EMBEDDED_NAME,
+        # Where it was opened from, not its name: a built or copied embedded atlas is not the embedded one.
+        "embedded": Path(getattr(bg, "root_dir", "")).resolve() == (EMBEDDED_DIR / "brainglobe-atlasapi").resolve(),
         "version": meta.get("version"),
         "species": meta.get("species"),
         "citation": meta.get("citation"),
