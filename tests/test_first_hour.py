@@ -137,7 +137,7 @@ def test_validate_reports_every_problem_in_one_pass(tmp_path, shared_data):
     assert fast.returncode == 0 and "(schema only)" in fast.stdout
 
 
-def test_every_example_scene_validates():
+def test_every_example_scene_validates(shared_data):  # the examples read data from ../shared/data
     result = cli("validate", *sorted(SCENES.glob("*.yaml")), timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(": ok") == len(list(SCENES.glob("*.yaml")))
