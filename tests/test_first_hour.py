@@ -329,3 +329,12 @@ def test_successful_atlas_build_prints_no_traceback_and_explains_failing_checks(
     assert "fail as expected" in summary[0]
     assert all(": expected:" in line for line in failing), failing
 
+
+
+def test_validate_scene_api_resolves_on_request():
+    from scenerender import validate_scene
+
+    text = "version: 1\nactors:\n  - kind: region\n    regions: [Thal, CP, Hippocampus]\n"
+    assert validate_scene(text) == []  # the schema alone
+    problems = validate_scene(text, resolve=True)
+    assert [(p.path, p.line) for p in problems] == [("actors[0].regions[0]", 4), ("actors[0].regions[2]", 4)]
