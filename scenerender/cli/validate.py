@@ -50,8 +50,21 @@ def run(args) -> int:
 
 
 def _check(doc, item, *, resolve: bool, atlases: dict) -> None:
+    from ..errors import SceneValidationError
+    from ..validate import validate_scene
+
+    if not resolve:  # the schema only, without the compile stack (numpy, atlas code)
+        if item is None or item == _first_item(doc):  # a sweep's renders are all checked at once
+            problems = validate_scene(doc)
+            if problems:
+                raise SceneValidationError(problems)
+        return
     from ..compile import compile_scene, load_scene
 
-    scene = load_scene(doc, item=item)
-    if resolve:
-        compile_scene(scene, atlas_cache=atlases, check_unused_sources=True)
+    compile_scene(load_scene(doc, item=item), atlas_cache=atlases, check_unused_sources=True)
+
+
+def _first_item(doc) -> str:
+    from ..sweep import expand_sweep
+
+    return next(iter(expand_sweep(doc))).name
