@@ -186,7 +186,8 @@ def rendered_png(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("command", [
     ["--help"], ["schema"], ["schema", "--kind", "region"], ["provenance", "{png}"], ["provenance", "{png}", "--json"],
-    ["validate", "--schema-only", str(SCENES / "quickstart.yaml")], ["atlas", "list"], ["render", "--help"],
+    ["validate", "--schema-only", str(SCENES / "quickstart.yaml")], ["atlas", "list"], ["atlas", "info", "embedded"],
+    ["render", "--help"],
 ])
 def test_light_commands_import_nothing_heavy(command, rendered_png):
     args = [a.replace("{png}", str(rendered_png)) for a in command]
@@ -344,3 +345,22 @@ def test_validate_scene_api_resolves_on_request():
     assert validate_scene(text) == []  # the schema alone
     problems = validate_scene(text, resolve=True)
     assert [(p.path, p.line) for p in problems] == [("actors[0].regions[0]", 4), ("actors[0].regions[2]", 4)]
+
+
+def test_atlas_info_from_files_equals_info_from_brainglobe(tmp_path):
+    from scenerender.atlas import EMBEDDED_DIR
+    from scenerender.atlas_catalog import atlas_info, manifest_for, manifest_info, open_atlas
+
+    copy = tmp_path / "copy"
+    shutil.copytree(EMBEDDED_DIR / "brainglobe-atlasapi", copy / "brainglobe-atlasapi")
+    for name in ("embedded", str(copy)):
+        light = manifest_info(manifest_for(name))
+        assert light == atlas_info(open_atlas(name))  # brainglobe-atlasapi's own reading of the same atlas
+    assert "brainglobe_atlasapi" not in cli_modules(["atlas", "info", "embedded"])
+
+
+def cli_modules(args) -> list[str]:
+    probe = (f"import sys; from scenerender.cli import main; main({args!r}); "
+             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    return json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"'))

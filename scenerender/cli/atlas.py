@@ -147,9 +147,15 @@ def run_list(args) -> int:
 
 
 def run_info(args) -> int:
-    from ..atlas_catalog import atlas_info
+    from ..atlas_catalog import atlas_info, manifest_for, manifest_info
 
-    info = atlas_info(_open(args))
+    manifest = manifest_for(args.name, args.brainglobe_dir)
+    try:  # read from the atlas's files when they are known: no BrainGlobe import, no atlas opened
+        info = manifest_info(manifest) if manifest is not None else None
+    except (OSError, KeyError, ValueError, StopIteration, IndexError, TypeError):
+        info = None
+    if info is None:
+        info = atlas_info(_open(args))
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
