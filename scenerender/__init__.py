@@ -10,11 +10,27 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .compile import Scene, compile_scene, load_scene
 from .errors import Problem, RenderError, SceneError, SceneValidationError
-from .validate import validate_scene
 
 __version__ = "0.1.0"
+
+#: Public names imported on first use, so that ``import scenerender`` (and every
+#: command that draws nothing) stays light: no numpy, jsonschema, VTK or atlas code.
+_LAZY = {"Scene": "compile", "compile_scene": "compile", "load_scene": "compile", "validate_scene": "validate"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'scenerender' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def registered_actors():
@@ -51,6 +67,7 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     numpy.ndarray
         ``(height, width, 3)`` RGB, or RGBA for a transparent background.
     """
+    from .compile import compile_scene
     from .exports import EXPORT_FORMATS, export_scene
     from .outputs import check_output_path, write_image
     from .plan import ScenePlan
@@ -91,7 +108,7 @@ def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = No
     frames an animation has. The sidecar ``<output>.scenerender.json``
     records how it was made. Returns the output path.
     """
-    from .errors import RenderError
+    from .compile import compile_scene
     from .frames import render_animation
     from .plan import ScenePlan
 

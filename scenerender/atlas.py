@@ -89,9 +89,21 @@ def _local_names(brainglobe_dir: Path) -> list[str]:
 
 
 def _default_brainglobe_dir() -> Path:
-    from brainglobe_atlasapi import config
+    """The BrainGlobe folder from BrainGlobe's own config file, read as
+    ``brainglobe_atlasapi.config`` reads it (``$BRAINGLOBE_CONFIG_DIR`` or
+    ``~/.config/brainglobe``, ``bg_config.conf``; default ``~/.brainglobe``),
+    without importing brainglobe-atlasapi (which loads dask, zarr and s3fs) and
+    without writing a default config file where none exists."""
+    import configparser
+    import os
 
-    return Path(config.read_config()["default_dirs"]["brainglobe_dir"])
+    config_dir = Path(os.environ.get("BRAINGLOBE_CONFIG_DIR", Path.home() / ".config" / "brainglobe"))
+    conf = configparser.ConfigParser()
+    conf.read(config_dir / "bg_config.conf")
+    try:
+        return Path(conf["default_dirs"]["brainglobe_dir"])
+    except KeyError:
+        return Path.home() / ".brainglobe"
 
 
 def _find_manifest(folder: Path, name: str | None) -> Path:
@@ -219,15 +231,9 @@ class SceneAtlas:
         except (KeyError, ValueError):
             pass
         if isinstance(ref, str):
-            acronyms = list(structures.acronym_to_id_map)
-            close = difflib.get_close_matches(ref, acronyms, n=3, cutoff=0.5)
-            by_name = [s["acronym"] for s in structures.values() if s["name"].lower() == ref.lower()]
-            if by_name:
-                hint = f"; {ref!r} is the name of region {by_name[0]!r}, use its acronym"
-            elif close:
-                hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
-            else:
-                hint = "; acronyms are case-sensitive"
+            from .suggest import region_hint, structures_of
+
+            hint = region_hint(ref, structures_of(structures))
             raise RegionNotFound(f"unknown region {ref!r} in atlas {self.name}{hint}") from None
         raise RegionNotFound(f"unknown region id {ref} in atlas {self.name}") from None
 

@@ -135,12 +135,20 @@ def output_path(scene: Scene, override: str | Path | None = None, *, still: bool
 
 
 def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
-                  scale: int | None = None, atlas_cache: dict | None = None) -> ScenePlan:
+                  scale: int | None = None, atlas_cache: dict | None = None,
+                  check_unused_sources: bool = False) -> ScenePlan:
     """Resolve a scene into a :class:`ScenePlan` (no VTK objects, no drawing).
 
     ``size`` overrides ``render.size`` and ``scale`` ``render.scale``. ``atlas_cache``
     (a dict kept by the caller, e.g. a batch worker) lets scenes on the same
-    atlas share one opened atlas and its region meshes.
+    atlas share one opened atlas and its region meshes. ``check_unused_sources``
+    also reads the sources no actor draws (``scenerender validate``).
+
+    Raises
+    ------
+    SceneError
+        Listing every problem found (each actor, source, camera and the
+        animation are resolved even when an earlier one failed), in file order.
     """
     if not isinstance(scene, Scene):
         scene = load_scene(scene)
@@ -164,6 +172,10 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     atlas = _open_atlas(scene, atlas_cache)
     kinds = registered_actors()
     sources = SourceLoader(spec["sources"], doc, atlas)
+    problems = _Problems()
+    if check_unused_sources:
+        for name in spec["sources"]:
+            problems.attempt(sources.get, name)
     built: dict[int, list] = {}
     # Kinds that describe other actors (colour bars, legends) are built last,
     # from the others' plans, and keep their place in the drawing order.
@@ -175,13 +187,17 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
         ctx = BuildContext(atlas=atlas, doc=doc, path=("actors", index), sources=sources, plans=done,
                            actor_specs=tuple(spec["actors"]))
         group = actor_spec.get("id", f"actors[{index}]")
-        built[index] = [replace(plan, group=group) for plan in kinds[actor_spec["kind"]].build(actor_spec, ctx=ctx)]
+        describes = bool(getattr(kinds[actor_spec["kind"]], "DESCRIBES_OTHERS", False))
+        # A legend or colour bar of an actor that failed would only repeat its problem.
+        collector = _Problems() if describes and problems.errors else problems
+        plans = collector.attempt(kinds[actor_spec["kind"]].build, actor_spec, ctx=ctx)
+        built[index] = [replace(plan, group=group) for plan in plans or ()]
     actors = [plan for index in sorted(built) for plan in built[index]]
 
     render_spec = spec["render"]
     background = render_spec["background"]
-    bg_rgb = None if background == "transparent" else parse_color(
-        background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
+    bg_rgb = None if background == "transparent" else problems.attempt(
+        parse_color, background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
     settings = RenderSettings(size=(int(width) * scale, int(height) * scale), scale=scale, background=bg_rgb,
                               anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
                               lighting=render_spec["lighting"])
@@ -198,7 +214,8 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
             key = next((k for k in ("view_angle", "zoom", "view_up") if str(err).startswith(k) and k in cam), None)
             raise SceneError(doc.problem(where + ((key,) if key else ()), f"{err}")) from None
 
-    camera = camera_from_spec(spec["camera"])
+    camera = problems.attempt(camera_from_spec, spec["camera"])
+    problems.raise_any()  # the animation and panels start from the actors and the camera
     timeline = None
     if "animation" in spec:
         timeline = build_timeline(spec["animation"], doc=doc, start_camera=camera, camera_from_spec=camera_from_spec,
@@ -215,6 +232,31 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
             compile_other=lambda path, where, cell, cam: _compile_panel_scene(scene, path, where, cell, cam, scale))
         plan = replace(plan, panels=panels)
     return plan
+
+
+class _Problems:
+    """Every located problem of one compile, raised together at the end."""
+
+    def __init__(self):
+        self.errors: list[SceneError] = []
+
+    def attempt(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)``, or ``None`` after noting its :class:`SceneError`."""
+        try:
+            return fn(*args, **kwargs)
+        except SceneError as err:
+            self.errors.append(err)
+            return None
+
+    def raise_any(self) -> None:
+        if not self.errors:
+            return
+        problems = []
+        for err in self.errors:
+            problems += [p for p in err.problems if p not in problems]
+        problems.sort(key=lambda p: (p.line or 0, p.col or 0, p.path))
+        first = self.errors[0]
+        raise (first if len(self.errors) == 1 else type(first)(problems))
 
 
 def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int, int], camera: dict | None,

@@ -16,9 +16,10 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .compile import Scene
+if TYPE_CHECKING:  # the compile stack (numpy, jsonschema...) is not needed to read a record
+    from .compile import Scene
 
 _BLOCK = 1 << 20
 

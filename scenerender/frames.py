@@ -78,6 +78,15 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
 
     timeline = plan.timeline
     n = timeline.n_frames
+    if jobs > 1:
+        from .spawn_safety import unguarded_main_call
+
+        where = unguarded_main_call()
+        if where is not None:  # spawned workers would re-run the script and the pool would wait forever
+            print(f"scenerender: warning: rendering serially: {where} asks for {jobs} processes outside "
+                  "'if __name__ == \"__main__\":', where worker processes would run the script again; "
+                  "put the call under that guard to use them", file=sys.stderr)
+            jobs = 1
     writer = VideoWriter(Path(output), fps=timeline.fps, size=plan.render.size, quality=timeline.quality)
     bar = Progress(n, f"rendering {Path(output).name}") if progress else None
     try:

@@ -156,8 +156,18 @@ def schema_problems(doc: SceneDocument, validator: Draft202012Validator, root: d
     return sorted(specific, key=lambda p: (p.line or 0, p.col or 0, p.path))
 
 
-def validate_scene(source) -> list[Problem]:
+def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
     """Validate a scene (path, YAML text, dict or document) without rendering.
+
+    Parameters
+    ----------
+    source : str, Path, dict or SceneDocument
+        The scene.
+    resolve : bool
+        Also do everything a render does short of drawing, as ``scenerender
+        validate`` does: open the atlas, look up regions and colours, read
+        every data source, check spaces, camera and animation. Default: the
+        schema only (fast; no atlas, no data).
 
     Returns
     -------
@@ -176,12 +186,27 @@ def validate_scene(source) -> list[Problem]:
             for item in expand_sweep(doc):
                 try:
                     check_item(item, swept=True)
+                    if resolve:
+                        _resolve(doc, item.name)
                 except SceneError as err:
                     problems += [p for p in err.problems if p not in problems]
             return problems
     except SceneError as err:
         return list(err.problems)
-    return problems_in(doc)
+    problems = problems_in(doc)
+    if problems or not resolve:
+        return problems
+    try:
+        _resolve(doc, None)
+    except SceneError as err:
+        return list(err.problems)
+    return []
+
+
+def _resolve(doc: SceneDocument, item: str | None) -> None:
+    from .compile import compile_scene, load_scene
+
+    compile_scene(load_scene(doc, item=item), check_unused_sources=True)
 
 
 def check_scene(doc: SceneDocument) -> None:

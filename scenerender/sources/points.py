@@ -28,11 +28,10 @@ class PointsData:
 
 def _read_xml(path, cell_type: str):
     import pandas as pd
-    from brainglobe_utils.IO.cells import get_cells
+    from ._cellfinder_xml import read_cells
 
-    cells = get_cells(str(path), cells_only=False)
     wanted = {"cells": (2,), "non_cells": (1,), "all": (1, 2)}[cell_type]
-    rows = [(c.z, c.y, c.x, c.type) for c in cells if int(c.type) in wanted]
+    rows = [(z, y, x, kind) for x, y, z, kind in read_cells(path) if kind in wanted]
     # (z, y, x): the order of the image stack's axes, so 'space' is the stack's orientation.
     return pd.DataFrame(rows, columns=["z", "y", "x", "type"]).astype({"z": float, "y": float, "x": float})
 
