@@ -8,10 +8,23 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+# Tests never reach a real public service: fetching is offline unless a test points the client at
+# its loopback server (tests/public_services.py), and the cache is a fresh folder, not the user's.
+os.environ.setdefault("SCENERENDER_OFFLINE", "1")
+
+from public_services import embedded_atlas, public_services  # noqa: E402,F401  (fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
 SCENES = REPO / "scenes"
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _public_data_cache(tmp_path_factory):
+    """Fetched public data go to a fresh cache folder, never the user's."""
+    if "SCENERENDER_CACHE_DIR" not in os.environ:
+        os.environ["SCENERENDER_CACHE_DIR"] = str(tmp_path_factory.mktemp("public-cache"))
+    yield
 
 
 @pytest.fixture(scope="session")
