@@ -16,14 +16,22 @@ SCENE_FILES = sorted(SCENES.glob("*.yaml"))
 
 def _missing_data(path) -> list[str]:
     sources = yaml.safe_load(path.read_text()).get("sources") or {}
-    return [s["path"] for s in sources.values() if not (path.parent / s["path"]).exists()]
+    return [s["path"] for s in sources.values() if "path" in s and not (path.parent / s["path"]).exists()]
+
+
+def _fetches(path) -> bool:
+    from scenerender.fetch import fetched_sources
+
+    return bool(fetched_sources(yaml.safe_load(path.read_text())))
 
 
 @pytest.mark.parametrize("path", SCENE_FILES, ids=[p.stem for p in SCENE_FILES])
-def test_example_scene_renders(path):
+def test_example_scene_renders(path, request):
     missing = _missing_data(path)
     if missing:
         pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} (../shared/data)")
+    if _fetches(path):  # public data: served from fixtures by the loopback services
+        request.getfixturevalue("public_services")
     assert scenerender.validate_scene(path) == []
     first = path.read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../schemas/scene.schema.json"
