@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
 # Tests never reach a real public service: fetching is offline unless a test points the client at
-# its loopback server (tests/public_services.py), and the cache is a fresh folder, not the user's.
+# its loopback server (tests/public_services.py), with a fresh cache folder of its own.
 os.environ.setdefault("SCENERENDER_OFFLINE", "1")
 
 from public_services import embedded_atlas, public_services  # noqa: E402,F401  (fixtures)
@@ -17,14 +17,6 @@ from public_services import embedded_atlas, public_services  # noqa: E402,F401  
 REPO = Path(__file__).resolve().parents[1]
 SCENES = REPO / "scenes"
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _public_data_cache(tmp_path_factory):
-    """Fetched public data go to a fresh cache folder, never the user's."""
-    if "SCENERENDER_CACHE_DIR" not in os.environ:
-        os.environ["SCENERENDER_CACHE_DIR"] = str(tmp_path_factory.mktemp("public-cache"))
-    yield
 
 
 @pytest.fixture(scope="session")

@@ -66,9 +66,10 @@ def base_url(service: str) -> str:
 
 
 def cache_root() -> Path:
-    """``SCENERENDER_CACHE_DIR``, else the platform's user cache folder."""
+    """``public/`` in ``SCENERENDER_CACHE_DIR``, else in the platform's user cache folder
+    (``~/.cache/scenerender/public`` on Linux), next to the built atlases."""
     if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
+        return Path(os.environ[CACHE_ENV]).expanduser() / "public"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("scenerender")) / "public"
