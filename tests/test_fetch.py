@@ -343,3 +343,67 @@ def test_fetch_bundle_renders_identically_offline(public_services, tmp_path, mon
     data.write_bytes(data.read_bytes()[:-10])
     assert run_cli("render", str(bundled), "-o", str(tmp_path / "again.png")) == 1
     assert "missing or changed" in capsys.readouterr().err
+
+
+def test_tls_problem_is_one_clear_line(public_services, embedded_atlas, monkeypatch):
+    # An https URL to a plain-HTTP server: the TLS handshake fails; verification is never switched off.
+    monkeypatch.setenv("SCENERENDER_NEUROMORPHO_URL", public_services.url.replace("http://", "https://"))
+    with pytest.raises(FetchError, match=r"NeuroMorpho.org: TLS problem talking to 127.0.0.1:\d+ .*certificate checks "
+                                         r"are never turned off"):
+        load(embedded_atlas, {"kind": "neuromorpho", "names": ["AA0245"]})
+    assert public_services.log == []
+
+
+BATCH_SCENE = """\
+version: 1
+sources:
+  ml: {{kind: mouselight, ids: {ids}}}
+actors:
+  - {{kind: neuron, source: ml, style: lines}}
+render: {{size: [64, 48]}}
+"""
+
+
+def test_batch_fetches_each_item_once(public_services, tmp_path):
+    for name, ids in (("a", "[AA0052]"), ("b", "[AA0052, AA1506]"), ("c", "[AA1506]")):
+        (tmp_path / f"{name}.yaml").write_text(BATCH_SCENE.format(ids=ids))
+    scenes = [str(tmp_path / f"{n}.yaml") for n in "abc"]
+    assert run_cli("batch", *scenes, "--jobs", "2", "-o", str(tmp_path / "out")) == 0
+    sent = sorted(r.json()["ids"][0] for r in public_services.requests("/json"))
+    assert sent == ["AA0052", "AA1506"]  # three scenes, two items, two requests
+    # Every output's record lists what it drew; a rerun is up to date and asks nothing.
+    from scenerender.provenance import read_record
+
+    record = read_record(tmp_path / "out" / "b.png")[0]
+    whats = [r["what"] for r in record["fingerprint"]["fetched"]["ml"]]
+    assert whats == ["MouseLight neuron AA0052 (JSON)", "MouseLight neuron AA1506 (JSON)"]
+    public_services.log.clear()
+    assert run_cli("batch", *scenes, "--jobs", "2", "-o", str(tmp_path / "out"), "--dry-run") == 0
+    assert run_cli("batch", *scenes, "--jobs", "2", "-o", str(tmp_path / "out")) == 0
+    assert public_services.log == []
+
+
+def test_fetch_command_fills_the_cache(public_services, tmp_path, capsys):
+    scene = tmp_path / "s.yaml"
+    scene.write_text(BATCH_SCENE.format(ids="[AA1507]"))
+    assert run_cli("fetch", str(scene)) == 0
+    assert "source ml: 1 items cached" in capsys.readouterr().err
+    assert run_cli("render", str(scene), "--offline") == 0
+    assert len(public_services.requests("/json")) == 1
+
+
+def test_every_source_kind_is_registered_in_the_schema_and_has_a_scene():
+    import yaml
+
+    from conftest import SCENES
+    from scenerender.schema import scene_schema
+    from scenerender.sources import registered_sources
+
+    kinds = scene_schema()["$defs"]["source"]["properties"]["kind"]["enum"]
+    assert sorted(registered_sources()) == sorted(kinds)
+    for kind in kinds:
+        assert f"{kind}_source" in scene_schema()["$defs"]
+    used = {s["kind"] for p in SCENES.glob("*.yaml") for s in (yaml.safe_load(p.read_text()).get("sources") or {}).values()}
+    from scenerender.fetch import FETCHED_KINDS
+
+    assert set(FETCHED_KINDS) <= used

@@ -52,4 +52,20 @@ def fetched_records(scene) -> dict[str, list | None]:
     return found
 
 
-__all__ = ["FETCHED_KINDS", "fetched_records", "fetched_sources"]
+def prefetch(scene, atlas_cache: dict | None = None) -> None:
+    """Fetch the public data of ``scene`` that the cache has not resolved yet
+    (batch planning: each item once, before workers render). Cheap when all is cached."""
+    sources = fetched_sources(scene.spec)
+    missing = [name for name, records in fetched_records(scene).items()
+               if records is None and not sources[name].get("pinned")]
+    if not missing:
+        return
+    from ..compile import _open_atlas
+    from ..sources import SourceContext, load_source
+
+    atlas = _open_atlas(scene, atlas_cache)
+    for name in missing:
+        load_source(name, sources[name], ctx=SourceContext(doc=scene.doc, path=("sources", name), atlas=atlas))
+
+
+__all__ = ["FETCHED_KINDS", "fetched_records", "fetched_sources", "prefetch"]
