@@ -113,6 +113,18 @@ def test_neuromorpho_by_name_and_query(public_services, embedded_atlas):
     assert len(found.somas) == 2
 
 
+def test_neuromorpho_query_is_paged(public_services, embedded_atlas, monkeypatch):
+    from scenerender.fetch import neuromorpho
+
+    monkeypatch.setattr(neuromorpho, "PAGE_SIZE_MAX", 2)  # the service's 500, made small enough to page here
+    found = load(embedded_atlas, {"kind": "neuromorpho", "where": {"archive": "MouseLight"}, "limit": 3})
+    assert [r.query for r in public_services.requests("/api/neuron/select")] == [
+        "q=archive:MouseLight&size=2&page=0", "q=archive:MouseLight&size=2&page=1"]
+    assert sorted(r.path for r in public_services.requests("/dableFiles")) == [
+        f"/dableFiles/mouselight/CNG%20version/{n}.CNG.swc" for n in ("AA0245", "AA0250", "AA0261")]
+    assert len(found.somas) == 3
+
+
 def test_neuromorpho_refuses_neurons_outside_the_ccf(public_services, embedded_atlas):
     with pytest.raises(SceneError, match=r"'cnic_001' \(archive Wearne_Hof\) is not registered to the Allen CCF"):
         load(embedded_atlas, {"kind": "neuromorpho", "names": ["cnic_001"]})

@@ -65,7 +65,7 @@ def _search(job: Job, where: dict, limit: int) -> list[dict]:
     return found[:limit]
 
 
-def _load_one(job: Job, record: dict):
+def _load_one(job: Job, record: dict, *, query: bool = False):
     name, archive = str(record.get("neuron_name", "")), str(record.get("archive", ""))
     if not name or not archive:
         raise job.ctx.fail(f"a NeuroMorpho record has no neuron_name or archive ({str(record)[:120]})")
@@ -74,7 +74,9 @@ def _load_one(job: Job, record: dict):
         known = ", ".join(sorted(CCF_ARCHIVES))
         raise job.ctx.fail(f"NeuroMorpho neuron {name!r} (archive {archive}) is not registered to the Allen CCF, so "
                            f"it cannot be placed in the atlas; scenerender places neurons of CCF-registered archives "
-                           f"({known}); draw others from a local SWC file with their own space")
+                           f"({known}); "
+                           + ("add archive: MouseLight to 'where'" if query else
+                              "draw others from a local SWC file with their own space"))
     item = job.get(swc_request(archive, name))
     return job.read_with({"kind": "neuron", "space": space}, item.path, "swc", ".swc", neuron_reader.load)
 
@@ -87,5 +89,5 @@ def load(spec: dict, *, ctx):
     else:
         records = _search(job, spec["where"], spec.get("limit", 10))
     records = [r if isinstance(r, dict) else {} for r in records]
-    neurons = job.map(lambda r: _load_one(job, r), records)
+    neurons = job.map(lambda r: _load_one(job, r, query="where" in spec), records)
     return group_neurons(neurons, job.remember())
