@@ -419,3 +419,20 @@ def test_every_source_kind_is_registered_in_the_schema_and_has_a_scene():
     from scenerender.fetch import FETCHED_KINDS
 
     assert set(FETCHED_KINDS) <= used
+
+
+@pytest.mark.parametrize("source, message", [
+    ("{kind: mouselight, limit: 3}", "3:7: sources.ml: missing a key: give 'ids' or 'soma_in'"),
+    ("{kind: mouselight, ids: [AA0052], soma_in: [TH]}", "sources.ml.soma_in: give either 'ids' or 'soma_in', not both"),
+    ("{kind: neuromorpho, names: ['a b']}", "sources.ml.names[0]: 'a b' is not valid"),
+    ("{kind: allen_gene_expression, gene: Gpr161, aggregate: median}", "'median' is not one of 'mean', 'max'"),
+    ("{kind: allen_streamlines, experiments: [0]}", "0 is less than the minimum 1"),
+    ("{kind: mouselight, ids: [AA0052], base_url: 'http://evil'}", "unknown key 'base_url'"),
+])
+def test_fetched_source_mistakes_are_located(tmp_path, source, message):
+    from scenerender import validate_scene
+
+    scene = tmp_path / "s.yaml"
+    scene.write_text(f"version: 1\nsources:\n  ml: {source}\nactors: []\n")
+    problems = [str(p) for p in validate_scene(scene)]
+    assert len(problems) == 1 and message in problems[0], problems

@@ -356,7 +356,8 @@ def _reason(err: Exception) -> str:
     for marker in ("Caused by ", "] "):
         if marker in text:
             text = text.rsplit(marker, 1)[-1]
-    return " ".join(text.replace("'", "").split())[:200].rstrip(")") or err.__class__.__name__
+    text = " ".join(text.replace("'", "").replace('"', "").split())[:200]
+    return text.rstrip(")") or err.__class__.__name__
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
