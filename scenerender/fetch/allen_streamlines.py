@@ -14,6 +14,7 @@ Sharded stores are refused with a message (no murmurhash / minishard code here).
 from __future__ import annotations
 
 import struct
+from urllib.parse import quote
 
 import numpy as np
 
@@ -35,7 +36,7 @@ NM_PER_UM = 1000.0
 
 
 def experiments_request(region: str) -> Request:
-    query = (f"q=service::mouse_connectivity_injection_structure[injection_structures$eq{region}]"
+    query = (f"q=service::mouse_connectivity_injection_structure[injection_structures$eq{quote(region, safe='')}]"
              "[primary_structure_only$eqtrue]")
     return Request(SERVICE, "GET", "/api/v2/data/query.json", query=query,
                    what=f"Allen connectivity experiments injected in {region}", expect="json", suffix=".json")

@@ -211,7 +211,8 @@ class Fetcher:
                                  f"{OFFLINE_ENV}")
             data, _ = self._paths(req)
             data.parent.mkdir(parents=True, exist_ok=True)
-            with _locked(data.parent / f"{req.key}.lock"):
+            (self.root / ".locks").mkdir(exist_ok=True)
+            with _locked(self.root / ".locks" / f"{req.key}.lock"):
                 item = self.cached(req) or self._download(req)
         if self.recorder is not None:
             self.recorder.add(item)
