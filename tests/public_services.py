@@ -148,7 +148,7 @@ def thalamus_grid(atlas, energy: float) -> np.ndarray:
     """A 200 um expression grid in MetaImage order (x = AP fastest): ``energy`` in TH, 0 in the
     brain, -1 (no data) outside; returned as the C-order array [z=LR, y=DV, x=AP] of shape (58, 41, 67)."""
     annotation = np.asarray(atlas.bg.annotation)  # asr at the atlas resolution
-    step = int(round(200 / atlas.resolution[0]))
+    step = round(200 / atlas.resolution[0])
     coarse = annotation[::step, ::step, ::step]
     th = atlas.bg.structures["TH"]["id"]
     inside_th = np.isin(coarse, [s["id"] for s in atlas.bg.structures.values() if th in s["structure_id_path"]])

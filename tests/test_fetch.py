@@ -15,13 +15,13 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
+from public_services import GENE, ML_JSON, ML_SWC, Reply, region_centre_um
+from test_sources import node_agreement
 
-from public_services import (GENE, ML_JSON, ML_SWC, Reply, region_centre_um)
 from scenerender.document import read_scene
-from scenerender.errors import RenderError, SceneError
+from scenerender.errors import SceneError
 from scenerender.fetch.client import FetchError
 from scenerender.sources import SourceContext, load_source
-from test_sources import node_agreement
 
 
 def load(atlas, spec, name="data"):
@@ -145,8 +145,8 @@ def test_gene_expression_lands_in_its_region(public_services, embedded_atlas):
     sent = public_services.requests()
     # requests (urllib3) percent-encodes [ and ] in query strings: the same query to any HTTP server.
     assert [(r.path, unquote(r.query)) for r in sent] == [
-        ("/api/v2/data/query.json", "criteria=model::SectionDataSet,rma::criteria,[failed$eq'false'],"
-                                    "products[abbreviation$eq'Mouse'],genes[acronym$eq'Gpr161']&num_rows=all"),
+        ("/api/v2/data/query.json", ("criteria=model::SectionDataSet,rma::criteria,[failed$eq'false'],"
+                                     "products[abbreviation$eq'Mouse'],genes[acronym$eq'Gpr161']&num_rows=all")),
         ("/grid_data/download/79912555", "include=energy")]
     assert float(data.values.max()) == 5.0
     found = _voxels_in(embedded_atlas, data, 4.0)
@@ -406,8 +406,8 @@ def test_fetch_command_fills_the_cache(public_services, tmp_path, capsys):
 
 def test_every_source_kind_is_registered_in_the_schema_and_has_a_scene():
     import yaml
-
     from conftest import SCENES
+
     from scenerender.schema import scene_schema
     from scenerender.sources import registered_sources
 

@@ -12,7 +12,6 @@ fetched source.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 #: Source kinds that fetch public data.
 FETCHED_KINDS = ("mouselight", "neuromorpho", "allen_gene_expression", "allen_streamlines")

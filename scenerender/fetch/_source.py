@@ -4,7 +4,6 @@ bounded readers in :mod:`scenerender.sources`."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import tempfile
@@ -169,7 +168,3 @@ def group_neurons(neurons: list[NeuronData], records: tuple) -> NeuronGroup:
         node_regions=None if any(r is None for r in regions) else np.concatenate(regions),
         soma_region=neurons[0].soma_region,
         somas=tuple(n.soma for n in neurons), fetched=records)
-
-
-def copy_spec(spec: dict) -> dict:
-    return copy.deepcopy(spec)

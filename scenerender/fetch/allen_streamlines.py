@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from ..atlas import RegionNotFound
 from ..limits import check_limit, over_limit
 from ._source import Job, TrackGroup
 from .allen_gene_expression import rma_rows
@@ -112,7 +113,7 @@ def load(spec: dict, *, ctx) -> TrackGroup:
         region = spec["injection_in"]
         try:
             acronym = ctx.atlas.structure(region)["acronym"]
-        except Exception as err:  # RegionNotFound, located with did-you-mean
+        except RegionNotFound as err:  # located, with did-you-mean
             raise ctx.fail(str(err), ("injection_in",)) from None
         rows = rma_rows(job, job.get(experiments_request(acronym)), f"experiments injected in {acronym}")
         ids = sorted({int(r["id"]) for r in rows if isinstance(r.get("id"), int)})[: spec.get("limit", 2)]

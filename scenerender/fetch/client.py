@@ -294,7 +294,7 @@ class Fetcher:
                     for chunk in response.iter_content(_CHUNK):
                         total += len(chunk)
                         if not check_limit(total, "file_bytes"):
-                            raise ValueError(f"the reply exceeds the file_bytes limit (raise it with --limit "
+                            raise ValueError("the reply exceeds the file_bytes limit (raise it with --limit "
                                              "file_bytes=N)")
                         fh.write(chunk)
                     fh.flush()

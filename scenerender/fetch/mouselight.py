@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 
+from ..atlas import RegionNotFound
 from ..sources import neuron as neuron_reader
 from ._source import Job, group_neurons
 from .client import FetchError, Request
@@ -53,7 +54,7 @@ def select_by_soma(job: Job, regions: list, limit: int) -> list[str]:
     for i, ref in enumerate(regions):
         try:
             wanted.add(int(ctx.atlas.structure(ref)["id"]))
-        except Exception as err:  # RegionNotFound: located, with the atlas's did-you-mean
+        except RegionNotFound as err:  # located, with the atlas's did-you-mean
             raise ctx.fail(str(err), ("soma_in", i)) from None
     inside = {int(s["id"]) for s in structures.values() if wanted & set(s["structure_id_path"])}
     reply = job.json(job.get(search_request()), "the MouseLight neuron list")
