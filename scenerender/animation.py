@@ -115,6 +115,10 @@ def _property_at(keys: tuple[PropertyKey, ...], t: float, prop: str):
     return keys[-1].value
 
 
+#: The slowest frame rate: one frame per 100 s (video writers cannot encode slower ones).
+MIN_FPS = 0.01
+
+
 def frame_count(spec: dict, last_key_time: float) -> int:
     """Number of frames from fps and duration or frames (see the module docstring)."""
     if "frames" in spec:
@@ -180,6 +184,9 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     last = max([k.time for k in camera_keys] + [k.time for keys in tracks.values() for k in keys] + [0.0])
     if orbit is not None and "duration" not in spec and "frames" not in spec:
         raise SceneError(doc.problem(("animation", "orbit"), "an orbit needs 'duration' (seconds) or 'frames'"))
+    if not float(spec["fps"]) >= MIN_FPS:  # 5e-324 passes "> 0" but makes every frame last forever
+        raise SceneError(doc.problem(("animation", "fps"), f"fps {spec['fps']:g} is too small; give at least "
+                                                           f"{MIN_FPS:g} frames per second"))
     n_frames = frame_count(spec, last)
     if n_frames < 1:
         raise SceneError(doc.problem(("animation",), "the animation has no frames; set 'duration' or 'frames'"))

@@ -303,7 +303,7 @@ class SceneAtlas:
         half = res[2] / 2
         side = np.where(left, distance_transform_edt(left, sampling=res) - half,
                         half - distance_transform_edt(~left, sampling=res))
-        image = pv.ImageData(dimensions=crop.shape, spacing=tuple(res), origin=tuple(lo * res))
+        image = pv.ImageData(dimensions=crop.shape, spacing=tuple(res), origin=tuple((lo + 0.5) * res))  # voxel centres
         image.point_data["side"] = side.ravel(order="F").astype(np.float32)
         return image
 

@@ -174,7 +174,7 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
 
     ``on_first_task`` is called once, as soon as there is something to render
     (the batch starts its workers then)."""
-    from .compile import Scene, output_path
+    from .compile import Scene, check_input_paths, output_path
     from .document import read_scene
     from .errors import SceneError
     from .fingerprint import scene_fingerprint
@@ -203,6 +203,7 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
             try:
                 check_item(item, swept=swept)
                 scene = Scene(doc=item.doc, spec=fill_defaults(item.doc.data), item=name)
+                check_input_paths(item.doc, scene.spec)  # sandbox, FIFOs, devices: before anything is hashed
                 if outdir is not None:
                     stem = Path(file).stem
                     suffix = _default_suffix(scene.spec)

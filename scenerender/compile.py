@@ -42,6 +42,25 @@ class Scene:
         return self.doc.file
 
 
+def check_input_paths(doc, spec: dict) -> None:
+    """Every file the scene names (used or not: a source no actor draws is
+    still hashed for provenance) resolved through the one resolver and
+    refused, located, when it is outside the sandbox, a folder, a FIFO or
+    device, or over the file_bytes limit, before anything opens it. A
+    missing file is reported by whatever reads it."""
+    from .limits import PathRefused, check_input_file, resolve_scene_path
+    from .schema import file_references
+
+    for where, value in file_references(spec):
+        source = where[0] == "sources" and len(where) == 3
+        prefix, what = (f"source {where[1]!r}: ", "data file") if source else ("", "file")
+        try:
+            path = resolve_scene_path(value, doc.base_dir, what=what)
+            check_input_file(path, what="file", shown=value, missing_ok=True)
+        except PathRefused as err:
+            raise SceneError(doc.problem(where, prefix + str(err))) from None
+
+
 def load_scene(source, *, item: str | None = None) -> Scene:
     """Read and validate a scene from a path, YAML text or a dict.
 
@@ -61,7 +80,9 @@ def load_scene(source, *, item: str | None = None) -> Scene:
             raise SceneError(doc.problem((), f"there is no sweep in this scene, so there is no render {item!r} "
                                              "to choose; leave out --item"))
         check_scene(doc)
-        return Scene(doc=doc, spec=fill_defaults(doc.data))
+        spec = fill_defaults(doc.data)
+        check_input_paths(doc, spec)
+        return Scene(doc=doc, spec=spec)
     items = {i.name: i for i in expand_sweep(doc)}
     names = ", ".join(list(items)[:8]) + (", ..." if len(items) > 8 else "")
     if item is None:
@@ -74,7 +95,9 @@ def load_scene(source, *, item: str | None = None) -> Scene:
         raise SceneError(doc.problem(("sweep",), f"no sweep render named {item!r}{did_you_mean(item, items)} "
                                                  f"(renders: {names})", key=True))
     check_item(items[item], swept=True)
-    return Scene(doc=items[item].doc, spec=fill_defaults(items[item].doc.data), item=item)
+    spec = fill_defaults(items[item].doc.data)
+    check_input_paths(items[item].doc, spec)
+    return Scene(doc=items[item].doc, spec=spec, item=item)
 
 
 def _open_atlas(scene: Scene, cache: dict | None = None) -> SceneAtlas:
@@ -197,9 +220,14 @@ def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int,
                          scale: int) -> ScenePlan:
     """Another scene file drawn in one panel of ``scene``, at the panel's size."""
     file = scene.doc.resolve_path((*where, "scene"), path, what="panel scene")
-    if not file.is_file():
-        raise SceneError(scene.doc.problem((*where, "scene"), f"scene file {file} not found; the path is relative "
-                                                              "to this scene's folder"))
+    from .limits import PathRefused, check_input_file
+
+    try:
+        if check_input_file(file, what="panel scene", shown=path, missing_ok=True) < 0:
+            raise SceneError(scene.doc.problem((*where, "scene"), f"scene file {file} not found; the path is "
+                                                                  "relative to this scene's folder"))
+    except PathRefused as err:
+        raise SceneError(scene.doc.problem((*where, "scene"), str(err))) from None
     other = load_scene(file)
     for key in ("panels", "animation"):
         if key in other.spec:

@@ -112,14 +112,26 @@ def _refuse_tag(loader: SceneLoader, node: yaml.Node):
         "(scenes hold only mappings, lists, text, numbers, true/false and null); remove the tag", node.start_mark)
 
 
+def _construct_int(loader: SceneLoader, node: yaml.Node):
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:  # Python refuses int() of more than 4300 digits
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{str(node.value)[:12]}... ({len(str(node.value))} characters) is too large a number; "
+            "numbers in a scene are within +-1e15", node.start_mark) from None
+
+
+SceneLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
 for _name in _REFUSED_TAGS:
     SceneLoader.add_constructor(f"tag:yaml.org,2002:{_name}", _refuse_tag)
 SceneLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
-#: Numbers beyond this magnitude are refused: no scene needs them (1e15 um is a
-#: billion kilometres) and they overflow the geometry to infinity.
+#: Numbers beyond this magnitude are refused by default: no scene needs them (1e15 um
+#: is a billion kilometres) and they overflow the geometry to infinity. The bound in
+#: force is the ``value_magnitude`` limit (scenerender.limits).
 MAX_MAGNITUDE = 1e15
 
 
@@ -176,16 +188,19 @@ def check_values(doc: SceneDocument) -> list[Problem]:
         if isinstance(value, bool) or value is None or isinstance(value, str):
             return 1
         if isinstance(value, int):
-            if abs(value) > MAX_MAGNITUDE:
-                problems.append(doc.problem(path, f"{value} is too large a number; numbers in a scene lie "
-                                                  f"within +-{MAX_MAGNITUDE:g}"))
+            if abs(value) > limits.value_magnitude:
+                shown = str(value) if value.bit_length() < 200 else f"a {value.bit_length()}-bit integer"
+                problems.append(doc.problem(path, f"{shown} is too large a number; numbers in a scene lie "
+                                                  f"within +-{limits.value_magnitude:g} "
+                                                  f"({how_to_raise('value_magnitude')})"))
             return 1
         if isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
                 problems.append(doc.problem(path, f"{value} is not a finite number; give a number"))
-            elif abs(value) > MAX_MAGNITUDE:
+            elif abs(value) > limits.value_magnitude:
                 problems.append(doc.problem(path, f"{value:g} is too large a number; numbers in a scene lie "
-                                                  f"within +-{MAX_MAGNITUDE:g}"))
+                                                  f"within +-{limits.value_magnitude:g} "
+                                                  f"({how_to_raise('value_magnitude')})"))
             return 1
         problems.append(doc.problem(path, f"a value of type {type(value).__name__} cannot be in a scene; use "
                                           "mappings, lists, text, numbers, true/false or null"))
@@ -239,11 +254,13 @@ def _too_long(file: str, size: int) -> SceneError:
 
 
 def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None = None,
-                    what: str = "a scene must be a mapping with keys such as 'version' and 'actors'") -> SceneDocument:
+                    what: str = "a scene must be a mapping with keys such as 'version' and 'actors'",
+                    accept_list: bool = False) -> SceneDocument:
     """Parse YAML text into a :class:`SceneDocument`.
 
     ``what`` says what a document that is not a mapping should have been
-    (atlas recipes are read here too).
+    (atlas recipes are read here too); ``accept_list`` also takes a list
+    (data files such as a recipe's structures list are read here, safely).
 
     Raises
     ------
@@ -286,7 +303,7 @@ def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None 
         except RecursionError:
             raise SceneError(Problem(file, None, None, "", "the YAML nests too deeply to read; a scene needs "
                                                            "a few levels of mappings and lists")) from None
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) and not (accept_list and isinstance(data, list)):
             kind = "empty" if data is None else _kind(data)
             raise SceneError(Problem(file, 1, 1, "", f"{what}, got {kind} document"))
         doc = SceneDocument(data=data, file=file, base_dir=base)

@@ -75,19 +75,19 @@ def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
 
 
 def file_digest(path: Path) -> str | None:
-    """SHA-256 of a file's bytes (of every file, by relative name, for a folder);
-    ``None`` when it does not exist."""
+    """SHA-256 of a file's bytes; ``None`` when it does not exist or is not
+    something scenerender reads (a folder, FIFO, device, or a file over the
+    ``file_bytes`` limit: hashing one could block or never end)."""
+    from .limits import PathRefused, check_input_file
+
     path = Path(path)
     try:
-        if path.is_dir():
-            h = hashlib.sha256()
-            for item in sorted(p for p in path.rglob("*") if p.is_file()):
-                h.update(str(item.relative_to(path)).encode() + b"\0" + (file_digest(item) or "").encode())
-            return h.hexdigest()
+        if check_input_file(path, missing_ok=True) < 0:
+            return None
         st = path.stat()
-    except OSError:
+        return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
+    except (PathRefused, OSError):
         return None
-    return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
 
 
 @lru_cache(maxsize=1)
@@ -115,8 +115,8 @@ def input_files(scene: Scene) -> list[Path]:
     for _, value in file_references(scene.spec):
         try:
             found.append(resolve_scene_path(value, scene.doc.base_dir))
-        except PathRefused:  # refused paths are reported, located, when the scene is compiled
-            found.append(scene.doc.base_dir / value)
+        except PathRefused:  # never hashed (it may be outside the sandbox); reported, located, on loading
+            continue
     return found
 
 

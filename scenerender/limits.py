@@ -49,6 +49,15 @@ class Limits:
         Nesting depth of a scene's mappings and lists.
     renders : int
         Renders one sweep may expand to.
+    array_bytes : int
+        Bytes of one array decoded from a data file (checked against its
+        header before reading, and while decompressing).
+    table_columns : int
+        Columns of one table (CSV/TSV, NPY, HDF5).
+    line_bytes : int
+        Bytes of one line of a text data file (CSV/TSV, SWC, OBJ, ASCII PLY/STL).
+    value_magnitude : int
+        Largest absolute value of a number in a scene or a data file's coordinates.
     """
 
     window_pixels: int = 7680 * 4320
@@ -60,6 +69,10 @@ class Limits:
     scene_values: int = 1_000_000
     scene_depth: int = 64
     renders: int = 100_000
+    array_bytes: int = 2 * 1024**3
+    table_columns: int = 1_000
+    line_bytes: int = 1024**2
+    value_magnitude: int = 10**15
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -68,7 +81,10 @@ class Limits:
         for f in fields(cls):
             text = os.environ.get(env_name(f.name))
             if text:
-                values[f.name] = parse_limit(f.name, text)
+                try:
+                    values[f.name] = parse_limit(f.name, text)
+                except LimitSyntaxError as err:
+                    raise LimitSyntaxError(f"environment variable {env_name(f.name)}: {err}") from None
         return cls(**values)
 
 
@@ -84,16 +100,30 @@ class LimitSyntaxError(ValueError):
     """A limit given on the command line or in the environment is not a number."""
 
 
+def over_values(what: str, count: int, per_point: int = 3) -> str | None:
+    """A message when ``count`` values exceed ``per_point`` x the points limit
+    (the points limit counts values, so a table of few rows but millions of
+    columns is bounded too); ``None`` when within it."""
+    limit = current_limits().points * per_point
+    if count <= limit:
+        return None
+    return (f"{what}: {count:,} values is over the limit of {limit:,} ({per_point} x points); "
+            f"{how_to_raise('points')}")
+
+
 def parse_limit(name: str, text: str) -> int:
     """A limit's value: a positive whole number (``1_000_000`` and ``1e6`` work)."""
     if name not in LIMIT_NAMES:
         raise LimitSyntaxError(f"unknown limit {name!r}; limits are {', '.join(LIMIT_NAMES)}")
+    text = text.strip()
+    if len(text) > 40:  # int() of thousands of digits is slow, and no limit needs them
+        raise LimitSyntaxError(f"limit {name}={text[:20]!r}... is too long a number; give at most 40 characters")
     try:
         value = float(text.replace("_", "")) if any(c in text for c in ".eE") else int(text.replace("_", ""))
     except ValueError:
         raise LimitSyntaxError(f"limit {name}={text!r} is not a number") from None
-    if not value >= 1 or value != value or value == float("inf"):
-        raise LimitSyntaxError(f"limit {name}={text!r} must be a whole number of at least 1")
+    if not value >= 1 or value != value or value == float("inf") or value >= 2**63:
+        raise LimitSyntaxError(f"limit {name}={text!r} must be a whole number from 1 to 2**63-1")
     return int(value)
 
 
@@ -183,4 +213,50 @@ def resolve_scene_path(value: str, base_dir: Path, *, what: str = "file") -> Pat
         raise PathRefused(f"{what} {value!r} resolves to {path}, outside the sandbox {root}; "
                           "only files inside the sandbox may be used (paths relative to the file that names them, "
                           "no '..' out of it, no absolute paths or symlinks elsewhere)")
+    return path
+
+
+def check_input_file(path: Path, *, what: str = "file", shown: str | None = None, folder: bool = False,
+                     missing_ok: bool = False) -> int:
+    """Check that the resolved ``path`` is something scenerender may read
+    without blocking or walking the file system: a regular file within the
+    ``file_bytes`` limit (or, with ``folder=True``, a folder), before it is
+    opened. Returns its size (0 for a folder).
+
+    Raises
+    ------
+    PathRefused
+        When it is missing (unless ``missing_ok``: then -1), a folder (unless allowed), a FIFO, device or
+        socket, or larger than the ``file_bytes`` limit.
+    """
+    import stat
+
+    shown = shown or str(path)
+    try:
+        st = os.stat(path)  # stat never blocks, even on a FIFO
+    except FileNotFoundError:
+        if missing_ok:
+            return -1
+        raise PathRefused(f"{what} {shown!r} not found (looked for {path}); paths are relative to the file "
+                          "that names them") from None
+    except OSError as err:
+        raise PathRefused(f"{what} {shown!r} cannot be read: {err.strerror or err}") from None
+    if stat.S_ISDIR(st.st_mode):
+        if folder:
+            return 0
+        raise PathRefused(f"{what} {shown!r} is a folder; name a file in it")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode) or \
+            stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file"
+        raise PathRefused(f"{what} {shown!r} is {kind}, not a regular file; name a regular file")
+    if not check_limit(st.st_size, "file_bytes"):
+        raise PathRefused(over_limit(f"{what} {shown!r} is too large", st.st_size, "file_bytes", " bytes"))
+    return st.st_size
+
+
+def resolve_input_file(value: str, base_dir: Path, *, what: str = "file", folder: bool = False) -> Path:
+    """:func:`resolve_scene_path` and :func:`check_input_file` together: the
+    one way to turn a path a file names into something safe to open."""
+    path = resolve_scene_path(value, base_dir, what=what)
+    check_input_file(path, what=what, shown=value, folder=folder)
     return path

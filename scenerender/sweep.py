@@ -52,7 +52,20 @@ def _sweep_problems(doc: SceneDocument) -> list[Problem]:
 
 def _read_table(doc: SceneDocument, relative: str) -> list[dict]:
     where = ("sweep", "table")
+    from .limits import PathRefused, check_input_file, current_limits, over_limit
+    from .sources.readers import DataFileError, check_columns, scan_text
+
     path = doc.resolve_path(where, relative, what="sweep table")
+    try:  # a regular file (a FIFO or device would block), bounded lines, rows and columns, before parsing
+        check_input_file(path, what="sweep table", shown=relative, missing_ok=True)
+        if path.exists():
+            lines, first = scan_text(path, what="the sweep table")
+            check_columns(first.count(b",") + 1, "the sweep table")
+            if lines - 1 > current_limits().renders:
+                raise SceneError(doc.problem(where, over_limit("the sweep has too many renders", lines - 1,
+                                                               "renders")))
+    except (PathRefused, DataFileError) as err:
+        raise SceneError(doc.problem(where, f"sweep table {relative!r}: {err}")) from None
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))

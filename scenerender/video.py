@@ -7,6 +7,7 @@ when complete (temporary name, then an atomic rename).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -30,6 +31,53 @@ def video_format(path: Path) -> str:
                       "or a folder name (no extension) for numbered PNG frames")
 
 
+_FRAME = re.compile(r"frame_\d{5,}\.png")
+
+
+def check_frames_folder(path: Path) -> list[Path]:
+    """The frames in an existing PNG-frames folder that may be replaced: it
+    must hold nothing but regular ``frame_NNNNN.png`` files (what scenerender
+    writes; its record lies beside the folder). Anything else - a user's
+    file, a subfolder, a symlink - and the folder is refused, untouched."""
+    if not os.path.lexists(path):
+        return []
+    if path.is_symlink() or not path.is_dir():
+        raise RenderError(f"{path}: exists and is not a folder of PNG frames; name a new folder for the frames")
+    frames, other = [], []
+    for entry in os.scandir(path):
+        if _FRAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            frames.append(Path(entry.path))
+        else:
+            other.append(entry.name)
+    if other:
+        raise RenderError(f"{path}: folder holds {other[0]!r}{f' and {len(other) - 1} more' if len(other) > 1 else ''}"
+                          ", not only frames scenerender wrote; name a new or empty folder for the PNG frames "
+                          "(nothing was changed)")
+    return frames
+
+
+def replace_frames_folder(new: Path, path: Path) -> None:
+    """Put the finished frames folder ``new`` at ``path``, replacing an old
+    frames folder only if it still holds nothing but frames (checked again
+    now): the old one is moved aside, the new one moved in, and the old
+    frames removed file by file - never a recursive delete."""
+    frames = check_frames_folder(path)
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+    os.rmdir(old)
+    os.rename(path, old)
+    try:
+        os.rename(new, path)
+    except OSError:
+        os.rename(old, path)  # put the old frames back
+        raise
+    for frame in frames:
+        (old / frame.name).unlink(missing_ok=True)
+    try:
+        os.rmdir(old)
+    except OSError:  # something appeared meanwhile: keep it, under its own folder's name
+        pass
+
+
 class VideoWriter:
     """Streams frames of one size into a video file or a folder of PNGs."""
 
@@ -42,9 +90,7 @@ class VideoWriter:
         if not parent.exists():
             raise RenderError(f"{self.path}: folder {parent} does not exist; create it first")
         if self.format == "png":
-            if self.path.is_dir() and any(not p.name.startswith("frame_") for p in self.path.iterdir()):
-                raise RenderError(f"{self.path}: folder holds files other than frame_*.png; "
-                                  "name a new or empty folder for the PNG frames")
+            check_frames_folder(self.path)
             self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=parent))
             return
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=self.path.suffix, dir=parent)
@@ -132,13 +178,13 @@ class VideoWriter:
                 self._cleanup()
                 raise RenderError(f"{self.path}: ffmpeg failed: {message}")
             self._ffmpeg_log.close()
-        if self.format == "png":
-            if self.path.exists():
-                shutil.rmtree(self.path)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(self._tmp, (0o777 if self._tmp.is_dir() else 0o666) & ~umask)  # mkstemp/mkdtemp make it private
-        os.replace(self._tmp, self.path)
+        if self.format == "png" and os.path.lexists(self.path):
+            replace_frames_folder(self._tmp, self.path)
+        else:
+            os.replace(self._tmp, self.path)
         return self.path
 
     def _cleanup(self) -> None:

@@ -232,10 +232,11 @@ def test_mesh_files_exist_exactly_for_structures_with_voxels(atlas):
 def test_root_mesh_matches_annotation_extent(atlas):
     points = atlas.mesh_from_structure("root").points
     idx = np.array(np.nonzero(atlas.annotation))
-    low, high = idx.min(axis=1) * 100.0, idx.max(axis=1) * 100.0
-    # marching cubes at 0.5 puts the surface half a voxel outside the voxels
-    np.testing.assert_allclose(points.min(axis=0), low - 50, atol=100)
-    np.testing.assert_allclose(points.max(axis=0), high + 50, atol=100)
+    # voxel i covers [i, i + 1) x 100 um: the brain spans from the low face of its first voxel
+    # to the high face of its last
+    low, high = idx.min(axis=1) * 100.0, (idx.max(axis=1) + 1) * 100.0
+    np.testing.assert_allclose(points.min(axis=0), low, atol=100)
+    np.testing.assert_allclose(points.max(axis=0), high, atol=100)
 
 
 def _obj_vertices(path: Path) -> np.ndarray:

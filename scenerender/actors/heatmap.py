@@ -10,9 +10,10 @@ value in the neutral ``missing_color``, and region boundaries outlined, as
 in brainglobe-heatmap's 2D mode. A frontal section looked at with the
 ``frontal`` camera preset and orthographic projection is the flat view.
 
-The section samples the annotation at voxel centres, voxel ``i`` being
-centred at ``i x resolution`` microns as in the atlas meshes, so sections
-and region surfaces line up.
+The section samples the annotation at voxel centres: voxel ``i`` covers
+``[i, i + 1) x resolution`` microns (centre ``(i + 1/2) x resolution``), the
+convention of the atlas lookup and of the packaged meshes, so sections and
+region surfaces line up.
 """
 
 from __future__ import annotations
@@ -44,8 +45,14 @@ def read_values(spec: dict, ctx: BuildContext) -> dict[str, tuple[float, tuple]]
 
     key = ("values", "csv")
     path = ctx.doc.resolve_path(ctx.path + key, values["csv"], what="CSV file")  # sandbox, symlink loops
-    if path.exists() and not path.is_file():  # a folder, a FIFO (which would block the reader)
-        raise ctx.fail(key, f"{path} is not a regular file; give a CSV file")
+    from ..limits import PathRefused, check_input_file
+    from ..sources.readers import DataFileError, scan_text
+
+    try:  # a regular file (a FIFO would block), within file_bytes; text with bounded lines and rows
+        if check_input_file(path, what="CSV file", shown=values["csv"], missing_ok=True) >= 0:
+            scan_text(path, what="the CSV file")
+    except (PathRefused, DataFileError) as err:
+        raise ctx.fail(key, f"{err}") from None
     try:
         table = pd.read_csv(path, sep=None, engine="python")
     except FileNotFoundError:
@@ -154,7 +161,7 @@ def sample_section(atlas, origin, u, v, step: float) -> tuple[np.ndarray, np.nda
     """Annotation ids on a grid in the plane: (ids (nu, nv), i range start, j range start).
 
     Grid point (i, j) is ``origin + i*step*u + j*step*v``; ids are those of
-    the voxel whose centre is nearest (0 outside the volume).
+    the voxel containing it (0 outside the volume).
     """
     shape_um = atlas.shape_um
     corners = np.array([[x, y, z] for x in (0, shape_um[0]) for y in (0, shape_um[1]) for z in (0, shape_um[2])])
@@ -165,7 +172,7 @@ def sample_section(atlas, origin, u, v, step: float) -> tuple[np.ndarray, np.nda
     points = origin + (ii[..., None] * step) * u + (jj[..., None] * step) * v
     annotation = atlas.bg.annotation
     res = np.array(atlas.resolution)
-    index = np.rint(points.reshape(-1, 3) / res).astype(np.int64)
+    index = np.floor(points.reshape(-1, 3) / res).astype(np.int64)
     inside = ((index >= 0) & (index < np.array(annotation.shape))).all(axis=1)
     ids = np.zeros(len(index), dtype=np.int64)
     ids[inside] = annotation[tuple(index[inside].T)]
@@ -177,8 +184,10 @@ def _section(spec: dict, ctx: BuildContext, by_id: dict[int, float], mapping: Co
     atlas = ctx.atlas
     if "normal" in section and not np.any(section["normal"]):
         raise ctx.fail(("section", "normal"), "the normal is [0, 0, 0]; give a direction such as [1, 0, 0]")
-    origin, normal, u, v = plane_frame(section, atlas.shape_um)
+    plane_origin, normal, u, v = plane_frame(section, atlas.shape_um)
     step = min(atlas.resolution)
+    # Grid points half a step into the cells, so on named planes they are voxel centres.
+    origin = plane_origin + 0.5 * step * (u + v)
     ids, i0, j0 = sample_section(atlas, origin, u, v, step)
     if not ids.any():
         raise ctx.fail(("section",), "the plane misses the brain; choose a position inside the atlas "

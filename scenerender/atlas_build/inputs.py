@@ -41,9 +41,15 @@ def read_stack(source: StackSource) -> np.ndarray:
     InputError
         When the file is missing, unreadable or not 3-D.
     """
+    from ..limits import PathRefused, check_input_file
+
     path = source.path
-    if not path.exists():
-        raise InputError(f"file not found: {path.resolve()} (paths are relative to the recipe's folder)")
+    try:  # a regular file within file_bytes (a Zarr store is a folder), checked before opening
+        if check_input_file(path, what="recipe input", shown=path.name, folder=source.format == "zarr",
+                            missing_ok=True) < 0:
+            raise InputError(f"file not found: {path.resolve()} (paths are relative to the recipe's folder)")
+    except PathRefused as err:
+        raise InputError(str(err)) from None
     reader = _READERS.get(source.format)
     if reader is None:
         raise InputError(f"cannot tell the format of {path.name}; add format: tiff, nrrd, nifti, npy or zarr")
@@ -61,27 +67,30 @@ def read_stack(source: StackSource) -> np.ndarray:
     return array
 
 
-def _read_tiff(path: Path, _array) -> np.ndarray:
-    import tifffile
+def _bounded(fmt: str):
+    """A reader from scenerender.sources.readers: header checked against the
+    voxels and array_bytes limits before reading, decompression bounded, no
+    pickles; a detached NRRD data file goes through the same path checks."""
 
-    return tifffile.imread(path)
+    def read(path: Path, _array) -> np.ndarray:
+        from ..limits import PathRefused, resolve_input_file
+        from ..sources.readers import DataFileError, read_volume
+
+        def resolve(name: str) -> Path:
+            try:
+                return resolve_input_file(name, path.parent, what="NRRD data file")
+            except PathRefused as err:
+                raise DataFileError(str(err)) from None
+
+        try:
+            return read_volume(path, fmt, resolve=resolve)
+        except DataFileError as err:
+            raise InputError(f"cannot read {path.name} as {fmt}: {err}") from None
+
+    return read
 
 
-def _read_nrrd(path: Path, _array) -> np.ndarray:
-    import nrrd
-
-    data, _header = nrrd.read(str(path))
-    return data
-
-
-def _read_nifti(path: Path, _array) -> np.ndarray:
-    import nibabel
-
-    return np.asanyarray(nibabel.load(str(path)).dataobj)
-
-
-def _read_npy(path: Path, _array) -> np.ndarray:
-    return np.load(path, allow_pickle=False)
+_read_tiff, _read_nrrd, _read_nifti, _read_npy = (_bounded(f) for f in ("tiff", "nrrd", "nifti", "npy"))
 
 
 def _read_zarr(path: Path, array_name: str | None) -> np.ndarray:
@@ -89,20 +98,32 @@ def _read_zarr(path: Path, array_name: str | None) -> np.ndarray:
 
     node = zarr.open(str(path), mode="r")
     if isinstance(node, zarr.Array):
-        return node[...]
+        return _checked_zarr(node, path.name)
     if array_name is not None:
         try:
-            return node[array_name][...]
+            return _checked_zarr(node[array_name], f"{path.name}/{array_name}")
         except KeyError:
             names = sorted(name for name, _ in node.arrays())
             raise InputError(f"{path.name} has no array {array_name!r}; it has {', '.join(names) or 'none'}") from None
     multiscales = node.attrs.get("multiscales") or node.attrs.get("ome", {}).get("multiscales")
     if multiscales:  # OME-Zarr: the first (finest) level
-        return node[multiscales[0]["datasets"][0]["path"]][...]
+        return _checked_zarr(node[multiscales[0]["datasets"][0]["path"]], path.name)
     names = sorted(name for name, _ in node.arrays())
     if not names:
         raise InputError(f"{path.name} is a Zarr group without arrays")
-    return node[names[0]][...]
+    return _checked_zarr(node[names[0]], f"{path.name}/{names[0]}")
+
+
+def _checked_zarr(array, what: str) -> np.ndarray:
+    """A Zarr array read after its declared shape x type passed the limits."""
+    from ..sources.readers import DataFileError, _plain_dtype, check_array
+
+    try:
+        _plain_dtype(np.dtype(array.dtype), what)
+        check_array(array.shape, array.dtype, what=what, count_as="voxels")
+    except DataFileError as err:
+        raise InputError(str(err)) from None
+    return array[...]
 
 
 _READERS = {"tiff": _read_tiff, "nrrd": _read_nrrd, "nifti": _read_nifti, "npy": _read_npy, "zarr": _read_zarr}
@@ -204,19 +225,34 @@ def read_structures(path: Path, fmt: str = "auto") -> Structures:
     InputError
         When the file is missing or is not any of these formats.
     """
-    if not path.exists():
+    from ..document import read_scene_text
+    from ..errors import SceneError
+    from ..limits import PathRefused, check_input_file, current_limits, over_limit
+
+    try:  # a regular file within limits, checked before opening
+        size = check_input_file(path, what="structures file", shown=path.name, missing_ok=True)
+    except PathRefused as err:
+        raise InputError(str(err)) from None
+    if size < 0:
         raise InputError(f"file not found: {path.resolve()} (paths are relative to the recipe's folder)")
+    if size > current_limits().scene_bytes:  # a structures file is read whole, like a scene
+        raise InputError(over_limit(f"{path.name} is too large", size, "scene_bytes", " bytes"))
     suffix = path.suffix.lower()
     if fmt == "csv" or (fmt == "auto" and suffix in (".csv", ".tsv")):
         return _from_csv(path)
     try:
         text = path.read_text(encoding="utf-8")
         if suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
+            # The scene reader: safe tags only, alias bombs counted (scene_values), depth bounded.
+            try:
+                data = read_scene_text(text, file=str(path), base_dir=path.parent, accept_list=True,
+                                       what="a structures file is a list or mapping").data
+            except SceneError as err:
+                raise InputError(str(err.problems[0])) from None
         else:
             data = json.loads(text)
+    except InputError:
+        raise
     except Exception as err:
         raise InputError(f"cannot read {path.name}: {type(err).__name__}: {err}") from None
     if fmt == "auto":

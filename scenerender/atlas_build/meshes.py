@@ -1,14 +1,37 @@
-"""Region meshes for packaging: marching cubes in parallel, OBJ imports,
-and lossless re-encoding of the packaged Draco files.
+"""Region meshes for packaging: surfaces from the annotation in parallel,
+OBJ imports, and lossless re-encoding of the packaged Draco files.
 
-Meshes are made by BrainGlobe's own per-region function
-(``atlas_generation.mesh_utils.create_region_mesh``: the region's voxels and
-its descendants', hole filling, binary closing, vedo isosurface i.e.
-marching cubes, DecimatePro decimation, windowed-sinc smoothing), so the
-result is what ``construct_meshes_from_annotation`` would make. scenerender
-only drives it: a process pool that receives the annotation once per worker
-(instead of re-reading a Zarr copy for every region), a rich progress bar,
-an optional subset of regions, and a margin around the volume (below).
+Where a region mesh sits (the voxel convention)
+-----------------------------------------------
+Voxel ``i`` of a stack with voxel size ``r`` covers ``[i*r, (i+1)*r)``
+microns and its centre is at ``(i + 1/2)*r`` -- the convention that
+brainglobe-atlasapi's own point lookup (``structure_from_coords``:
+``int(um / r)``) and scenerender's use. BrainGlobe's mesh utilities run
+marching cubes on voxel *indices* and ``wrapup`` multiplies by ``r``, which
+puts voxel centres at ``i*r``: every mesh half a voxel (50 um at 100 um)
+towards the origin on every axis. Our meshes are made here instead, with the
+voxel centres at ``i + 1/2`` (in voxels of the packaged annotation, which
+``wrapup`` scales to microns).
+
+How a region surface is made
+----------------------------
+1. **Partial-volume occupancy.** When the packaged annotation is coarser than
+   the input (``output_resolution``), each output voxel holds the *fraction*
+   of its block of input voxels that lie in the region (or a descendant), so
+   the 0.5 level falls between voxel centres where the region's true border
+   is: sub-voxel accurate, with none of the staircase, beads and isolated
+   single-voxel specks of a nearest-neighbour label map.
+2. **Holes filled** (cavities inside a region, e.g. a fibre tract enclosed by
+   cortex, are not surfaces anyone draws), optional binary closing.
+3. **Flying edges** at the 0.5 level (marching cubes).
+4. **Windowed-sinc smoothing** (VTK's, normalised coordinates, no boundary
+   smoothing): a low-pass filter that keeps volume and position, unlike
+   Laplacian smoothing, which shrinks.
+5. **Pieces below ``min_piece_voxels``** (volume in output voxels) dropped:
+   below the atlas's own resolution they are noise of the sampling, not
+   anatomy a figure should show.
+6. **Quadric decimation** to ``decimate_fraction`` of the triangles,
+   preserving volume.
 
 All meshes are written as ``<id>.obj`` in voxel units of the packaged
 annotation, on the input stacks' axes; ``wrapup_atlas_from_data`` (with
@@ -21,17 +44,10 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-
-#: Background margin (voxels) added around the annotation while meshing.
-#: BrainGlobe's closing uses scipy's default ``border_value=0``, so its
-#: erosion half eats into any structure within that many voxels of the
-#: volume edge (at 100 um the root lost up to ~0.7 mm at the olfactory bulb
-#: and the dorsal surface). It must exceed the largest closing BrainGlobe
-#: applies (8 iterations, for the root); vertices are shifted back after.
-MESH_PAD = 10
 
 #: Mesh files smaller than this are dropped, as BrainGlobe does.
 MIN_OBJ_BYTES = 512
@@ -40,18 +56,133 @@ MIN_OBJ_BYTES = 512
 _WORK: dict = {}
 
 
+@dataclass(frozen=True)
+class MeshOptions:
+    """How generated region surfaces are made (the recipe's ``meshes``)."""
+
+    closing: int = 0
+    smooth: bool = True
+    smooth_iterations: int = 20
+    pass_band: float = 0.05
+    min_piece_voxels: float = 0.1
+    decimate: float = 0.5
+
+
 def _init_worker(state: dict) -> None:
     _WORK.clear()
     _WORK.update(state)
 
 
+def occupancy(inside: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
+    """Fraction of each block of ``factors`` input voxels that is inside (float32)."""
+    f0, f1, f2 = factors
+    n0, n1, n2 = (n // f for n, f in zip(inside.shape, factors))
+    blocks = inside[: n0 * f0, : n1 * f1, : n2 * f2].reshape(n0, f0, n1, f1, n2, f2)
+    return blocks.mean(axis=(1, 3, 5), dtype=np.float32)
+
+
+def surface_from_occupancy(occ: np.ndarray, origin, options: MeshOptions):
+    """Closed triangle surface of ``occ >= 0.5`` as (points, faces).
+
+    ``origin`` is the coordinate (output voxels) of the centre of ``occ[0, 0, 0]``.
+    Returns ``None`` when nothing is left.
+    """
+    import pyvista as pv
+    from scipy import ndimage
+
+    solid = occ >= 0.5
+    if not solid.any():
+        return None
+    filled = ndimage.binary_fill_holes(solid)
+    if options.closing:
+        pad = options.closing + 1  # closing must not erode at the crop edge (border_value=0)
+        filled = ndimage.binary_closing(np.pad(filled, pad), iterations=options.closing)[pad:-pad, pad:-pad, pad:-pad]
+    field = np.pad(np.maximum(occ, filled.astype(np.float32)), 1)
+    image = pv.ImageData(dimensions=field.shape, spacing=(1.0, 1.0, 1.0), origin=tuple(np.asarray(origin) - 1.0))
+    image.point_data["occupancy"] = field.ravel(order="F")
+    mesh = image.contour([0.5], scalars="occupancy", method="flying_edges").triangulate()
+    if mesh.n_cells == 0:
+        return None
+    if options.smooth and options.smooth_iterations > 0:
+        mesh = mesh.smooth_taubin(n_iter=options.smooth_iterations, pass_band=options.pass_band,
+                                  normalize_coordinates=True, boundary_smoothing=False,
+                                  feature_smoothing=False, non_manifold_smoothing=True)
+    points, faces = drop_small_pieces(np.asarray(mesh.points, dtype=float), np.asarray(mesh.regular_faces),
+                                      options.min_piece_voxels)
+    if len(faces) == 0:
+        return None
+    if options.decimate < 1.0 and len(faces) > 64:
+        mesh = pv.PolyData.from_regular_faces(points, faces).decimate(
+            1.0 - options.decimate, volume_preservation=True)
+        points, faces = np.asarray(mesh.points, dtype=float), np.asarray(mesh.regular_faces)
+    return points, faces
+
+
+def piece_volumes(points: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(piece index of every face, enclosed volume of every piece) of a closed surface.
+
+    Pieces are the connected components of the faces (shared vertices);
+    a piece's volume is the divergence-theorem sum over its triangles.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(points)
+    rows = np.repeat(faces[:, 0], 2)
+    cols = faces[:, 1:].ravel()
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    _, vertex_piece = connected_components(graph, directed=False)
+    face_piece = vertex_piece[faces[:, 0]]
+    a, b, c = points[faces[:, 0]], points[faces[:, 1]], points[faces[:, 2]]
+    signed = np.einsum("ij,ij->i", a, np.cross(b, c)) / 6.0
+    return face_piece, np.abs(np.bincount(face_piece, weights=signed))
+
+
+def drop_small_pieces(points: np.ndarray, faces: np.ndarray, min_volume: float):
+    """The surface without the pieces enclosing less than ``min_volume``; unused vertices removed."""
+    if min_volume <= 0 or len(faces) == 0:
+        return points, faces
+    face_piece, volumes = piece_volumes(points, faces)
+    kept = faces[volumes[face_piece] >= min_volume]
+    used, inverse = np.unique(kept, return_inverse=True)
+    return points[used], inverse.reshape(-1, 3)
+
+
+def _label_boxes(labels: np.ndarray) -> list:
+    """Bounding slices of every compact label value (index = label)."""
+    from scipy import ndimage
+
+    return ndimage.find_objects(labels.astype(np.int32) + 1)  # +1: label 0 (outside) gets a box too
+
+
 def _mesh_one(structure_id: int) -> tuple[int, float]:
-    from brainglobe_atlasapi.atlas_generation.mesh_utils import create_region_mesh
+    import meshio
 
     w = _WORK
     start = time.perf_counter()
-    create_region_mesh((w["meshes_dir"], w["tree"][structure_id], w["tree"], w["labels"], w["volume"],
-                        w["root_id"], w["closing"], w["decimate"], w["smooth"], 0))
+    members = w["members"][structure_id]  # compact label values inside this structure
+    f = np.array(w["factors"])
+    boxes = [w["boxes"][m] for m in members if w["boxes"][m] is not None]
+    if boxes:
+        lo = np.min([[s.start for s in b] for b in boxes], axis=0) // f
+        hi = -(-np.max([[s.stop for s in b] for b in boxes], axis=0) // f)
+        hi = np.minimum(hi, np.array(w["labels"].shape) // f)
+        crop = w["labels"][tuple(slice(a * k, b * k) for a, b, k in zip(lo, hi, f))]
+        lut = np.zeros(len(w["values"]), dtype=bool)
+        lut[members] = True
+        inside = lut[crop]
+        occ = occupancy(inside, tuple(int(k) for k in f))
+        surface = surface_from_occupancy(occ, lo + 0.5, w["options"])  # voxel centres at i + 1/2
+        if surface is None:
+            # Thinner than half a packaged voxel everywhere, yet it has voxels in the packaged
+            # annotation (block centres): mesh those voxels, so every structure there can be drawn.
+            centres = inside[tuple(slice(k // 2, None, k) for k in f)][: occ.shape[0], : occ.shape[1], : occ.shape[2]]
+            surface = surface_from_occupancy(centres.astype(np.float32), lo + 0.5,
+                                             replace(w["options"], min_piece_voxels=0.0))
+        if surface is not None:
+            points, faces = surface
+            meshio.write(Path(w["meshes_dir"]) / f"{structure_id}.obj",
+                         meshio.Mesh(points, [("triangle", faces)]), file_format="obj")
     return structure_id, time.perf_counter() - start
 
 
@@ -68,29 +199,31 @@ def _progress(enabled: bool):
 
 
 def generate_meshes(scratch: Path, annotation: np.ndarray, structures: list[dict], wanted: set[int] | None, *,
-                    closing: int, decimate: float, smooth: bool, processes: int,
-                    progress: bool = True) -> dict[int, Path]:
-    """Marching-cubes meshes for ``wanted`` structures (None: all with voxels).
+                    factors: tuple[int, int, int] = (1, 1, 1), options: MeshOptions = MeshOptions(),
+                    processes: int, progress: bool = True) -> dict[int, Path]:
+    """Region surfaces for ``wanted`` structures (None: all with voxels).
 
-    Returns ``{structure id: obj path}`` for the meshes that were made.
-    ``processes`` 1 runs in this process; more use a pool (fork where the
-    platform has it, so workers share the annotation without copying).
+    ``annotation`` is the *input* annotation; ``factors`` the block size
+    (input voxels per packaged voxel on each axis). Returns
+    ``{structure id: obj path}`` for the meshes that were made, in packaged
+    voxel units. ``processes`` 1 runs in this process; more use a pool (fork
+    where the platform has it, so workers share the annotation without copying).
     """
-    import meshio
-    from brainglobe_atlasapi.structure_tree_util import get_structures_tree, preorder_depth_first_search
-
     meshes_dir = scratch / "meshes"
     meshes_dir.mkdir(parents=True, exist_ok=True)
-    padded = np.pad(annotation, MESH_PAD, mode="constant", constant_values=0)
-    tree = get_structures_tree(structures)
-    labels = np.unique(padded).astype(np.int32)
-    present = set(labels.tolist())
-    # Only structures with voxels (own or a descendant's) can have a mesh.
-    with_voxels = {i for s in structures if s["id"] in present for i in s["structure_id_path"]}
-    order = [node.identifier for node in preorder_depth_first_search(tree)
-             if node.identifier in with_voxels and (wanted is None or node.identifier in wanted)]
-    state = dict(meshes_dir=meshes_dir, tree=tree, labels=labels, volume=padded, root_id=tree.root,
-                 closing=closing, decimate=decimate, smooth=smooth)
+    values, compact = np.unique(annotation, return_inverse=True)
+    compact = compact.reshape(annotation.shape).astype(np.uint16 if len(values) < 2**16 else np.uint32)
+    index_of = {int(v): i for i, v in enumerate(values.tolist())}
+    members: dict[int, list[int]] = {}
+    for s in structures:  # each annotation value belongs to every structure on its id path
+        if s["id"] in index_of and s["id"] != 0:
+            for ancestor in s["structure_id_path"]:
+                members.setdefault(int(ancestor), []).append(index_of[s["id"]])
+    by_id = {s["id"]: s for s in structures}
+    order = [sid for sid in sorted(members, key=lambda i: len(by_id[i]["structure_id_path"]) if i in by_id else 0)
+             if sid in by_id and (wanted is None or sid in wanted)]
+    state = dict(meshes_dir=str(meshes_dir), labels=compact, values=values, boxes=_label_boxes(compact),
+                 members=members, factors=tuple(int(f) for f in factors), options=options)
     processes = max(1, min(processes or default_processes(), len(order) or 1))
     with _progress(progress) as bar:
         task = bar.add_task(f"meshes ({processes} process{'es' if processes > 1 else ''})", total=len(order))
@@ -108,12 +241,8 @@ def generate_meshes(scratch: Path, annotation: np.ndarray, structures: list[dict
     made: dict[int, Path] = {}
     for s in structures:  # in structure order, like BrainGlobe's own loop
         path = meshes_dir / f"{s['id']}.obj"
-        if not path.exists() or path.stat().st_size < MIN_OBJ_BYTES:
-            continue
-        mesh = meshio.read(path)
-        triangles = mesh.get_cells_type("triangle")
-        meshio.write(path, meshio.Mesh(mesh.points - MESH_PAD, [("triangle", triangles)]), file_format="obj")
-        made[s["id"]] = path
+        if path.exists() and path.stat().st_size >= MIN_OBJ_BYTES:
+            made[s["id"]] = path
     return made
 
 
@@ -172,11 +301,12 @@ def recompress_meshes(mesh_dir: Path, compression_level: int) -> None:
                    compression_level=compression_level)
         after = DracoPy.decode(path.read_bytes())
         a = np.asarray(after.points, dtype=np.float32)
-        if a.shape != points.shape or len(after.faces) != len(faces):
+        if len(after.faces) != len(faces):
             raise RuntimeError(f"re-encoding changed mesh {path.name}")
-        # edgebreaker may reorder vertices: compare the sorted vertex sets
-        pa = points[np.lexsort(points.T[::-1])]
-        aa = a[np.lexsort(a.T[::-1])]
+        # edgebreaker may reorder vertices, and splits a vertex shared by two sheets into copies:
+        # compare the sets of distinct vertex positions
+        pa = np.unique(points, axis=0)
+        aa = np.unique(a, axis=0)
         step = float(np.ptp(points, axis=0).max()) / (2**16 - 1)
-        if not np.allclose(pa, aa, rtol=0, atol=max(step, 1.0)):
+        if pa.shape != aa.shape or not np.allclose(pa, aa, rtol=0, atol=max(step, 1.0)):
             raise RuntimeError(f"re-encoding moved vertices of mesh {path.name}")

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import Problem
 from . import checks
-from .meshes import generate_meshes, import_meshes, recompress_meshes
+from .meshes import MeshOptions, generate_meshes, import_meshes, recompress_meshes
 from .inputs import (InputError, Structures, as_reference_dtype, block_centre, block_mean, read_stack,
                      read_structures, synthetic_reference)
 from .recipe import Recipe, RecipeError, load_recipe
@@ -55,6 +55,10 @@ class Prepared:
     resolution: tuple[float, float, float]
     mesh_ids: set[int] | None
     notes: list[str] = field(default_factory=list)
+    #: The annotation at the input resolution and the block size down to the
+    #: packaged one: meshes are made from the input's partial volumes.
+    input_annotation: np.ndarray | None = None
+    factors: tuple[int, int, int] = (1, 1, 1)
 
     @property
     def atlas_name(self) -> str:
@@ -182,6 +186,7 @@ def prepare(recipe: Recipe | str | Path, *, log=None) -> Prepared:
     f = checks.factors(spec["resolution"], spec.get("output_resolution"))
     resolution = checks.as_triplet(spec.get("output_resolution") or spec["resolution"])
     annotation = annotation.astype(np.uint32, copy=False)
+    input_annotation = annotation
     if f != (1, 1, 1):
         annotation = block_centre(annotation, f)
         if hemispheres is not None:
@@ -198,7 +203,8 @@ def prepare(recipe: Recipe | str | Path, *, log=None) -> Prepared:
     if hemispheres is not None:
         hemispheres = hemispheres.astype(np.uint8, copy=False)
     return Prepared(recipe=recipe, structures=items, annotation=annotation, reference=reference,
-                    hemispheres=hemispheres, resolution=resolution, mesh_ids=mesh_ids, notes=notes)
+                    hemispheres=hemispheres, resolution=resolution, mesh_ids=mesh_ids, notes=notes,
+                    input_annotation=input_annotation, factors=tuple(int(k) for k in f))
 
 
 # --------------------------------------------------------------------------
@@ -258,9 +264,15 @@ def _make_meshes(prepared: Prepared, scratch: Path, structures: list[dict], proc
             prepared.notes.append(f"meshes.folder: ignored {checks.listed(ignored)} (not <id>.obj of a structure "
                                   "being meshed)")
     if opts["generate"]:
-        todo = (ids if wanted is None else ids & wanted) - set(meshes)
-        made = generate_meshes(scratch, prepared.annotation, structures, todo, closing=opts["closing_iterations"],
-                               decimate=opts["decimate_fraction"], smooth=opts["smooth"],
+        # As BrainGlobe: a mesh for every structure with voxels (its own or a descendant's) in the
+        # packaged annotation, made from the input's partial volumes.
+        with_voxels = {s["id"] for s in _structures_with_voxels(structures, prepared.annotation)}
+        todo = ((ids if wanted is None else ids & wanted) & with_voxels) - set(meshes)
+        options = MeshOptions(closing=opts["closing_iterations"], smooth=opts["smooth"],
+                              smooth_iterations=opts["smooth_iterations"], min_piece_voxels=opts["min_piece_voxels"],
+                              decimate=opts["decimate_fraction"])
+        annotation = prepared.input_annotation if prepared.input_annotation is not None else prepared.annotation
+        made = generate_meshes(scratch, annotation, structures, todo, factors=prepared.factors, options=options,
                                processes=opts["processes"] if processes is None else processes, progress=progress)
         meshes.update(made)
     return {s["id"]: meshes[s["id"]] for s in structures if s["id"] in meshes}

@@ -104,7 +104,14 @@ class Recipe:
     def resolve(self, relative: str, key: ScenePath = ()) -> Path:
         """A path from the recipe (at ``key``), relative to the recipe's
         folder, checked like every path a scene names (sandbox, symlink loops)."""
-        return self.doc.resolve_path(key, relative, what="recipe input")
+        from ..limits import PathRefused, check_input_file
+
+        path = self.doc.resolve_path(key, relative, what="recipe input")
+        try:  # no FIFO, device or oversized file, before anything opens it (a Zarr store is a folder)
+            check_input_file(path, what="recipe input", shown=relative, folder=True, missing_ok=True)
+        except PathRefused as err:
+            raise SceneError(self.doc.problem(key, str(err))) from None
+        return path
 
     def stack(self, key: str) -> StackSource | None:
         """The source of stack ``key`` (annotation, reference, hemispheres),
@@ -136,14 +143,14 @@ class Recipe:
 
     def input_paths(self) -> list[Path]:
         """Every input file or folder the recipe reads (for cache keys)."""
-        paths = [self.resolve(self.structures["path"])]
+        paths = [self.resolve(self.structures["path"], self.structures_key)]
         for key in ("annotation", "reference", "hemispheres"):
             source = self.stack(key)
             if source is not None:
                 paths.append(source.path.resolve())
         folder = self.spec["meshes"].get("folder")
         if folder is not None:
-            paths.append(self.resolve(folder))
+            paths.append(self.resolve(folder, ("meshes", "folder")))
         return paths
 
 

@@ -11,9 +11,9 @@ import threading
 from pathlib import Path
 
 from ..errors import RenderError, SceneError
-from . import atlas, batch, fetch, provenance, render, schema, validate
+from . import atlas, batch, check_space, fetch, provenance, render, schema, validate
 
-SUBCOMMANDS = (render, batch, validate, schema, atlas, provenance, fetch)
+SUBCOMMANDS = (render, batch, validate, check_space, schema, atlas, provenance, fetch)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,47 @@ def apply_safety_options(args) -> None:
     os.environ.update(changes)
 
 
+def check_environment_limits() -> None:
+    """SCENERENDER_MAX_<NAME> variables that are not numbers are a usage error (exit 2), found once here."""
+    from ..limits import LimitSyntaxError, Limits
+
+    try:
+        Limits.from_env()
+    except LimitSyntaxError as err:
+        raise UsageError(f"{err}; set it to a whole number, e.g. 5000000") from None
+
+
+def describe_os_error(err: OSError) -> str:
+    """``cannot write out.gif: no space left on device``: the file (its final
+    name, not a temporary one) and the system's reason, in one line."""
+    import re
+
+    reason = (err.strerror or str(err)).lower()
+    name = err.filename
+    if name is None:
+        return f"error: {reason}"
+    path = Path(os.fsdecode(name))
+    temporary = re.fullmatch(r"\.(.+)\.[A-Za-z0-9_]{8}(\.[^.]*)?", path.name)
+    if temporary:  # mkstemp's name for the output being written
+        path = path.with_name(temporary.group(1))
+    return f"cannot write {path}: {reason}"
+
+
+def _release(err: BaseException) -> None:
+    """Free what a failed write left open (its frames hold the half-written
+    file): closing it fails again (no space, file too large), and Python
+    would print 'Exception ignored in ...' after our one line."""
+    import gc
+
+    sys.unraisablehook = lambda unraisable: None  # restored when main returns
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        err.__traceback__ = None
+        err = err.__context__ or err.__cause__
+    gc.collect()
+
+
 class UsageError(Exception):
     """A command-line option is wrong (exit status 2)."""
 
@@ -112,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     environ = dict(os.environ)
     try:
         apply_safety_options(args)
+        check_environment_limits()
         return int(args.run(args) or 0)
     except UsageError as err:
         print(f"scenerender: error: {err}", file=sys.stderr)
@@ -122,6 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except RenderError as err:
         print(f"scenerender: error: {err}", file=sys.stderr)
+        _release(err)
+        return 1
+    except MemoryError as err:
+        _release(err)
+        print("scenerender: error: out of memory; lower the limits (--limit) or free memory", file=sys.stderr)
+        return 1
+    except OSError as err:  # EROFS, EACCES, ENOSPC, ENAMETOOLONG, EIO... while writing: one line, exit 1
+        print(f"scenerender: {describe_os_error(err)}", file=sys.stderr)
+        _release(err)
         return 1
     except KeyboardInterrupt as err:
         print(f"scenerender: interrupted ({err.args[0] if err.args else 'SIGINT'}); no partial output left",

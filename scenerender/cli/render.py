@@ -63,6 +63,10 @@ def run(args) -> int:
     from ..renderer import render_plan
     from ..video import video_format
 
+    if args.time is not None and not (math.isfinite(args.time) and args.time >= 0):
+        from . import UsageError
+
+        raise UsageError(f"--time {args.time}: not a time; give seconds from 0, e.g. --time 2.5")
     scene = load_scene(args.scene, item=args.item)
     animated = "animation" in scene.spec
     still = not animated or args.frame is not None or args.time is not None
@@ -70,8 +74,6 @@ def run(args) -> int:
         raise RenderError(f"{args.scene}: --frame and --time need an 'animation:' section in the scene")
     if args.jobs < 1:
         raise RenderError("--jobs must be at least 1")
-    if args.time is not None and not (math.isfinite(args.time) and args.time >= 0):
-        raise RenderError(f"--time {args.time} is not a time; give seconds from 0, e.g. --time 2.5")
     out = output_path(scene, args.output, still=still)
     if scene.item is not None and args.output is None and "output" not in scene.spec["render"]:
         out.parent.mkdir(exist_ok=True)  # the sweep's own folder, next to the scene

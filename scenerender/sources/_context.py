@@ -11,7 +11,7 @@ import numpy as np
 from ..atlas import SceneAtlas
 from ..document import ScenePath, SceneDocument
 from ..errors import SceneError
-from ..limits import check_limit, over_limit
+from ..limits import PathRefused, check_input_file, check_limit, current_limits, how_to_raise, over_limit
 from ..spaces import SourceSpace, SpaceError
 
 #: Above this fraction of points outside the brain a source is rejected.
@@ -48,18 +48,12 @@ class SourceContext:
             path = self.doc.resolve_path(self.path + ("path",), spec["path"], what="data file", error=SourceError)
         except SourceError as err:
             raise self.fail(err.problems[0].message, ("path",)) from None
-        if not path.exists():
-            raise self.fail(f"file {spec['path']!r} not found (looked for {path}); paths are relative to the scene file",
-                            ("path",))
-        if path.is_dir():
-            raise self.fail(f"{spec['path']!r} is a folder; name a {spec['kind']} file in it", ("path",))
-        if not path.is_file():  # a FIFO or device would block the reader or never end
-            raise self.fail(f"{spec['path']!r} is not a regular file; name a {spec['kind']} file", ("path",))
-        size = path.stat().st_size
+        try:  # regular files only (a FIFO or device would block or never end), within file_bytes
+            size = check_input_file(path, what="file", shown=spec["path"])
+        except PathRefused as err:
+            raise self.fail(str(err), ("path",)) from None
         if size == 0:
             raise self.fail(f"file {spec['path']!r} is empty; give a {spec['kind']} file with data in it", ("path",))
-        if not check_limit(size, "file_bytes"):
-            raise self.fail(over_limit(f"file {spec['path']!r} is too large", size, "file_bytes", " bytes"), ("path",))
         fmt = spec.get("format") or next((f for s, f in suffixes.items() if path.name.lower().endswith(s)), None)
         if fmt is None:
             known = ", ".join(sorted(suffixes))
@@ -68,7 +62,12 @@ class SourceContext:
         return path, fmt
 
     def unreadable(self, path: Path, fmt: str, err: Exception) -> SourceError:
-        return self.fail(f"cannot read {path.name!r} as {fmt}: {err}", ("path",))
+        """The located one-line error for a file its reader refused."""
+        if isinstance(err, MemoryError):
+            text = "ran out of memory reading it; check its size, or lower the limits (--limit)"
+        else:
+            text = " ".join(str(err).split())[:500] or type(err).__name__
+        return self.fail(f"cannot read {path.name!r} as {fmt}: {text}", ("path",))
 
     def space(self, spec: dict) -> SourceSpace:
         """The declared space, checked (bad orientation or resolution are located errors)."""
@@ -95,6 +94,12 @@ class SourceContext:
             first = int(np.nonzero(bad)[0][0])
             raise self.fail(f"{int(bad.sum())} of {len(coords)} {what} have NaN or infinite coordinates "
                             f"(first at row {first}); remove or fix them")
+        bound = current_limits().value_magnitude
+        huge = (np.abs(coords) > bound).any(axis=1)
+        if huge.any():
+            first = int(np.nonzero(huge)[0][0])
+            raise self.fail(f"{int(huge.sum())} of {len(coords)} {what} have coordinates beyond +-{bound:g} "
+                            f"(first at row {first}); fix them or {how_to_raise('value_magnitude')}", ("path",))
         try:
             atlas_um = self.space(spec).to_atlas(coords, shape=shape)
         except SpaceError as err:

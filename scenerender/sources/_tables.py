@@ -12,51 +12,24 @@ TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".npy": "npy", ".
 
 def read_table(path: Path, fmt: str, *, key: str | None = None):
     """A pandas DataFrame from CSV/TSV, NPY (columns 0, 1, ...) or HDF5 (a
-    pandas HDFStore table, or a plain 2-D dataset)."""
+    pandas HDFStore table, or a plain 2-D dataset), through the bounded
+    readers of :mod:`scenerender.sources.readers` (no pickles, sizes checked
+    before reading)."""
     import pandas as pd
+
+    from . import readers
 
     if fmt in ("csv", "tsv"):
-        return pd.read_csv(path, sep="," if fmt == "csv" else None, engine="python" if fmt == "tsv" else "c")
+        return readers.read_delimited(path, fmt)
     if fmt == "npy":
-        array = np.load(path, allow_pickle=False)
+        array = readers.read_npy(path, what="the array", count_as="points")
         if array.ndim != 2:
-            raise ValueError(f"expected a 2-D array (N x 3 or more columns), got shape {array.shape}")
+            raise readers.DataFileError(f"expected a 2-D array (N x 3 or more columns), got shape {array.shape}")
+        readers.check_columns(array.shape[1], "the array")
         return pd.DataFrame(array)
     if fmt == "hdf5":
-        return _read_hdf5(path, key)
+        return readers.read_hdf5_table(path, key)
     raise ValueError(f"unknown table format {fmt}")
-
-
-def _read_hdf5(path: Path, key: str | None):
-    import h5py
-    import pandas as pd
-
-    with h5py.File(path, "r") as f:
-        pandas_keys = [k for k in f.keys() if isinstance(f[k], h5py.Group) and "pandas_type" in f[k].attrs]
-        datasets: list[str] = []
-        f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
-        if key is None:
-            if pandas_keys:
-                key = pandas_keys[0] if len(pandas_keys) == 1 else None
-            elif len(datasets) == 1:
-                key = datasets[0]
-        if key is None:
-            raise ValueError(f"it holds several tables; set 'key' to one of {', '.join(pandas_keys or datasets)}")
-        if key in pandas_keys:
-            pass
-        elif key in f and isinstance(f[key], h5py.Dataset):
-            from ..limits import check_limit, over_limit
-
-            # A compressed dataset can be far larger than its file: check its shape before reading it.
-            if f[key].ndim >= 1 and not check_limit(int(f[key].shape[0]), "points"):
-                raise ValueError(over_limit(f"dataset {key!r} has too many rows", int(f[key].shape[0]), "points"))
-            array = f[key][()]
-            if array.ndim != 2:
-                raise ValueError(f"dataset {key!r} has shape {array.shape}; expected N x 3 or more columns")
-            return pd.DataFrame(array)
-        else:
-            raise ValueError(f"no table {key!r}; it holds {', '.join(pandas_keys or datasets)}")
-    return pd.read_hdf(path, key=key)  # pandas HDFStore (needs PyTables)
 
 
 def select_columns(table, columns, fail) -> tuple[np.ndarray, list[str]]:
@@ -79,6 +52,10 @@ def select_columns(table, columns, fail) -> tuple[np.ndarray, list[str]]:
                 raise fail(f"column index {col} is out of range: the table has {table.shape[1]} columns",
                            ("columns", index))
             col = table.columns[col]
+        if col not in table.columns and col in table.attrs.get("unpickled", ()):
+            raise fail(f"column {col!r} is stored as pickled Python objects (pandas does that for text columns "
+                       "in format='fixed'); scenerender never unpickles, as that can run code: save it with "
+                       "format='table' or as numbers", ("columns", index))
         if col not in table.columns:
             from ..validate import did_you_mean
 

@@ -21,18 +21,17 @@ class MeshData:
 
 
 def load(spec: dict, *, ctx: SourceContext) -> MeshData:
-    import pyvista as pv
+    from .readers import read_mesh
 
     path, fmt = ctx.file(spec, SUFFIXES)
-    try:
-        surface = pv.read(path)
-        surface = surface.extract_surface(algorithm="dataset_surface").triangulate()
+    try:  # pure numpy readers (PLY, OBJ, STL), or VTK behind count and index checks: no native crash
+        vertices, faces = read_mesh(path, fmt)
     except Exception as err:
         raise ctx.unreadable(path, fmt, err) from None
-    if surface.n_cells == 0:
+    if len(faces) == 0:
         raise ctx.fail(f"{path.name!r} holds no surface triangles")
-    points = ctx.to_atlas(spec, np.asarray(surface.points), what="mesh vertices")
-    faces = np.asarray(surface.regular_faces, dtype=np.int64)
+    points = ctx.to_atlas(spec, vertices, what="mesh vertices")
+    faces = np.asarray(faces, dtype=np.int64)
     if ctx.space(spec).mirrors():
         faces = faces[:, ::-1]  # a mirroring map turns triangles inside out; keep normals outward
     return MeshData(points=points, faces=faces)

@@ -6,7 +6,6 @@ region id on every node) are read from their node lists.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +38,18 @@ class NeuronData:
 def _read_swc(path):
     import morphio
 
+    from .readers import quiet_native_stderr, read_swc
+
+    read_swc(path)  # bounded, and ids, parents and cycles checked in linear time, with line numbers
     morphio.set_maximum_warnings(0)  # its warnings go straight to stderr; errors still raise
-    morph = morphio.Morphology(str(path), options=morphio.Option.nrn_order)
+    with quiet_native_stderr():
+        try:
+            morph = morphio.Morphology(str(path), options=morphio.Option.nrn_order)
+        except morphio.MorphioError as err:  # multi-line and coloured: keep the first plain line
+            import re
+
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
+            raise ValueError(text[-1] if text else "MorphIO cannot read it") from None
     if len(morph.points) == 0 and len(morph.soma.points) == 0:
         raise ValueError("it holds no reconstructed points")
     soma = np.asarray(morph.soma.points, dtype=float).mean(axis=0) if len(morph.soma.points) else \
@@ -70,8 +79,9 @@ def _chains(nodes: dict[int, tuple], children: dict[int, list[int]], roots: list
 
 
 def _read_mouselight_json(path):
-    data = json.loads(path.read_text())
-    neuron = data["neurons"][0] if "neurons" in data else data["neuron"]
+    from .readers import read_mouselight_json
+
+    neuron = read_mouselight_json(path)  # ids unique, parents present, no cycles (else the chain walk loops)
     soma_node = neuron["soma"]
     soma = np.array([soma_node["x"], soma_node["y"], soma_node["z"]], dtype=float)
     branches, all_nodes, regions = [], [], []

@@ -1,0 +1,539 @@
+"""Hostile data files, made at test time by one generator per category, each
+run through the real command line in a child process under a memory cap and
+a timeout.
+
+Categories: pickles (a canary file that must never appear), HDF5 reaching
+outside its file, sizes declared beyond the limits (sparse files, so the
+repository and the disk stay small), bodies that lie about their size,
+decompression bombs, malformed meshes that would crash VTK, neuron graphs
+with cycles, duplicate ids or missing parents, paths that are not regular
+files (FIFOs, devices, folders) wherever a path is named, and bad numbers on
+the command line and in the environment.
+
+Every case must end with exit status 2 (or 1 where the failure is a write),
+exactly one line on stderr naming the file (``scene.yaml:LINE:COL:`` where
+the scene names it), no traceback, no file left behind, no process left
+over, at most :data:`MAX_RSS` resident memory and :data:`TIMEOUT` seconds.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pickle
+import re
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import REPO
+from harden_counts import COUNTS
+
+#: Address space a child may map. VTK, Mesa and numpy map far more than they
+#: touch (a plain render needs ~1.5 GiB of address space for ~0.4 GiB
+#: resident), so the cap on address space is 1.5 GiB and resident memory
+#: is checked separately against MAX_RSS.
+ADDRESS_SPACE = int(1.5 * 1024**3)
+MAX_RSS = 1024**3
+#: CPU seconds (user + system) a case may take: unlike wall time, it does not
+#: grow when the test machine is busy. A hang (blocking on a FIFO uses no CPU)
+#: is caught by the wall-clock kill at HANG seconds.
+TIMEOUT = 20.0
+HANG = float(os.environ.get("SCENERENDER_HOSTILE_HANG", "180"))
+CANARY = "canary-was-unpickled"
+
+
+class Evil:
+    """Pickles to a call that makes the canary file: unpickling it runs code."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.folder / CANARY}",))
+
+
+def _cap():
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def run_cli(args: list[str], cwd: Path, env: dict | None = None, *, fsize: int | None = None) -> dict:
+    """``python -m scenerender ARGS`` in its own session, capped; returns its
+    status, stderr, peak resident memory, time, and whether any process of
+    its group outlived it."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                "MALLOC_ARENA_MAX": "2", **(env or {})}
+    full_env.pop("SCENERENDER_DEBUG", None)
+
+    def limits():
+        _cap()
+        if fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "scenerender", *args], cwd=cwd, env=full_env, stdout=out,
+                                stderr=err, preexec_fn=limits, start_new_session=True)
+        timer = threading.Timer(HANG, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        timer.cancel()
+        seconds = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            os.killpg(proc.pid, 0)
+            leftover = True
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            leftover = False
+        err.seek(0)
+        out.seek(0)
+        stderr = err.read().decode(errors="replace")
+        stdout = out.read().decode(errors="replace")
+    return {"status": proc.returncode, "stderr": stderr, "stdout": stdout, "rss": usage.ru_maxrss * 1024,
+            "seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+            "leftover": leftover}
+
+
+# --------------------------------------------------------------- generators
+#
+# Each generator writes its data files into ``work`` and returns cases:
+# (name, scene text, expectation); an expectation gives the exit status, a
+# fragment of the message and optionally extra arguments, environment and
+# the line the message must point at (default: the line naming the file).
+
+
+def _points_scene(path: str, extra: str = "") -> str:
+    return f"version: 1\nsources:\n  cells: {{kind: points, path: {path}{extra}}}\nactors:\n  - {{kind: points, source: cells}}\n"
+
+
+def _volume_scene(path: str) -> str:
+    return f"version: 1\nsources:\n  vol: {{kind: volume, path: {path}}}\nactors:\n  - {{kind: volume, source: vol}}\n"
+
+
+def _mesh_scene(path: str) -> str:
+    return f"version: 1\nsources:\n  m: {{kind: mesh, path: {path}}}\nactors:\n  - {{kind: mesh, source: m}}\n"
+
+
+def _neuron_scene(path: str) -> str:
+    return f"version: 1\nsources:\n  n: {{kind: neuron, path: {path}}}\nactors:\n  - {{kind: neuron, source: n}}\n"
+
+
+def _sparse(path: Path, head: bytes, size: int) -> None:
+    """A file of ``size`` bytes that starts with ``head`` and takes no disk space."""
+    with open(path, "wb") as fh:
+        fh.write(head)
+        fh.truncate(size)
+
+
+def _npy_header(shape, descr="<f8") -> bytes:
+    header = repr({"descr": descr, "fortran_order": False, "shape": tuple(shape)}).encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header
+
+
+def gen_pickles(work: Path) -> list:
+    import h5py
+    import pandas as pd
+
+    cases = []
+    with open(work / "evil.npy", "wb") as fh:
+        np.lib.format.write_array(fh, np.array([Evil(work), Evil(work), Evil(work)], dtype=object),
+                                  allow_pickle=True)
+    cases.append(("npy_object_points", _points_scene("evil.npy"), {"message": "never unpickles"}))
+    cases.append(("npy_object_volume", _volume_scene("evil.npy"), {"message": "never unpickles"}))
+    table = pd.DataFrame({"x": [6600.0] * 3, "y": [4000.0] * 3, "z": [5700.0] * 3,
+                          "evil": [Evil(work)] * 3})
+    with warnings.catch_warnings():  # pandas warns that it pickles the object column: that is the point
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        table.to_hdf(work / "evil_fixed.h5", key="df", mode="w")
+    cases.append(("hdfstore_object_column", _points_scene("evil_fixed.h5", ", columns: [x, y, evil]"),
+                  {"message": "stored as pickled Python objects"}))
+    pd.DataFrame({"x": [6600.0] * 3, "y": [4000.0] * 3, "z": [5700.0] * 3}).to_hdf(
+        work / "evil_table.h5", key="df", mode="w", format="table")
+    with h5py.File(work / "evil_table.h5", "a") as f:  # column names that unpickle to a call
+        f["df/table"].attrs["values_block_0_kind"] = np.bytes_(pickle.dumps(Evil(work), protocol=2))
+    cases.append(("hdfstore_pickled_attribute", _points_scene("evil_table.h5"), {"message": "never unpickles"}))
+    return cases
+
+
+def gen_hdf5_outside(work: Path) -> list:
+    import h5py
+
+    outside = work.parent / "secret.h5"
+    with h5py.File(outside, "w") as f:
+        f["cells"] = np.full((5, 3), 6000.0)
+    (work.parent / "secret.bin").write_bytes(np.full((5, 3), 6000.0).tobytes())
+    with h5py.File(work / "extlink.h5", "w") as f:
+        f["cells"] = h5py.ExternalLink(str(outside), "cells")
+    with h5py.File(work / "extlink_hidden.h5", "w") as f:  # the table is fine; another object links out
+        f["cells"] = np.full((5, 3), 6000.0)
+        f.create_group("other")["x"] = h5py.ExternalLink(str(outside), "cells")
+    layout = h5py.VirtualLayout(shape=(5, 3), dtype="f8")
+    layout[:] = h5py.VirtualSource(str(outside), "cells", shape=(5, 3))
+    with h5py.File(work / "virtual.h5", "w") as f:
+        f.create_virtual_dataset("cells", layout)
+    with h5py.File(work / "external.h5", "w") as f:
+        f.create_dataset("cells", shape=(5, 3), dtype="f8", external=[(str(work.parent / "secret.bin"), 0, 120)])
+    sandbox = {"args": ["--sandbox", "."]}
+    return [("hdf5_external_link", _points_scene("extlink.h5"), {"message": "external link", **sandbox}),
+            ("hdf5_external_link_elsewhere", _points_scene("extlink_hidden.h5"), {"message": "external link"}),
+            ("hdf5_virtual_dataset", _points_scene("virtual.h5"), {"message": "virtual dataset", **sandbox}),
+            ("hdf5_external_storage", _points_scene("external.h5"), {"message": "external files", **sandbox})]
+
+
+def gen_declared_sizes(work: Path) -> list:
+    """Headers that declare more than the limits allow, in sparse files."""
+    import h5py
+    import nibabel
+    import tifffile
+
+    _sparse(work / "wide.npy", _npy_header((10, 100_000_000)), 8 * 10**9 + 128)
+    _sparse(work / "big_volume.npy", _npy_header((1000, 1000, 1000)), 8 * 10**9 + 128)
+    with h5py.File(work / "unwritten.h5", "w") as f:  # never written: only a fill value, 5.6 GB declared
+        f.create_dataset("cells", shape=(1_000_000, 700), dtype="f8", chunks=(1000, 7), compression="gzip")
+    (work / "huge.nrrd").write_bytes(b"NRRD0004\ntype: double\ndimension: 3\nsizes: 2000 2000 2000\n"
+                                     b"endian: little\nencoding: gzip\n\n" + gzip.compress(b"\0" * 1000))
+    header = nibabel.Nifti1Header()  # a valid header declaring 3000^3 float64 voxels, then a few bytes
+    header.set_data_shape((3000, 3000, 3000))
+    header.set_data_dtype(np.float64)
+    header["vox_offset"] = 352
+    (work / "huge.nii.gz").write_bytes(gzip.compress(header.binaryblock + b"\0" * 68))
+    tifffile.imwrite(work / "small.tif", np.zeros((4, 4), np.uint16))
+    data = bytearray((work / "small.tif").read_bytes())
+    for tag, value in ((256, 200_000), (257, 200_000)):  # ImageWidth, ImageLength, patched in the IFD
+        _patch_tiff_tag(data, tag, value)
+    (work / "huge.tif").write_bytes(bytes(data))
+    header = "x," * 5000
+    (work / "many_columns.csv").write_text(header.rstrip(",") + "\n" + "1," * 4999 + "1\n")
+    _sparse(work / "nul.csv", b"a,s,r\n", 7 * 10**9)
+    (work / "long_line.csv").write_bytes(b"a,s,r\n" + b"1" * (3 * 1024**2) + b"\n")
+    return [("npy_values_not_rows", _points_scene("wide.npy"), {"message": "(3 x points)"}),
+            ("npy_8gb_volume", _volume_scene("big_volume.npy"), {"message": "(array_bytes)"}),
+            ("hdf5_never_written", _points_scene("unwritten.h5"), {"message": "(3 x points)"}),
+            ("nrrd_declared_huge", _volume_scene("huge.nrrd"), {"message": "(voxels)"}),
+            ("nifti_declared_huge", _volume_scene("huge.nii.gz"), {"message": "(voxels)"}),
+            ("tiff_declared_huge", _volume_scene("huge.tif"), {"message": "(voxels)"}),
+            ("csv_many_columns", _points_scene("many_columns.csv"), {"message": "(table_columns)"}),
+            ("csv_nul_bytes", _points_scene("nul.csv"), {"message": "NUL byte"}),
+            ("csv_long_line", _points_scene("long_line.csv"), {"message": "(line_bytes)"})]
+
+
+def _patch_tiff_tag(data: bytearray, tag: int, value: int) -> None:
+    offset = struct.unpack_from("<I", data, 4)[0]
+    count = struct.unpack_from("<H", data, offset)[0]
+    for i in range(count):
+        entry = offset + 2 + 12 * i
+        if struct.unpack_from("<H", data, entry)[0] == tag:
+            struct.pack_into("<HI", data, entry + 2, 4, 1)  # LONG, one value
+            struct.pack_into("<I", data, entry + 8, value)
+            return
+    raise AssertionError(f"tag {tag} not in the TIFF")
+
+
+def gen_lying_bodies(work: Path) -> list:
+    """Bodies that are shorter or (decompressed) longer than the header says."""
+    (work / "short.npy").write_bytes(_npy_header((1000, 3)) + b"\0" * 100)
+    bomb = gzip.compress(b"\0" * (64 * 1024**2), compresslevel=9)  # 64 MiB of zeros in ~64 KiB
+    (work / "bomb.nrrd").write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 10 10 10\n"
+                                     b"encoding: gzip\n\n" + bomb)
+    (work / "short.nrrd").write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 100 100 100\n"
+                                      b"encoding: raw\n\n" + b"\1" * 1000)
+    (work / "no_header_end.nrrd").write_bytes(b"NRRD0004\n" + b"x" * 200_000)
+    detached = work.parent / "outside.raw"
+    detached.write_bytes(b"\1" * 1000)
+    (work / "detached.nrrd").write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 10 10 10\n"
+                                         b"encoding: raw\ndata file: ../outside.raw\n\n")
+    return [("npy_truncated_body", _points_scene("short.npy"), {"message": "truncated"}),
+            ("nrrd_gzip_bomb", _volume_scene("bomb.nrrd"), {"message": "decompresses to more than"}),
+            ("nrrd_truncated_raw", _volume_scene("short.nrrd"), {"message": "truncated"}),
+            ("nrrd_endless_header", _volume_scene("no_header_end.nrrd"), {"message": "has no end"}),
+            ("nrrd_detached_outside", _volume_scene("detached.nrrd"),
+             {"message": "outside the sandbox", "args": ["--sandbox", "."]})]
+
+
+def gen_meshes(work: Path) -> list:
+    """Meshes that crashed VTK (SIGSEGV): forged counts, truncation, wild indices."""
+    import pyvista as pv
+
+    def ply(vertices: int, faces: int, body: bytes) -> bytes:
+        return (f"ply\nformat binary_little_endian 1.0\nelement vertex {vertices}\nproperty float x\n"
+                f"property float y\nproperty float z\nelement face {faces}\n"
+                "property list uchar int vertex_indices\nend_header\n").encode() + body
+
+    verts = np.array([[6000, 3500, 5000], [7000, 3500, 5000], [6500, 4500, 5000]], "<f4").tobytes()
+    face = struct.pack("<Biii", 3, 0, 1, 2)
+    (work / "claims_1e9.ply").write_bytes(ply(10**9, 1, verts + face))
+    (work / "truncated.ply").write_bytes(ply(3, 1, verts + face)[:-6])
+    (work / "wild_index.ply").write_bytes(ply(3, 1, verts + struct.pack("<Biii", 3, 0, 1, 2_000_000_000)))
+    (work / "negative_index.ply").write_bytes(ply(3, 1, verts + struct.pack("<Biii", 3, 0, -5, 2)))
+    (work / "ascii_wild.ply").write_text("ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\n"
+                                         "property float y\nproperty float z\nelement face 1\n"
+                                         "property list uchar int vertex_indices\nend_header\n"
+                                         "6000 3500 5000\n7000 3500 5000\n6500 4500 5000\n3 0 1 99\n")
+    (work / "wild.obj").write_text("v 6000 3500 5000\nv 7000 3500 5000\nv 6500 4500 5000\nf 1 2 2000000000\n")
+    (work / "claims.stl").write_bytes(b"\0" * 80 + struct.pack("<I", 10**9) + b"\0" * 50)
+    (work / "claims.vtk").write_text("# vtk DataFile Version 3.0\nx\nASCII\nDATASET POLYDATA\n"
+                                     "POINTS 1000000000 float\n0 0 0\n")
+    (work / "wild.vtk").write_text("# vtk DataFile Version 3.0\nx\nASCII\nDATASET POLYDATA\nPOINTS 3 float\n"
+                                   "6000 3500 5000 7000 3500 5000 6500 4500 5000\nPOLYGONS 1 4\n3 0 1 2000000\n")
+    surface = pv.Sphere(radius=500, center=(6600, 4000, 5700))
+    surface.save(work / "ok.vtp", binary=True)
+    text = (work / "ok.vtp").read_bytes()
+    forged = re.sub(rb'NumberOfPoints="\d+"', b'NumberOfPoints="300000000"', text, count=1)
+    (work / "claims.vtp").write_bytes(forged)
+    return [("ply_claims_1e9_vertices", _mesh_scene("claims_1e9.ply"), {"message": "too many vertices"}),
+            ("ply_truncated", _mesh_scene("truncated.ply"), {"message": "truncated"}),
+            ("ply_face_index_2e9", _mesh_scene("wild_index.ply"), {"message": "refers to vertex 2000000000"}),
+            ("ply_negative_index", _mesh_scene("negative_index.ply"), {"message": "refers to vertex -5"}),
+            ("ply_ascii_wild_index", _mesh_scene("ascii_wild.ply"), {"message": "refers to vertex 99"}),
+            ("obj_wild_index", _mesh_scene("wild.obj"), {"message": "refers to vertex 1999999999"}),
+            ("stl_forged_count", _mesh_scene("claims.stl"), {"message": "not an STL file"}),
+            ("vtk_claims_1e9_points", _mesh_scene("claims.vtk"), {"message": "too many points"}),
+            ("vtk_wild_cell_index", _mesh_scene("wild.vtk"), {"message": "refers to point 2000000"}),
+            ("vtp_claims_300m_points", _mesh_scene("claims.vtp"), {"message": "NumberOfPoints=300,000,000"})]
+
+
+def gen_graphs(work: Path) -> list:
+    """Neuron trees that are not trees, found in linear time and located."""
+    good = ["1 1 6600 4000 5700 50 -1", "2 3 6700 4000 5700 5 1", "3 3 6800 4100 5700 5 2"]
+    (work / "dup.swc").write_text("\n".join(good + ["2 3 6500 3900 5600 5 1"]) + "\n")
+    (work / "cycle.swc").write_text("# a loop\n" + "\n".join(["1 1 6600 4000 5700 50 3", "2 3 6700 4000 5700 5 1",
+                                                            "3 3 6800 4100 5700 5 2"]) + "\n")
+    (work / "orphan.swc").write_text("\n".join(good + ["4 3 6500 3900 5600 5 77"]) + "\n")
+    n = 300_000
+    ids = np.arange(1, n + 1)
+    rows = np.c_[ids, np.full(n, 3), np.full((n, 3), 6600.0), np.ones(n), ids - 1]
+    rows[0, 6] = -1
+    np.savetxt(work / "big.swc", rows, fmt="%d %d %.1f %.1f %.1f %.1f %d")
+
+    def neuron(samples):
+        return json.dumps({"neurons": [{"soma": {"x": 6600, "y": 4000, "z": 5700}, "axon": samples,
+                                        "dendrite": []}]})
+
+    def sample(i, parent):
+        return {"sampleNumber": i, "parentNumber": parent, "x": 6600 + i, "y": 4000, "z": 5700}
+
+    (work / "dup.json").write_text(neuron([sample(1, -1), sample(2, 1), sample(2, 2), sample(3, 2)]))
+    (work / "cycle.json").write_text(neuron([sample(1, 3), sample(2, 1), sample(3, 2)]))
+    (work / "orphan.json").write_text(neuron([sample(1, -1), sample(2, 9)]))
+    return [("swc_duplicate_id", _neuron_scene("dup.swc"), {"message": "line 4: node id 2 is used twice"}),
+            ("swc_cycle", _neuron_scene("cycle.swc"), {"message": "its parents form a cycle"}),
+            ("swc_missing_parent", _neuron_scene("orphan.swc"), {"message": "line 4: parent 77"}),
+            ("swc_over_points_limit", _neuron_scene("big.swc"),
+             {"message": "(points)", "args": ["--limit", "points=100000"]}),
+            ("json_duplicate_sample", _neuron_scene("dup.json"), {"message": "neurons[0].axon[2]: node id 2"}),
+            ("json_cycle", _neuron_scene("cycle.json"), {"message": "its parents form a cycle"}),
+            ("json_missing_parent", _neuron_scene("orphan.json"), {"message": "neurons[0].axon[1]: parent 9"})]
+
+
+def gen_paths(work: Path) -> list:
+    """Paths that are not regular files, wherever a scene or recipe names one."""
+    os.mkfifo(work / "fifo.csv")
+    os.mkfifo(work / "fifo.yaml")
+    unused = ("version: 1\nsources:\n  unused: {kind: points, path: %s}\nactors:\n  - {kind: root}\n")
+    sweep = ("version: 1\nactors:\n  - {kind: region, regions: ['{r}']}\nsweep:\n  table: fifo.csv\n"
+             "render: {output: 'out_{r}.png'}\n")
+    panel = ("version: 1\nactors: [{kind: root}]\nrender: {size: [64, 48]}\npanels:\n  columns: 1\n"
+             "  items:\n    - scene: fifo.yaml\n")
+    (work / "structures_bomb.yaml").write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+        "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n")
+    from atlas_recipes import annotation
+
+    np.save(work / "annotation.npy", annotation())
+    recipe = ("version: 1\nname: lab_mouse\nmetadata: {{species: Mus musculus, citation: unpublished, "
+              "link: 'https://example.org', packager: Lab}}\norientation: asr\nresolution: 50\n"
+              "annotation: {annotation}\nreference: {{derive: annotation}}\nhemispheres: symmetric\n"
+              "structures:\n  path: {structures}\n")
+    (work / "structures.yaml").write_text(yaml.safe_dump([{"acronym": "root", "id": 1, "name": "root",
+                                                          "structure_id_path": [1], "rgb_triplet": [9, 9, 9]}]))
+    (work / "fifo_annotation.recipe").write_text(recipe.format(annotation="fifo.csv", structures="structures.yaml"))
+    (work / "bomb.recipe").write_text(recipe.format(annotation="annotation.npy", structures="structures_bomb.yaml"))
+    return [("unused_source_dev_zero", unused % "/dev/zero", {"message": "is a device", "line": 3}),
+            ("unused_source_fifo", unused % "fifo.csv", {"message": "is a FIFO", "line": 3}),
+            ("unused_source_root_folder", unused % "/", {"message": "is a folder", "line": 3}),
+            ("sweep_table_fifo", sweep, {"message": "is a FIFO", "line": 5, "command": "validate"}),
+            ("panel_scene_fifo", panel, {"message": "is a FIFO", "line": 7}),
+            ("recipe_input_fifo", "version: 1\natlas: {recipe: fifo_annotation.recipe}\nactors: [{kind: root}]\n",
+             {"message": "is a FIFO", "file": "fifo_annotation.recipe", "line": 6}),
+            ("recipe_structures_alias_bomb", "version: 1\natlas: {recipe: bomb.recipe}\nactors: [{kind: root}]\n",
+             {"message": "alias bomb", "file": "bomb.recipe", "line": 10, "progress": "building atlas "})]
+
+
+def gen_numbers(work: Path) -> list:
+    """Bad numbers in scenes, on the command line and in the environment."""
+    anim = ("version: 1\nactors: [{kind: root}]\nanimation:\n  fps: 5.0e-324\n  duration: 1\n"
+            "  orbit: {degrees: 90}\n")
+    big_int = "version: 1\nactors: [{kind: root}]\nrender:\n  size: [" + "9" * 5000 + ", 48]\n"
+    plain = "version: 1\nactors: [{kind: root}]\nrender: {size: [64, 48]}\n"
+    (work / "cells_far.csv").write_text("a,s,r\n6600,4000,5700\n1e300,4000,5700\n")
+    return [("fps_denormal", anim, {"message": "fps 4.94066e-324 is too small", "line": 4}),
+            ("int_5000_digits", big_int, {"message": "too large a number", "line": 4}),
+            ("env_limit_not_a_number", plain, {"message": "SCENERENDER_MAX_POINTS", "line": None,
+                                               "env": {"SCENERENDER_MAX_POINTS": "lots"}, "file": "scenerender"}),
+            ("time_nan", anim.replace("5.0e-324", "30"), {"message": "--time nan", "line": None,
+                                                        "args": ["--time", "nan"], "file": "scenerender"}),
+            ("coordinate_1e300", _points_scene("cells_far.csv"), {"message": "beyond +-1e+15"})]
+
+
+GENERATORS = [gen_pickles, gen_hdf5_outside, gen_declared_sizes, gen_lying_bodies, gen_meshes, gen_graphs,
+              gen_paths, gen_numbers]
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """Every generator's files in one scratch folder, every case run (two at
+    a time: each is one short process); what was left behind, over all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    work = tmp_path_factory.mktemp("hostile") / "work"
+    work.mkdir()
+    cases = {}
+    for gen in GENERATORS:
+        for name, scene, expect in gen(work):
+            (work / f"{name}.yaml").write_text(scene)
+            cases[name] = expect
+
+    def listing():
+        return set(os.listdir(work)) | {f"../{n}" for n in os.listdir(work.parent)}
+
+    before = listing()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(run_cli, [e.get("command", "render"), f"{name}.yaml", *e.get("args", [])],
+                                     work, e.get("env")) for name, e in cases.items()}
+        results = {name: f.result() for name, f in futures.items()}
+    return cases, results, sorted(listing() - before), work
+
+
+ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column", "hdfstore_pickled_attribute",
+             "hdf5_external_link", "hdf5_external_link_elsewhere", "hdf5_virtual_dataset", "hdf5_external_storage",
+             "npy_values_not_rows", "npy_8gb_volume", "hdf5_never_written", "nrrd_declared_huge",
+             "nifti_declared_huge", "tiff_declared_huge", "csv_many_columns", "csv_nul_bytes", "csv_long_line",
+             "npy_truncated_body", "nrrd_gzip_bomb", "nrrd_truncated_raw", "nrrd_endless_header",
+             "nrrd_detached_outside", "ply_claims_1e9_vertices", "ply_truncated", "ply_face_index_2e9",
+             "ply_negative_index", "ply_ascii_wild_index", "obj_wild_index", "stl_forged_count",
+             "vtk_claims_1e9_points", "vtk_wild_cell_index", "vtp_claims_300m_points", "swc_duplicate_id",
+             "swc_cycle", "swc_missing_parent", "swc_over_points_limit", "json_duplicate_sample", "json_cycle",
+             "json_missing_parent", "unused_source_dev_zero", "unused_source_fifo", "unused_source_root_folder",
+             "sweep_table_fifo", "panel_scene_fifo", "recipe_input_fifo",
+             "recipe_structures_alias_bomb", "fps_denormal", "int_5000_digits", "env_limit_not_a_number",
+             "time_nan", "coordinate_1e300"]
+
+
+def test_every_generated_case_is_run(hostile):
+    assert sorted(hostile[0]) == sorted(ALL_CASES)
+
+
+def test_no_pickle_was_loaded_and_nothing_left_behind(hostile):
+    _, _, left, work = hostile
+    assert not (work / CANARY).exists(), "a pickle was loaded: the canary file appeared"
+    assert left == [], f"left behind: {left}"
+
+
+@pytest.mark.parametrize("name", ALL_CASES)
+def test_hostile_data_file(hostile, name):
+    cases, results, _, _ = hostile
+    expect, result = cases[name], results[name]
+    COUNTS["corpus"] += 1
+    stderr = result["stderr"]
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    assert result["status"] == expect.get("status", 2), stderr
+    # A recipe's atlas is built on first use and says so first: progress, not part of the error.
+    lines = [t for t in stderr.strip().splitlines() if not ("progress" in expect and t.startswith(expect["progress"]))]
+    assert len(lines) == 1, f"expected one line, got:\n{stderr}"
+    file = re.escape(expect.get("file", f"{name}.yaml"))
+    line = expect.get("line", 3)
+    where = rf"^(.*/)?{file}:{line}:\d+: " if line is not None else rf"^(.*/)?{file}[: ]"
+    assert re.match(where, lines[0]), f"not located at {expect.get('file', name)}:{line}: {lines[0]}"
+    assert expect["message"] in lines[0], lines[0]
+    assert not result["leftover"], "a process outlived the command"
+    assert result["rss"] <= MAX_RSS, f"{result['rss'] / 1024**2:.0f} MiB resident"
+    assert result["cpu"] <= TIMEOUT, f"{result['cpu']:.1f} s of CPU"
+
+
+# ------------------------------------------------------------ whole commands
+
+
+def test_batch_planning_refuses_paths_before_hashing(tmp_path):
+    """The batch planner checks every path (sandbox, FIFOs) before it hashes
+    anything or starts a worker: the render is invalid at once."""
+    os.mkfifo(tmp_path / "fifo.csv")
+    (tmp_path / "outside.yaml").write_text(_points_scene("/etc/hostname"))
+    (tmp_path / "fifo.yaml").write_text(_points_scene("fifo.csv"))
+    result = run_cli(["batch", "outside.yaml", "fifo.yaml", "--sandbox", ".", "--report", "report.json"], tmp_path)
+    text = result["stderr"] + result["stdout"]
+    assert result["status"] == 2, text
+    assert "Traceback" not in text and "internal error" not in text, text
+    assert "outside.yaml:3:" in text and "outside the sandbox" in text, text
+    assert "fifo.yaml:3:" in text and "is a FIFO" in text, text
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [r["status"] for r in report["renders"]] == ["invalid", "invalid"]
+    assert not any(r.get("fingerprint") for r in report["renders"])
+    assert not result["leftover"] and result["cpu"] <= TIMEOUT
+
+
+def test_frames_folder_with_a_user_file_is_refused_and_kept(tmp_path):
+    """PNG frames go to a folder only if it holds nothing but frames: a
+    user's file in a subfolder survives, and so do the old frames."""
+    (tmp_path / "orbit.yaml").write_text("version: 1\nactors: [{kind: root}]\nrender: {size: [32, 24]}\n"
+                                         "animation:\n  fps: 2\n  frames: 2\n  orbit: {degrees: 10}\n")
+    frames = tmp_path / "frames"
+    (frames / "notes").mkdir(parents=True)
+    (frames / "notes" / "thesis.txt").write_text("years of work")
+    (frames / "frame_00000.png").write_bytes(b"old frame")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run_cli(["render", "orbit.yaml", "-o", "frames"], tmp_path)
+    assert result["status"] == 1, result["stderr"]
+    lines = result["stderr"].strip().splitlines()
+    assert len(lines) == 1 and "notes" in lines[0] and "not only frames" in lines[0], result["stderr"]
+    assert (frames / "notes" / "thesis.txt").read_text() == "years of work"
+    assert (frames / "frame_00000.png").read_bytes() == b"old frame"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_frames_folder_of_only_frames_is_replaced(tmp_path):
+    from scenerender.video import VideoWriter
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(5):  # an older, longer render
+        (frames / f"frame_{i:05d}.png").write_bytes(b"old")
+    writer = VideoWriter(frames, fps=2, size=(8, 6))
+    writer.write(np.zeros((6, 8, 3), np.uint8))
+    writer.close()
+    assert sorted(p.name for p in frames.iterdir()) == ["frame_00000.png"]
+    assert (frames / "frame_00000.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
+
+
+@pytest.mark.parametrize("case", ["name_too_long", "file_too_large"])
+def test_os_errors_on_writing_are_one_line(tmp_path, case):
+    """A write the system refuses (here ENAMETOOLONG, and EFBIG from a file-size
+    cap, standing in for ENOSPC) is one line naming the output, exit 1."""
+    (tmp_path / "s.yaml").write_text("version: 1\nactors: [{kind: root}]\nrender: {size: [64, 48]}\n")
+    if case == "name_too_long":
+        result = run_cli(["render", "s.yaml", "-o", "x" * 300 + ".png"], tmp_path)
+        reason = "file name too long"
+    else:
+        result = run_cli(["render", "s.yaml", "-o", "out.png"], tmp_path, fsize=100)
+        reason = "too large"
+    lines = result["stderr"].strip().splitlines()
+    assert result["status"] == 1, result["stderr"]
+    assert len(lines) == 1 and "Traceback" not in lines[0] and "internal error" not in lines[0], result["stderr"]
+    assert reason in lines[0].lower(), lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]

@@ -1,0 +1,125 @@
+"""Fuzzing the bounded readers themselves (scenerender.sources.readers):
+hypothesis mutates the header and body of a small valid file of each
+format (overwritten bytes, forged numbers in the header, truncation,
+appended bytes) and the reader must either return data within the limits
+or raise DataFileError - never another exception, never a native crash,
+never an allocation beyond the (lowered) limits.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harden_counts import COUNTS
+from scenerender import limits
+from scenerender.sources import readers
+
+LIMITS = {"points": 10_000, "voxels": 100_000, "array_bytes": 1_000_000, "line_bytes": 10_000, "table_columns": 50}
+
+
+def _seed_files() -> dict[str, bytes]:
+    seeds = {}
+    buf = io.BytesIO()
+    np.save(buf, np.arange(24, dtype="<f8").reshape(8, 3))
+    seeds["npy"] = buf.getvalue()
+    seeds["nrrd"] = (b"NRRD0004\ntype: uint16\ndimension: 3\nsizes: 4 3 2\nendian: little\nencoding: gzip\n\n"
+                     + gzip.compress(np.arange(24, dtype="<u2").tobytes()))
+    seeds["nrrd_raw"] = (b"NRRD0004\ntype: float\ndimension: 3\nsizes: 2 2 2\nendian: big\nencoding: raw\n\n"
+                         + np.arange(8, dtype=">f4").tobytes())
+    verts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], "<f4")
+    faces = b"".join(struct.pack("<Biii", 3, *f) for f in ((0, 1, 2), (0, 1, 3), (1, 2, 3)))
+    seeds["ply"] = (b"ply\nformat binary_little_endian 1.0\nelement vertex 4\nproperty float x\nproperty float y\n"
+                    b"property float z\nelement face 3\nproperty list uchar int vertex_indices\nend_header\n"
+                    + verts.tobytes() + faces)
+    seeds["ply_ascii"] = (b"ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\n"
+                          b"property float z\nelement face 2\nproperty list uchar int vertex_indices\nend_header\n"
+                          b"0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n4 0 1 2 3\n")
+    record = np.zeros(2, dtype=[("n", "<f4", 3), ("c", "<f4", (3, 3)), ("a", "<u2")])
+    record["c"] = [[[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 0, 0], [0, 1, 0], [0, 0, 1]]]
+    seeds["stl"] = b"\0" * 80 + struct.pack("<I", 2) + record.tobytes()
+    seeds["obj"] = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1/1 2/2 4/4\nf -1 -2 -3\n"
+    seeds["swc"] = b"# neuron\n1 1 0 0 0 5 -1\n2 3 1 0 0 1 1\n3 3 2 0 0 1 2\n4 2 0 1 0 1 1\n"
+    seeds["csv"] = b"a,s,r\n1,2,3\n4,5,6\n"
+    return seeds
+
+
+SEEDS = _seed_files()
+READERS = {
+    "npy": lambda p: readers.read_npy(p, count_as="points"),
+    "nrrd": readers.read_nrrd,
+    "nrrd_raw": readers.read_nrrd,
+    "ply": readers.read_ply,
+    "ply_ascii": readers.read_ply,
+    "stl": readers.read_stl,
+    "obj": readers.read_obj,
+    "swc": readers.read_swc,
+    "csv": lambda p: readers.read_delimited(p, "csv"),
+}
+
+
+@st.composite
+def mutated(draw, fmt: str) -> bytes:
+    data = bytearray(SEEDS[fmt])
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["byte", "number", "truncate", "append"]))
+        if kind == "byte" and data:
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+        elif kind == "number":  # forge a number in the text header: counts, sizes, indices
+            digits = [i for i, b in enumerate(data[:400]) if chr(b).isdigit()]
+            if digits:
+                at = draw(st.sampled_from(digits))
+                data[at:at + 1] = str(draw(st.sampled_from([0, 1, 2**31 - 1, 2**32, 10**12, -1]))).encode()
+        elif kind == "truncate" and data:
+            del data[draw(st.integers(0, len(data) - 1)):]
+        else:
+            data += draw(st.binary(max_size=64))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+def test_reader_refuses_or_reads_within_limits(fmt, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"fuzz-{fmt}")
+    path = folder / f"file.{fmt.split('_')[0]}"
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(data=mutated(fmt))
+    def check(data: bytes):
+        COUNTS["documents"] += 1
+        path.write_bytes(data)
+        with limits.override(**LIMITS):
+            try:
+                result = READERS[fmt](path)
+            except readers.DataFileError:
+                return
+        arrays = result if isinstance(result, tuple) else (result,)
+        for array in arrays:
+            nbytes = array.memory_usage(deep=True).sum() if hasattr(array, "memory_usage") else array.nbytes
+            assert nbytes <= 10 * LIMITS["array_bytes"]
+        if fmt in ("ply", "ply_ascii", "stl", "obj"):
+            vertices, faces = result
+            assert faces.size == 0 or (faces.min() >= 0 and faces.max() < len(vertices))
+
+    check()
+
+
+def test_a_broken_seed_is_noticed(tmp_path):
+    """The fuzz test can fail: a face index past the vertices is refused, not returned."""
+    data = SEEDS["ply"][:-4] + struct.pack("<i", 7)
+    (tmp_path / "bad.ply").write_bytes(data)
+    with pytest.raises(readers.DataFileError, match="refers to vertex 7"):
+        readers.read_ply(Path(tmp_path / "bad.ply"))
+
+
+def test_every_seed_reads(tmp_path):
+    for fmt, data in SEEDS.items():
+        path = tmp_path / f"seed.{fmt.split('_')[0]}"
+        path.write_bytes(data)
+        READERS[fmt](path)
