@@ -149,12 +149,18 @@ def thalamus_grid(atlas, energy: float) -> np.ndarray:
     brain, -1 (no data) outside; returned as the C-order array [z=LR, y=DV, x=AP] of shape (58, 41, 67)."""
     annotation = np.asarray(atlas.bg.annotation)  # asr at the atlas resolution
     step = round(200 / atlas.resolution[0])
-    coarse = annotation[::step, ::step, ::step]
+    # A 200 um voxel k covers [200 k, 200 k + 200) um: the step**3 atlas voxels inside it.
+    shape = [-(-n // step) * step for n in annotation.shape]
+    padded = np.zeros(shape, dtype=annotation.dtype)
+    padded[tuple(slice(0, n) for n in annotation.shape)] = annotation
+    blocks = padded.reshape(shape[0] // step, step, shape[1] // step, step, shape[2] // step, step)
     th = atlas.bg.structures["TH"]["id"]
-    inside_th = np.isin(coarse, [s["id"] for s in atlas.bg.structures.values() if th in s["structure_id_path"]])
+    in_th = np.isin(blocks, [s["id"] for s in atlas.bg.structures.values() if th in s["structure_id_path"]])
+    inside_th = in_th.mean(axis=(1, 3, 5)) >= 0.5
+    in_brain = (blocks > 0).mean(axis=(1, 3, 5)) >= 0.5
     grid_asr = np.full((67, 41, 58), -1.0, dtype=np.float32)  # AP, DV, LR
-    a, d, l = coarse.shape
-    grid_asr[:a, :d, :l] = np.where(coarse > 0, 0.0, -1.0)
+    a, d, l = inside_th.shape
+    grid_asr[:a, :d, :l] = np.where(in_brain, 0.0, -1.0)
     grid_asr[:a, :d, :l][inside_th] = energy
     return np.ascontiguousarray(grid_asr.transpose(2, 1, 0))  # -> [LR, DV, AP]
 
