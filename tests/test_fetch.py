@@ -348,7 +348,7 @@ def test_fetch_bundle_renders_identically_offline(public_services, tmp_path, mon
     digest = hashlib.sha256(body.encode()).hexdigest()
     line = next(x for x in out.splitlines() if "MouseLight neuron AA0052" in x)
     assert f"POST {public_services.url}/json {{\"ids\": [\"AA0052\"]}}" in line and f"sha256 {digest}" in line
-    assert "fetched:      source genes: Allen expression grid of experiment 79912555 from allen GET " \
+    assert "fetched:      source genes: Allen expression grid of experiment 79912555 (id 79912555) from allen GET " \
            f"{public_services.url}/grid_data/download/79912555?include=energy" in out
     # A changed bundle file is refused, not drawn.
     data = next((tmp_path / "bundle" / "data").glob("*.zip"))
@@ -387,8 +387,11 @@ def test_batch_fetches_each_item_once(public_services, tmp_path):
     from scenerender.provenance import read_record
 
     record = read_record(tmp_path / "out" / "b.png")[0]
-    whats = [r["what"] for r in record["fingerprint"]["fetched"]["ml"]]
-    assert whats == ["MouseLight neuron AA0052 (JSON)", "MouseLight neuron AA1506 (JSON)"]
+    fetched = record["fingerprint"]["fetched"]["ml"]
+    assert [(r["what"], r["id"], r["service"]) for r in fetched] == [
+        ("MouseLight neuron AA0052 (JSON)", "AA0052", "mouselight"), ("MouseLight neuron AA1506 (JSON)", "AA1506", "mouselight")]
+    assert all(r["query"] == {"kind": "mouselight", "ids": ["AA0052", "AA1506"]} and r["retrieved"].startswith("20")
+               for r in fetched)
     public_services.log.clear()
     assert run_cli("batch", *scenes, "--jobs", "2", "-o", str(tmp_path / "out"), "--dry-run") == 0
     assert run_cli("batch", *scenes, "--jobs", "2", "-o", str(tmp_path / "out")) == 0

@@ -44,7 +44,7 @@ def experiments_request(gene: str, plane: str) -> Request:
 
 def grid_request(experiment: int) -> Request:
     return Request(SERVICE, "GET", f"/grid_data/download/{int(experiment)}", query="include=energy",
-                   what=f"Allen expression grid of experiment {experiment}", suffix=".zip")
+                   what=f"Allen expression grid of experiment {experiment}", suffix=".zip", item_id=str(experiment))
 
 
 def rma_rows(job: Job, item, what: str) -> list[dict]:

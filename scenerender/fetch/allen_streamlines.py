@@ -50,7 +50,7 @@ def info_request(folder: str = "") -> Request:
 
 def skeleton_request(folder: str, experiment: int) -> Request:
     return Request(STORE, "GET", f"{folder}/{int(experiment)}", what=f"streamlines of experiment {experiment}",
-                   suffix=".skel")
+                   suffix=".skel", item_id=str(experiment))
 
 
 def read_skeleton(data: bytes, transform: np.ndarray) -> list[np.ndarray]:

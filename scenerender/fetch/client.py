@@ -104,6 +104,8 @@ class Request:
     expect: str = "bytes"
     #: The file name extension of the cached payload.
     suffix: str = ".bin"
+    #: The service's id of the item (neuron id or name, experiment id); empty for searches.
+    item_id: str = ""
 
     @property
     def key(self) -> str:
@@ -125,6 +127,7 @@ class Item:
     size: int
     service: str
     what: str
+    id: str
     url: str
     method: str
     body: dict | None
@@ -198,7 +201,7 @@ class Fetcher:
                 p.unlink(missing_ok=True)
             return None
         return Item(key=req.key, path=data, sha256=record["sha256"], size=record["size"], service=req.service,
-                    what=req.what, url=record["url"], method=req.method, body=req.body,
+                    what=req.what, id=req.item_id, url=record["url"], method=req.method, body=req.body,
                     retrieved=record["retrieved"])
 
     def get(self, req: Request) -> Item:
@@ -266,7 +269,7 @@ class Fetcher:
                       "sha256": digest, "retrieved": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             _write_atomic(meta, json.dumps(record, indent=1).encode())
             return Item(key=req.key, path=data, sha256=digest, size=size, service=req.service, what=req.what,
-                        url=url, method=req.method, body=req.body, retrieved=record["retrieved"])
+                        id=req.item_id, url=url, method=req.method, body=req.body, retrieved=record["retrieved"])
         raise FetchError(f"{name}: cannot fetch {req.what or url}: {last} (tried {attempts} times; "
                          f"{url}); try again later, or use a bundle made with 'scenerender fetch'")
 
@@ -338,7 +341,7 @@ class PinnedFetcher:
             raise FetchError(f"{path} is missing or changed (its SHA-256 is not the one in {self.manifest.name}); "
                              "fetch the bundle again")
         item = Item(key=req.key, path=path, sha256=entry["sha256"], size=path.stat().st_size, service=req.service,
-                    what=req.what, url=str(entry.get("url", "")), method=req.method, body=req.body,
+                    what=req.what, id=req.item_id, url=str(entry.get("url", "")), method=req.method, body=req.body,
                     retrieved=str(entry.get("retrieved", "")))
         if self.recorder is not None:
             self.recorder.add(item)

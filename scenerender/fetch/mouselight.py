@@ -38,12 +38,13 @@ def search_request() -> Request:
 
 def json_request(neuron_id: str) -> Request:
     return Request(SERVICE, "POST", "/json", body={"ids": [neuron_id]}, what=f"MouseLight neuron {neuron_id} (JSON)",
-                   expect="json", suffix=".json")
+                   expect="json", suffix=".json", item_id=neuron_id)
 
 
 def swc_request(neuron_id: str) -> Request:
     return Request(SERVICE, "POST", "/swc", body={"ids": [neuron_id], "ccfVersion": CCF_V3},
-                   what=f"MouseLight neuron {neuron_id} (SWC, CCFv3)", expect="json", suffix=".json")
+                   what=f"MouseLight neuron {neuron_id} (SWC, CCFv3)", expect="json", suffix=".json",
+                   item_id=neuron_id)
 
 
 def select_by_soma(job: Job, regions: list, limit: int) -> list[str]:

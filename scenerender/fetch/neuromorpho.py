@@ -29,7 +29,7 @@ PAGE_SIZE_MAX = 500
 
 def name_request(name: str) -> Request:
     return Request(SERVICE, "GET", f"/api/neuron/name/{quote(name, safe='')}", what=f"NeuroMorpho neuron {name}",
-                   expect="json", suffix=".json")
+                   expect="json", suffix=".json", item_id=name)
 
 
 def select_request(where: dict, size: int, page: int) -> Request:
@@ -42,7 +42,7 @@ def select_request(where: dict, size: int, page: int) -> Request:
 
 def swc_request(archive: str, name: str) -> Request:
     path = f"/dableFiles/{quote(archive.lower(), safe='')}/CNG%20version/{quote(name, safe='')}.CNG.swc"
-    return Request(SERVICE, "GET", path, what=f"NeuroMorpho neuron {name} (CNG SWC)", suffix=".swc")
+    return Request(SERVICE, "GET", path, what=f"NeuroMorpho neuron {name} (CNG SWC)", suffix=".swc", item_id=name)
 
 
 def _search(job: Job, where: dict, limit: int) -> list[dict]:
