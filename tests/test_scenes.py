@@ -15,8 +15,14 @@ SCENE_FILES = sorted(SCENES.glob("*.yaml"))
 
 
 def _missing_data(path) -> list[str]:
-    sources = yaml.safe_load(path.read_text()).get("sources") or {}
-    return [s["path"] for s in sources.values() if "path" in s and not (path.parent / s["path"]).exists()]
+    scene = yaml.safe_load(path.read_text())
+    sources = scene.get("sources") or {}
+    needed = [s["path"] for s in sources.values() if "path" in s]  # fetched public data have none
+    needed += [s["space"]["registration"] for s in sources.values()
+               if isinstance(s.get("space"), dict) and "registration" in s["space"]]
+    if isinstance(scene.get("atlas"), dict) and "brainglobe_dir" in scene["atlas"]:
+        needed.append(scene["atlas"]["brainglobe_dir"])
+    return [p for p in needed if not (path.parent / p).exists()]
 
 
 def _fetches(path) -> bool:
@@ -29,7 +35,8 @@ def _fetches(path) -> bool:
 def test_example_scene_renders(path, request):
     missing = _missing_data(path)
     if missing:
-        pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} (../shared/data)")
+        pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} "
+                    "(../shared/data; build/ is made by tools/brainreg_example.py)")
     if _fetches(path):  # public data: served from fixtures by the loopback services
         request.getfixturevalue("public_services")
     assert scenerender.validate_scene(path) == []

@@ -40,7 +40,7 @@ def _read_xml(path, cell_type: str):
 def load(spec: dict, *, ctx: SourceContext) -> PointsData:
     path, fmt = ctx.file(spec, SUFFIXES)
     try:
-        table = _read_xml(path, spec["cell_type"]) if fmt == "cellfinder-xml" else \
+        table = _read_xml(path, spec.get("cell_type", "cells")) if fmt == "cellfinder-xml" else \
             read_table(path, fmt, key=spec.get("key"))
     except Exception as err:  # readers raise many types; all mean "cannot read this file"
         raise ctx.unreadable(path, fmt, err) from None
@@ -50,4 +50,7 @@ def load(spec: dict, *, ctx: SourceContext) -> PointsData:
     coords, _ = select_columns(table, columns, ctx.fail)
     if len(coords) == 0:
         raise ctx.fail(f"{path.name!r} holds no points")
+    kept = ctx.inside_sample(spec, coords)
+    if not kept.all():
+        coords, table = coords[kept], table[kept]
     return PointsData(points=ctx.to_atlas(spec, coords), table=table.reset_index(drop=True))
