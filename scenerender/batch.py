@@ -185,6 +185,7 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
     jobs: list[RenderJob] = []
     tasks: list[RenderTask] = []
     by_output: dict[Path, RenderJob] = {}
+    atlases: dict = {}
     for file in scene_files:
         try:
             doc = read_scene(Path(file))
@@ -222,6 +223,18 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                 continue
             by_output[out] = job
             options = {"size": list(size) if size else None, "format": out.suffix.lower()}
+            if scene.spec.get("sources"):  # public data: fetched here, once per item, before the workers need it
+                from .errors import RenderError
+                from .fetch import prefetch
+
+                try:
+                    prefetch(scene, atlases)
+                except SceneError as err:
+                    job.status, job.message = INVALID, str(err)
+                    continue
+                except RenderError as err:
+                    job.status, job.message = FAILED, str(err)
+                    continue
             fingerprint = scene_fingerprint(scene, options)
             job.fingerprint = fingerprint.digest
             if not force and is_up_to_date(out, fingerprint):

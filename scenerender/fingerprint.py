@@ -51,10 +51,15 @@ class Fingerprint:
     atlas: dict = field(default_factory=dict)
     software: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    #: Public data each fetched source resolved to (see :func:`scenerender.fetch.fetched_records`).
+    fetched: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"digest": self.digest, "scene": self.scene, "files": dict(self.files), "atlas": dict(self.atlas),
-                "software": dict(self.software), "options": dict(self.options)}
+        out = {"digest": self.digest, "scene": self.scene, "files": dict(self.files), "atlas": dict(self.atlas),
+               "software": dict(self.software), "options": dict(self.options)}
+        if self.fetched:
+            out["fetched"] = dict(self.fetched)
+        return out
 
 
 def _canonical(value: Any) -> bytes:
@@ -129,5 +134,16 @@ def scene_fingerprint(scene: Scene, options: dict | None = None) -> Fingerprint:
     atlas = atlas_identity(AtlasRequest.from_spec(scene.spec["atlas"], scene.doc.base_dir))
     software = software_versions()
     options = dict(options or {})
-    digest = hashlib.sha256(_canonical([scene_hash, files, atlas, software, options])).hexdigest()
-    return Fingerprint(digest=digest, scene=scene_hash, files=files, atlas=atlas, software=software, options=options)
+    parts = [scene_hash, files, atlas, software, options]
+    fetched = {}
+    if any(isinstance(s, dict) and "kind" in s for s in (scene.spec.get("sources") or {}).values()):
+        from .fetch import fetched_records, fetched_sources
+
+        if fetched_sources(scene.spec):
+            fetched = fetched_records(scene)
+            # What was fetched (not when): the same bytes give the same digest.
+            parts.append({name: None if records is None else sorted([str(r.get("what")), r.get("sha256")] for r in records)
+                          for name, records in fetched.items()})
+    digest = hashlib.sha256(_canonical(parts)).hexdigest()
+    return Fingerprint(digest=digest, scene=scene_hash, files=files, atlas=atlas, software=software, options=options,
+                       fetched=fetched)

@@ -266,6 +266,10 @@ def mapping_report(scene, *, atlas=None) -> list[SourceReport]:
 
     if not hasattr(scene, "spec"):
         scene = load_scene(scene)
+    from .fetch import FETCHED_KINDS
+
     atlas = atlas or _open_atlas(scene)
+    # Fetched public data are mapped with each service's declared convention (scenerender/fetch), not a
+    # declaration of the scene's: there is nothing here to check or suggest.
     return [report_source(name, spec, doc=scene.doc, atlas=atlas)
-            for name, spec in scene.spec.get("sources", {}).items()]
+            for name, spec in scene.spec.get("sources", {}).items() if spec.get("kind") not in FETCHED_KINDS]

@@ -17,7 +17,7 @@ SCENE_FILES = sorted(SCENES.glob("*.yaml"))
 def _missing_data(path) -> list[str]:
     scene = yaml.safe_load(path.read_text())
     sources = scene.get("sources") or {}
-    needed = [s["path"] for s in sources.values()]
+    needed = [s["path"] for s in sources.values() if "path" in s]  # fetched public data have none
     needed += [s["space"]["registration"] for s in sources.values()
                if isinstance(s.get("space"), dict) and "registration" in s["space"]]
     if isinstance(scene.get("atlas"), dict) and "brainglobe_dir" in scene["atlas"]:
@@ -25,12 +25,20 @@ def _missing_data(path) -> list[str]:
     return [p for p in needed if not (path.parent / p).exists()]
 
 
+def _fetches(path) -> bool:
+    from scenerender.fetch import fetched_sources
+
+    return bool(fetched_sources(yaml.safe_load(path.read_text())))
+
+
 @pytest.mark.parametrize("path", SCENE_FILES, ids=[p.stem for p in SCENE_FILES])
-def test_example_scene_renders(path):
+def test_example_scene_renders(path, request):
     missing = _missing_data(path)
     if missing:
         pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} "
                     "(../shared/data; build/ is made by tools/brainreg_example.py)")
+    if _fetches(path):  # public data: served from fixtures by the loopback services
+        request.getfixturevalue("public_services")
     assert scenerender.validate_scene(path) == []
     first = path.read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../schemas/scene.schema.json"

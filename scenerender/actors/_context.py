@@ -60,7 +60,9 @@ class BuildContext:
             known = ", ".join(specs) or "none are defined"
             raise self.fail(key_path, f"no source named {name!r}{did_you_mean(name, specs)} (sources: {known}); "
                                       "define it under 'sources:'")
-        kind = specs[name]["kind"]
+        from ..sources import provided_kind
+
+        kind = provided_kind(specs[name]["kind"])
         if kind not in kinds:
             raise self.fail(key_path, f"source {name!r} is a {kind} source; this actor draws "
                                       f"{' or '.join(kinds)} sources")
