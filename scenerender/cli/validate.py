@@ -16,7 +16,9 @@ def register(commands) -> None:
     p.add_argument("scenes", nargs="+", type=Path, metavar="SCENE", help="scene YAML files")
     p.add_argument("--schema-only", action="store_true",
                    help="only check each scene against the JSON Schema: fast, opens no atlas and reads no data")
-    p.add_argument("--resolve", action="store_true", help=argparse.SUPPRESS)  # the default since 0.1; kept for scripts
+    p.add_argument("--resolve", action="store_true",
+                   help="also print the mapping report of every source (as 'scenerender check-space'); "
+                        "its warnings are printed either way")
     p.set_defaults(run=run)
 
 
@@ -39,6 +41,8 @@ def run(args) -> int:
                 _check(doc, item, resolve=not args.schema_only, atlases=atlases)
             except SceneError as err:
                 problems += [p for p in err.problems if p not in problems]
+        if not problems and not args.schema_only:
+            problems += _mapping_warnings(doc, items, show=args.resolve)
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
@@ -62,6 +66,22 @@ def _check(doc, item, *, resolve: bool, atlases: dict) -> None:
     from ..compile import compile_scene, load_scene
 
     compile_scene(load_scene(doc, item=item), atlas_cache=atlases, check_unused_sources=True)
+
+
+def _mapping_warnings(doc, items, *, show: bool) -> list:
+    """Print the mapping report's warnings (and with ``show`` its per-source lines); they do not fail
+    validation. Returns problems only if the report itself cannot be made."""
+    import io
+
+    from ..compile import load_scene
+    from ..errors import SceneError
+    from .check_space import print_report
+
+    try:
+        print_report(load_scene(doc, item=items[0]), out=sys.stdout if show else io.StringIO(), err=sys.stderr)
+    except SceneError as err:
+        return list(err.problems)
+    return []
 
 
 def _first_item(doc) -> str:
