@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .compile import Scene, compile_scene, load_scene
+from .compile import compile_scene, load_scene
 from .errors import Problem, RenderError, SceneError, SceneValidationError
+from .scene import Scene
 from .validate import validate_scene
 
 __version__ = "0.1.0"
@@ -31,8 +32,8 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     Parameters
     ----------
     scene : str, Path, dict, Scene or ScenePlan
-        A scene file, YAML text, a dict, a loaded :class:`Scene` or a
-        compiled plan.
+        A scene file, YAML text, a dict, a :class:`Scene` (or what
+        :func:`load_scene` returns) or a compiled plan.
     output : str or Path, optional
         Also write the image here (format from the extension: an image, .svg/.pdf,
         .gltf/.glb or an interactive .html), atomically,
@@ -48,9 +49,11 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
 
     Returns
     -------
-    numpy.ndarray
-        ``(height, width, 3)`` RGB, or RGBA for a transparent background.
+    RenderedImage
+        A numpy array, ``(height, width, 3)`` RGB or RGBA for a transparent
+        background, that shows itself as the image in a notebook.
     """
+    from .display import RenderedImage
     from .exports import EXPORT_FORMATS, export_scene
     from .outputs import check_output_path, write_image
     from .plan import ScenePlan
@@ -68,7 +71,7 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
             export_scene(plan, Path(output), time=time, record=record)
         else:
             write_image(image, Path(output), record=record)
-    return image
+    return image.view(RenderedImage)
 
 
 def _record(plan, output, *, size, scale=None, time=None, call: str) -> dict | None:
