@@ -11,9 +11,9 @@ import threading
 from pathlib import Path
 
 from ..errors import RenderError, SceneError
-from . import atlas, batch, provenance, render, schema, validate
+from . import atlas, batch, preview, provenance, render, schema, validate
 
-SUBCOMMANDS = (render, batch, validate, schema, atlas, provenance)
+SUBCOMMANDS = (render, batch, validate, schema, atlas, provenance, preview)
 
 
 def build_parser() -> argparse.ArgumentParser:
