@@ -8,7 +8,26 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
+
+
+def _quiet_notebook_progress() -> None:
+    """In a Jupyter kernel without ipywidgets, ``tqdm.auto`` (imported by pooch,
+    which pyvista imports) warns "IProgress not found" and falls back to its
+    text bar; take that fallback without the warning."""
+    if "ipykernel" in sys.modules and "tqdm.auto" not in sys.modules:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                import tqdm.auto  # noqa: F401
+            except ImportError:
+                pass
+
+
+_quiet_notebook_progress()
 
 from .compile import compile_scene, load_scene
 from .errors import Problem, RenderError, SceneError, SceneValidationError
