@@ -84,13 +84,16 @@ def camera_script() -> str:
     return _CAMERA_JS.replace("__WORLD_TO_ATLAS__", matrix)
 
 
-# The page's vtk.js render window is window.renderWindow (trame-vtk's viewer sets it).
+# The page's vtk.js render window is window.global.renderWindow (trame-vtk's viewer sets it).
 # A perspective camera's view angle is its whole field of view, so the block says
 # zoom 1; an orthographic one keeps the 30 degree angle and gives its zoom.
 _CAMERA_JS = r"""
 window.scenerenderCamera = function () {
   const M = __WORLD_TO_ATLAS__;
-  const cam = window.renderWindow.getRenderers()[0].getActiveCamera();
+  const view = (window.global && window.global.renderWindow) || window.renderWindow;
+  // the viewer's own empty renderer comes first; the scene's is the one with actors
+  const renderers = view.getRenderers().slice().sort((a, b) => b.getActors().length - a.getActors().length);
+  const cam = renderers[0].getActiveCamera();
   const map = (v) => [0, 1, 2].map((i) => M[i][0] * v[0] + M[i][1] * v[1] + M[i][2] * v[2]);
   const num = (x, d) => { const r = Number(x.toFixed(d)); return Object.is(r, -0) ? 0 : r; };
   const list = (v, d) => "[" + v.map((x) => String(num(x, d))).join(", ") + "]";
@@ -123,18 +126,24 @@ window.scenerenderCopyCamera = function () {
 };
 """
 
-_TOOLBAR = """
-<div id="scenerender-toolbar" style="position:fixed;top:6px;left:6px;z-index:10;font:13px sans-serif">
-<button id="scenerender-copy-camera" type="button" onclick="scenerenderCopyCamera()">copy camera</button>
-<textarea id="scenerender-camera-text" readonly rows="8" cols="46"
- style="display:none;margin-top:4px;font:12px monospace"></textarea>
-</div>
+# Added on "load": the viewer empties the page body when it starts (after this script runs).
+_TOOLBAR_JS = r"""
+window.addEventListener("load", function () {
+  const bar = document.createElement("div");
+  bar.id = "scenerender-toolbar";
+  bar.style.cssText = "position:fixed;top:6px;left:6px;z-index:10;font:13px sans-serif";
+  bar.innerHTML = '<button id="scenerender-copy-camera" type="button">copy camera</button>' +
+    '<textarea id="scenerender-camera-text" readonly rows="8" cols="46" ' +
+    'style="display:none;margin-top:4px;font:12px monospace"></textarea>';
+  document.body.appendChild(bar);
+  document.getElementById("scenerender-copy-camera").onclick = window.scenerenderCopyCamera;
+});
 """
 
 
 def add_camera_button(page: str) -> str:
     """``page`` (an HTML export) with the camera script and a "copy camera" button."""
-    addition = f"{_TOOLBAR}<script>{camera_script()}</script>\n"
+    addition = f"<script>{camera_script()}{_TOOLBAR_JS}</script>\n"
     at = page.rfind("</body>")
     return page[:at] + addition + page[at:] if at >= 0 else page + addition
 
