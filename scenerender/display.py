@@ -129,6 +129,7 @@ window.scenerenderCopyCamera = function () {
 # Added on "load": the viewer empties the page body when it starts (after this script runs).
 _TOOLBAR_JS = r"""
 window.addEventListener("load", function () {
+  try { if (window.parent !== window && window.parent.scenerenderPreview) return; } catch (e) {}  // its own button
   const bar = document.createElement("div");
   bar.id = "scenerender-toolbar";
   bar.style.cssText = "position:fixed;top:6px;left:6px;z-index:10;font:13px sans-serif";

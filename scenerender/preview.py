@@ -237,6 +237,7 @@ button { font: inherit }
 <main><img id="render" alt="render"><iframe id="view" title="interactive view"></iframe>
 <textarea id="camera" readonly></textarea></main>
 <script>
+window.scenerenderPreview = true;  // the interactive view leaves "copy camera" to this page
 let shown = -1, viewVersion = -1, size = null;
 const $ = (id) => document.getElementById(id);
 async function poll() {

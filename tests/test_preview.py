@@ -53,7 +53,15 @@ def _cli_render(scene: Path, out: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def preview(tmp_path_factory):
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def preview(tmp_path_factory, browser):
     folder = tmp_path_factory.mktemp("preview")
     scene = folder / "scene.yaml"
     _write(scene, _scene_text())
@@ -68,12 +76,10 @@ def preview(tmp_path_factory):
             break
         time.sleep(0.1)
     assert match, log.read_text()
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900}, device_scale_factor=1)
-        page.goto(match.group(1))
-        yield {"scene": scene, "folder": folder, "page": page, "url": match.group(1)}
-        browser.close()
+    page = browser.new_page(viewport={"width": 1200, "height": 900}, device_scale_factor=1)
+    page.goto(match.group(1))
+    yield {"scene": scene, "folder": folder, "page": page, "url": match.group(1)}
+    page.close()
     server.terminate()
     server.wait(timeout=30)
 
@@ -175,8 +181,6 @@ def test_copy_camera_gives_a_camera_block_that_renders_the_view_in_the_page(prev
     after = np.subtract(camera["position"], camera["focal_point"])
     turned = np.degrees(np.arccos(before @ after / np.linalg.norm(before) / np.linalg.norm(after)))
     assert turned > 30  # the drag turned the camera
-    page.frame_locator("#view").locator("#scenerender-toolbar").evaluate("e => e.style.display = 'none'")
-    page.wait_for_timeout(300)
     in_page = _decode(view.screenshot())[1:-1, 1:-1]  # the iframe's 1-pixel border off
     assert in_page.shape[:2] == (SIZE[1], SIZE[0])
     scene = yaml.safe_load(_scene_text())
@@ -190,3 +194,26 @@ def test_copy_camera_gives_a_camera_block_that_renders_the_view_in_the_page(prev
     unrotated = (a & o).sum() / (a | o).sum()
     assert same_view > 0.9, (same_view, unrotated)
     assert unrotated < 0.85, (same_view, unrotated)  # the old camera does not draw the page's view
+
+
+def test_the_notebook_viewer_has_its_own_copy_camera_button_giving_the_scene_camera(browser, tmp_path):
+    import scenerender
+    from scenerender.display import viewer_page
+
+    scene_file = tmp_path / "scene.yaml"
+    scene_file.write_text(_scene_text())
+    scene = scenerender.Scene(scene_file)
+    page_file = tmp_path / "view.html"
+    page_file.write_text(viewer_page(scene.compile()))
+    printed = subprocess.run([sys.executable, "-m", "scenerender", "render", str(scene_file), "-o",
+                              str(tmp_path / "printed.png"), "--print-camera"], capture_output=True, text=True)
+    expected = yaml.safe_load(printed.stdout)["camera"]
+    page = browser.new_page(viewport={"width": SIZE[0], "height": SIZE[1]})
+    page.goto(page_file.as_uri())
+    page.click("#scenerender-copy-camera", timeout=120000)
+    camera = yaml.safe_load(page.input_value("#scenerender-camera-text"))["camera"]
+    page.close()
+    for key in ("position", "focal_point"):
+        np.testing.assert_allclose(camera[key], expected[key], atol=0.01)
+    np.testing.assert_allclose(camera["view_up"], expected["view_up"], atol=1e-5)
+    assert (camera["zoom"], camera["projection"]) == (1, "perspective")
