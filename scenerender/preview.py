@@ -79,11 +79,12 @@ class Previewer:
         return (stat.st_mtime_ns, stat.st_size, digest)
 
     def changed(self) -> bool:
-        """Whether the file's content changed since the last look."""
+        """Whether the file's content changed (or it went missing) since the last look."""
         now = self.fingerprint()
-        if now is None or (self._seen is not None and now[2] == self._seen[2]):
+        key = None if now is None else now[2]
+        if self._seen is not None and key == self._seen[0]:
             return False
-        self._seen = now
+        self._seen = (key,)
         return True
 
     def render_once(self) -> None:
