@@ -159,3 +159,28 @@ def test_render_result_is_an_array_that_shows_as_a_png():
     decoded = np.asarray(Image.open(io.BytesIO(image._repr_png_())))
     np.testing.assert_array_equal(decoded, image)
     assert image[0]._repr_png_() is None  # a row is not an image: shown as numbers
+
+
+def test_an_animated_scene_shows_as_an_inline_video_of_all_its_frames(tmp_path):
+    import base64
+    import re
+
+    scene = scenerender.Scene({"version": 1, "actors": [{"kind": "root"}, {"kind": "region", "regions": "TH"}],
+                               "animation": {"fps": 5, "duration": 1, "orbit": {"degrees": 90}},
+                               "render": {"size": [64, 48]}})
+    bundle = scene._repr_mimebundle_()
+    assert "image/png" not in bundle
+    match = re.search(r'<video [^>]*>\s*<source type="video/mp4" src="data:video/mp4;base64,([A-Za-z0-9+/=]+)"',
+                      bundle["text/html"])
+    assert match
+    video = tmp_path / "inline.mp4"
+    video.write_bytes(base64.b64decode(match.group(1)))
+    import imageio_ffmpeg
+
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(video))
+    assert frames == 1 * 5 + 1  # frames 0 .. round(duration * fps), both ends included
+    reader = imageio_ffmpeg.read_frames(str(video))
+    try:
+        assert next(reader)["size"] == (64, 48)  # width, height
+    finally:
+        reader.close()
