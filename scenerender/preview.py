@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import html
 import json
+import os
 import threading
 import time
 import traceback
@@ -107,8 +108,9 @@ class Previewer:
         except RenderError as err:
             problems = [f"{self.path}: {err}"]
         except Exception as err:  # a bug: keep serving, say what happened
-            problems = [f"{self.path}: internal error: {type(err).__name__}: {err}"]
-            traceback.print_exc()
+            problems = [f"{self.path}: internal error: {type(err).__name__}: {err} (please report it)"]
+            if os.environ.get("SCENERENDER_DEBUG"):
+                traceback.print_exc()
         with self.lock:
             state = self.state
             state.version += 1

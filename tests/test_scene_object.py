@@ -184,3 +184,20 @@ def test_an_animated_scene_shows_as_an_inline_video_of_all_its_frames(tmp_path):
         assert next(reader)["size"] == (64, 48)  # width, height
     finally:
         reader.close()
+
+
+def test_interactive_show_is_the_html_viewer_in_an_iframe_with_copy_camera(tmp_path):
+    import html
+    import re
+
+    scene = scenerender.Scene({"version": 1, "actors": [{"kind": "region", "regions": "TH"}],
+                               "render": {"size": [200, 150]}})
+    shown = scene.show(interactive=True)  # outside IPython: returned, to display or inspect
+    page = shown._repr_mimebundle_()["text/html"]
+    match = re.fullmatch(r'<iframe srcdoc="([^"]*)" width="200" height="150" [^>]*></iframe>', page)
+    assert match
+    inner = html.unescape(match.group(1))
+    assert "OfflineLocalView" in inner and "window.scenerenderCamera" in inner
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?(https?:)?//""", inner, re.I)  # offline
+    out = scene.render(tmp_path / "made.png")
+    assert (tmp_path / "made.png").is_file() and out.shape == (150, 200, 3)

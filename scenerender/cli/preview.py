@@ -31,6 +31,9 @@ def run(args) -> int:
         raise UsageError(f"--port {args.port}: give a port from 1 to 65535 (0: any free port)")
     if args.scene.is_dir() or not args.scene.parent.is_dir():
         raise UsageError(f"{args.scene}: name a scene file (it may not exist yet) in an existing folder")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"scenerender: note: --host {args.host} lets other machines see this scene's renders; "
+              "the default 127.0.0.1 (with SSH port forwarding) keeps them on this machine", file=sys.stderr)
     try:
         preview.serve(args.scene, host=args.host, port=args.port, size=args.size,
                       announce=lambda line: print(line, file=sys.stderr, flush=True))
