@@ -8,7 +8,26 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
+
+
+def _quiet_notebook_progress() -> None:
+    """In a Jupyter kernel without ipywidgets, ``tqdm.auto`` (imported by pooch,
+    which pyvista imports) warns "IProgress not found" and falls back to its
+    text bar; take that fallback without the warning."""
+    if "ipykernel" in sys.modules and "tqdm.auto" not in sys.modules:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                import tqdm.auto  # noqa: F401
+            except ImportError:
+                pass
+
+
+_quiet_notebook_progress()
 
 from .errors import Problem, RenderError, SceneError, SceneValidationError
 
@@ -16,7 +35,7 @@ __version__ = "0.1.0"
 
 #: Public names imported on first use, so that ``import scenerender`` (and every
 #: command that draws nothing) stays light: no numpy, jsonschema, VTK or atlas code.
-_LAZY = {"Scene": "compile", "compile_scene": "compile", "load_scene": "compile", "validate_scene": "validate"}
+_LAZY = {"Scene": "scene", "compile_scene": "compile", "load_scene": "compile", "validate_scene": "validate"}
 
 
 def __getattr__(name: str):
@@ -47,8 +66,8 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     Parameters
     ----------
     scene : str, Path, dict, Scene or ScenePlan
-        A scene file, YAML text, a dict, a loaded :class:`Scene` or a
-        compiled plan.
+        A scene file, YAML text, a dict, a :class:`Scene` (or what
+        :func:`load_scene` returns) or a compiled plan.
     output : str or Path, optional
         Also write the image here (format from the extension: an image, .svg/.pdf,
         .gltf/.glb or an interactive .html), atomically,
@@ -64,10 +83,12 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
 
     Returns
     -------
-    numpy.ndarray
-        ``(height, width, 3)`` RGB, or RGBA for a transparent background.
+    RenderedImage
+        A numpy array, ``(height, width, 3)`` RGB or RGBA for a transparent
+        background, that shows itself as the image in a notebook.
     """
     from .compile import compile_scene
+    from .display import RenderedImage
     from .exports import EXPORT_FORMATS, export_scene
     from .outputs import check_output_path, write_image
     from .plan import ScenePlan
@@ -85,7 +106,7 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
             export_scene(plan, Path(output), time=time, record=record)
         else:
             write_image(image, Path(output), record=record)
-    return image
+    return image.view(RenderedImage)
 
 
 def _record(plan, output, *, size, scale=None, time=None, call: str) -> dict | None:

@@ -41,6 +41,10 @@ class Scene:
     def file(self) -> str:
         return self.doc.file
 
+    def __repr__(self) -> str:  # a summary, not the whole document with its line numbers
+        item = f" (sweep render {self.item!r})" if self.item else ""
+        return f"<loaded scene {self.doc.file}{item}: {len(self.spec.get('actors', []))} actors>"
+
 
 def check_input_paths(doc, spec: dict) -> None:
     """Every file the scene names (used or not: a source no actor draws is

@@ -358,3 +358,9 @@ class ScenePlan:
     #: For a multi-panel figure: its panels (:class:`scenerender.panels.PanelPlan`), drawn
     #: instead of ``actors``, each at its own size, onto ``render.size``.
     panels: tuple = ()
+
+    def __repr__(self) -> str:  # a summary: the actors' arrays would print as pages of numbers
+        width, height = self.render.size
+        extra = (f", {len(self.panels)} panels" if self.panels else "") + (", animated" if self.timeline else "")
+        return (f"<ScenePlan {Path(self.source).name if not self.source.startswith('<') else self.source}: "
+                f"atlas {self.atlas_name}, {len(self.actors)} actor plans, {width}x{height}{extra}>")

@@ -11,9 +11,9 @@ import threading
 from pathlib import Path
 
 from ..errors import RenderError, SceneError
-from . import atlas, batch, check_space, fetch, provenance, render, schema, validate
+from . import atlas, batch, check_space, fetch, preview, provenance, render, schema, validate
 
-SUBCOMMANDS = (render, batch, validate, check_space, schema, atlas, provenance, fetch)
+SUBCOMMANDS = (render, batch, validate, check_space, schema, atlas, provenance, fetch, preview)
 
 
 def build_parser() -> argparse.ArgumentParser:
