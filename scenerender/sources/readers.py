@@ -131,8 +131,9 @@ def read_npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
                                 "with numpy.save")
     except DataFileError:
         raise
-    except (ValueError, SyntaxError, TypeError, OverflowError, MemoryError) as err:
-        raise DataFileError(f"not a valid NPY file ({str(err).splitlines()[0][:200]})") from None
+    except Exception as err:  # numpy's literal parser raises several kinds on a forged header
+        text = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise DataFileError(f"not a valid NPY file ({text})") from None
     return tuple(int(n) for n in shape), bool(fortran), np.dtype(dtype)
 
 
@@ -424,47 +425,59 @@ def read_hdf5_table(path: Path, key: str | None = None):
     frame saved with ``format='fixed'`` (the default; text columns, which
     pandas pickles, are left out) or ``format='table'``."""
     import h5py
-    import pandas as pd
 
     try:
         f = h5py.File(path, "r", locking=False)
     except OSError as err:
         raise DataFileError(f"not an HDF5 file ({str(err).splitlines()[0][:200]})") from None
-    with f:
-        objects = walk_hdf5(f)
-        pandas_keys = [k for k, o in objects.items() if isinstance(o, h5py.Group) and "pandas_type" in o.attrs]
-        inside_pandas = tuple(k + "/" for k in pandas_keys)
-        datasets = [k for k, o in objects.items() if isinstance(o, h5py.Dataset) and not k.startswith(inside_pandas)]
-        if key is None:
-            if pandas_keys:
-                key = pandas_keys[0] if len(pandas_keys) == 1 else None
-            elif len(datasets) == 1:
-                key = datasets[0]
-        if key is None:
-            names = ", ".join((pandas_keys or datasets)[:20]) or "nothing"
-            raise DataFileError(f"it holds several tables (or none); set 'key' to one of: {names}")
-        key = key.strip("/")
-        obj = objects.get(key)
-        if obj is None:
-            names = ", ".join((pandas_keys or datasets)[:20]) or "nothing"
-            raise DataFileError(f"no table {key!r}; it holds {names}")
-        if key in pandas_keys:
-            kind = _decode(obj.attrs["pandas_type"])
-            if kind == "frame":
-                return _pandas_fixed_frame(obj, key)
-            if kind == "frame_table":
-                return _pandas_table(obj, key)
-            raise DataFileError(f"{key!r} is a pandas {kind!r}; scenerender reads pandas DataFrames "
-                                "(format 'fixed' or 'table')")
-        if not isinstance(obj, h5py.Dataset):
-            raise DataFileError(f"{key!r} is a group; name a dataset in it")
-        if obj.dtype.fields is not None:
-            return _compound(obj, key)
-        array = _numeric_block(obj, key)
-        if array.ndim != 2:
-            raise DataFileError(f"dataset {key!r} has shape {array.shape}; expected N x 3 or more columns")
-        check_columns(array.shape[1], f"dataset {key!r}")
-        return pd.DataFrame(array)
+    try:
+        with f:
+            return _read_hdf5(f, key)
+    except DataFileError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:  # libhdf5 on a corrupt file
+        raise DataFileError(f"corrupt HDF5 file ({' '.join(str(err).split())[:200] or type(err).__name__})") \
+            from None
+
+
+def _read_hdf5(f, key: str | None):
+    import h5py
+    import pandas as pd
+
+    objects = walk_hdf5(f)
+    pandas_keys = [k for k, o in objects.items() if isinstance(o, h5py.Group) and "pandas_type" in o.attrs]
+    inside_pandas = tuple(k + "/" for k in pandas_keys)
+    datasets = [k for k, o in objects.items() if isinstance(o, h5py.Dataset) and not k.startswith(inside_pandas)]
+    if key is None:
+        if pandas_keys:
+            key = pandas_keys[0] if len(pandas_keys) == 1 else None
+        elif len(datasets) == 1:
+            key = datasets[0]
+    if key is None:
+        names = ", ".join((pandas_keys or datasets)[:20]) or "nothing"
+        raise DataFileError(f"it holds several tables (or none); set 'key' to one of: {names}")
+    key = key.strip("/")
+    obj = objects.get(key)
+    if obj is None:
+        names = ", ".join((pandas_keys or datasets)[:20]) or "nothing"
+        raise DataFileError(f"no table {key!r}; it holds {names}")
+    if key in pandas_keys:
+        kind = _decode(obj.attrs["pandas_type"])
+        if kind == "frame":
+            return _pandas_fixed_frame(obj, key)
+        if kind == "frame_table":
+            return _pandas_table(obj, key)
+        raise DataFileError(f"{key!r} is a pandas {kind!r}; scenerender reads pandas DataFrames "
+                            "(format 'fixed' or 'table')")
+    if not isinstance(obj, h5py.Dataset):
+        raise DataFileError(f"{key!r} is a group; name a dataset in it")
+    if obj.dtype.fields is not None:
+        return _compound(obj, key)
+    array = _numeric_block(obj, key)
+    if array.ndim != 2:
+        raise DataFileError(f"dataset {key!r} has shape {array.shape}; expected N x 3 or more columns")
+    check_columns(array.shape[1], f"dataset {key!r}")
+    return pd.DataFrame(array)
 
 
 # --------------------------------------------------------------- NRRD, NIfTI, TIFF
