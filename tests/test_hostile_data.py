@@ -37,7 +37,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from conftest import REPO
 from harden_counts import COUNTS
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from harden_counts import COUNTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harden_counts import COUNTS
 from scenerender import limits
 from scenerender.sources import readers
 

@@ -16,6 +16,7 @@ are expected to come from :func:`scenerender.limits.resolve_input_file`.
 from __future__ import annotations
 
 import bz2
+import itertools
 import zlib
 from pathlib import Path
 
@@ -918,7 +919,7 @@ def _vtk_declared_counts(path: Path, fmt: str) -> None:
         stop = None
         with open(path, "rb") as fh:
             head = fh.read(1024)
-        kind = re.search(rb"DATASET\s+(\w+)", head, re.I)
+        kind = re.search(rb"DATASET\s+(\w+)", head, re.IGNORECASE)
         if kind and kind.group(1).upper() not in (b"POLYDATA", b"UNSTRUCTURED_GRID"):
             raise DataFileError(f"it holds a {kind.group(1).decode()} dataset; a mesh must be POLYDATA or "
                                 "UNSTRUCTURED_GRID")
@@ -981,7 +982,7 @@ def read_vtk_mesh(path: Path, fmt: str) -> tuple[np.ndarray, np.ndarray]:
         cells = mesh.GetPolys()
         offsets, conn = _cell_arrays(cells)
         _check_cells(offsets, conn, n)
-        polygons = [conn[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] \
+        polygons = [conn[a:b].tolist() for a, b in itertools.pairwise(offsets)] \
             if len(offsets) and (np.diff(offsets) != 3).any() else None
         faces = _triangles(polygons, n) if polygons is not None else check_faces(conn, n)
         return np.asarray(mesh.points, dtype=float), faces
