@@ -22,13 +22,29 @@ from pathlib import Path
 
 import numpy as np
 
-from ..limits import current_limits, how_to_raise, over_limit, over_values
+from ..limits import current_limits, over_limit, over_values
 
 _CHUNK = 1 << 20
 
 
 class DataFileError(ValueError):
     """A data file is malformed, unsafe or over a limit (the message says which)."""
+
+
+def _quiet(reader):
+    """Run a reader with Python warnings off: libraries warn about odd files
+    (pynrrd, nibabel, tifffile, pandas) on stderr, around the one-line
+    message scenerender gives; what matters is raised as DataFileError."""
+    import functools
+    import warnings
+
+    @functools.wraps(reader)
+    def run(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return reader(*args, **kwargs)
+
+    return run
 
 
 # ----------------------------------------------------------------- shared checks
@@ -138,6 +154,7 @@ def read_npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
     return tuple(int(n) for n in shape), bool(fortran), np.dtype(dtype)
 
 
+@_quiet
 def read_npy(path: Path, *, what: str = "the array", count_as: str | None = None) -> np.ndarray:
     """An NPY array, its header checked (numeric type, no pickles, size within
     the limits and within the file) before its body is read."""
@@ -185,6 +202,7 @@ def scan_text(path: Path, *, what: str = "the file") -> tuple[int, bytes]:
     return lines + (1 if current else 0), first
 
 
+@_quiet
 def read_delimited(path: Path, fmt: str, *, what: str = "the table"):
     """A pandas DataFrame from CSV (``fmt='csv'``) or TSV/whitespace text,
     bounded: text only, line length, rows and columns within the limits,
@@ -201,8 +219,7 @@ def read_delimited(path: Path, fmt: str, *, what: str = "the table"):
     try:
         if fmt == "csv":
             return pd.read_csv(path, sep=",", engine="c", encoding_errors="replace")
-        return pd.read_csv(path, sep=r"\s+" if "\t" not in header else "\t", engine="c" if "\t" in header
-                           else "python", encoding_errors="replace")
+        return pd.read_csv(path, sep="\t" if "\t" in header else r"\s+", engine="c", encoding_errors="replace")
     except pd.errors.EmptyDataError:
         raise DataFileError(f"{what} holds no columns") from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as err:
@@ -419,6 +436,7 @@ def _compound(dset, key: str):
     return pd.DataFrame(columns)
 
 
+@_quiet
 def read_hdf5_table(path: Path, key: str | None = None):
     """A pandas DataFrame from an HDF5 file, read with h5py only (no pickles,
     nothing outside the file). Accepted layouts: a 2-D numeric dataset; a
@@ -486,6 +504,7 @@ def _read_hdf5(f, key: str | None):
 _NRRD_HEADER_MAX = 1 << 16
 
 
+@_quiet
 def read_nrrd(path: Path, *, what: str = "the volume", resolve=None) -> np.ndarray:
     """A NRRD volume (axes in file order, as pynrrd's ``index_order='F'``).
     The header is parsed by pynrrd from at most 64 KiB; sizes x type are
@@ -559,6 +578,7 @@ def read_nrrd(path: Path, *, what: str = "the volume", resolve=None) -> np.ndarr
     return np.frombuffer(raw, dtype=dtype).reshape(sizes, order="F").astype(dtype.newbyteorder("="), copy=False)
 
 
+@_quiet
 def read_nifti(path: Path, *, what: str = "the volume") -> np.ndarray:
     """A NIfTI volume; the header's shape x type (x8 when scaled to floats)
     is checked before the data is read; nibabel reads exactly the declared
@@ -582,6 +602,7 @@ def read_nifti(path: Path, *, what: str = "the volume") -> np.ndarray:
         raise DataFileError(f"cannot read its voxels: {str(err).splitlines()[0][:200]}") from None
 
 
+@_quiet
 def read_tiff(path: Path, *, what: str = "the volume") -> np.ndarray:
     """A TIFF stack (its first series); the pages' shape x type is checked
     before decoding, which writes into an array of exactly that size."""
@@ -617,10 +638,6 @@ def read_volume(path: Path, fmt: str, *, resolve=None) -> np.ndarray:
     if fmt == "npy":
         return read_npy(path, what="the volume", count_as="voxels")
     raise DataFileError(f"unknown volume format {fmt}")
-
-
-def how_to_raise_points() -> str:
-    return how_to_raise("points")
 
 
 # -------------------------------------------------------------------- meshes
@@ -748,6 +765,7 @@ def _ply_binary_element(fh, count: int, props: list, order: str, what: str):
     return out
 
 
+@_quiet
 def read_ply(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (N x 3) and triangles (M x 3) of a PLY file, ASCII or binary,
     every count checked against the limits and the file's size before reading,
@@ -837,6 +855,7 @@ def _ply_faces(rows, props, n_vertices: int) -> np.ndarray:
     return _triangles([row[position] for row in rows], n_vertices)
 
 
+@_quiet
 def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Vertices and triangles of a Wavefront OBJ (``v`` and ``f`` lines;
     ``f a/b/c`` and negative indices work), bounded and index-checked."""
@@ -867,6 +886,7 @@ def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(vertices, dtype=float), _triangles(polygons, len(vertices))
 
 
+@_quiet
 def read_stl(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (shared corners merged) and triangles of a binary or ASCII STL."""
     size = Path(path).stat().st_size
@@ -1011,6 +1031,7 @@ def _check_cells(offsets: np.ndarray, conn: np.ndarray, n_points: int) -> None:
         raise DataFileError(f"a cell refers to point {int(conn[bad][0])}, but the file has {n_points:,} points")
 
 
+@_quiet
 def read_mesh(path: Path, fmt: str) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (N x 3 floats) and triangles (M x 3 indices, checked) of a mesh file."""
     if fmt == "ply":
@@ -1094,6 +1115,7 @@ def check_tree(ids, parents, where) -> None:
                             "a neuron is a tree")
 
 
+@_quiet
 def read_swc(path: Path) -> np.ndarray:
     """SWC rows (id, type, x, y, z, radius, parent) as an N x 7 float array,
     checked (bounded lines and count, numbers, unique ids, existing parents,
@@ -1138,6 +1160,7 @@ def _line_of_row(path: Path, row: int) -> int:
     return seen + 1
 
 
+@_quiet
 def read_mouselight_json(path: Path) -> dict:
     """A MouseLight JSON neuron (``neurons[0]`` or ``neuron``), each
     compartment's samples checked as a tree (see :func:`check_tree`) with
