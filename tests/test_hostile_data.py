@@ -293,7 +293,16 @@ def gen_meshes(work: Path) -> list:
     text = (work / "ok.vtp").read_bytes()
     forged = re.sub(rb'NumberOfPoints="\d+"', b'NumberOfPoints="300000000"', text, count=1)
     (work / "claims.vtp").write_bytes(forged)
-    return [("ply_claims_1e9_vertices", _mesh_scene("claims_1e9.ply"), {"message": "too many vertices"}),
+    offsets = ('<?xml version="1.0"?>\n<VTKFile type="PolyData" version="0.1" byte_order="LittleEndian">\n'
+               '<PolyData><Piece NumberOfPoints="3" NumberOfVerts="0" NumberOfLines="0" NumberOfStrips="0" '
+               'NumberOfPolys="1"><Points><DataArray type="Float32" NumberOfComponents="3" format="ascii">'
+               '6000 3500 5000 7000 3500 5000 6500 4500 5000</DataArray></Points><Polys>'
+               '<DataArray type="Int64" Name="connectivity" format="ascii">0 1 2</DataArray>'
+               '<DataArray type="Int64" Name="offsets" format="ascii">2000000000</DataArray>'
+               '</Polys></Piece></PolyData></VTKFile>\n')
+    (work / "offsets.vtp").write_text(offsets)  # VTK itself aborts reading this one
+    return [("vtp_forged_offsets", _mesh_scene("offsets.vtp"), {"message": "VTK failed reading it"}),
+            ("ply_claims_1e9_vertices", _mesh_scene("claims_1e9.ply"), {"message": "too many vertices"}),
             ("ply_truncated", _mesh_scene("truncated.ply"), {"message": "truncated"}),
             ("ply_face_index_2e9", _mesh_scene("wild_index.ply"), {"message": "refers to vertex 2000000000"}),
             ("ply_negative_index", _mesh_scene("negative_index.ply"), {"message": "refers to vertex -5"}),
@@ -426,7 +435,7 @@ ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column",
              "npy_truncated_body", "nrrd_gzip_bomb", "nrrd_truncated_raw", "nrrd_endless_header",
              "nrrd_detached_outside", "ply_claims_1e9_vertices", "ply_truncated", "ply_face_index_2e9",
              "ply_negative_index", "ply_ascii_wild_index", "obj_wild_index", "stl_forged_count",
-             "vtk_claims_1e9_points", "vtk_wild_cell_index", "vtp_claims_300m_points", "swc_duplicate_id",
+             "vtk_claims_1e9_points", "vtk_wild_cell_index", "vtp_claims_300m_points", "vtp_forged_offsets", "swc_duplicate_id",
              "swc_cycle", "swc_missing_parent", "swc_over_points_limit", "json_duplicate_sample", "json_cycle",
              "json_missing_parent", "unused_source_dev_zero", "unused_source_fifo", "unused_source_root_folder",
              "sweep_table_fifo", "panel_scene_fifo", "recipe_input_fifo",

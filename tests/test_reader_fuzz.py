@@ -111,7 +111,8 @@ def test_reader_refuses_or_reads_within_limits(fmt, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"fuzz-{fmt}")
     path = folder / f"file.{fmt.split('_')[0]}"
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    # VTK files are read in a child process (a crash there is a refusal): fewer, slower examples.
+    @settings(max_examples=12 if fmt == "vtk" else 60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(data=mutated(fmt))
     def check(data: bytes):
         COUNTS["documents"] += 1

@@ -981,12 +981,40 @@ def _vtk_declared_counts(path: Path, fmt: str) -> None:
 
 
 def read_vtk_mesh(path: Path, fmt: str) -> tuple[np.ndarray, np.ndarray]:
-    """A legacy VTK or VTP surface: declared counts checked first, read by VTK
-    with its messages kept off stderr, then every cell's point indices
-    checked before any VTK filter touches the cells."""
-    import pyvista as pv
+    """A legacy VTK or VTP surface: declared counts checked first, then read
+    by VTK in a child process (VTK's readers abort on some forged files, e.g.
+    a VTP whose cell offsets point past its data; a crash there is a refused
+    file, not a dead scenerender) that checks every cell's point indices
+    before any VTK filter touches them, and hands back plain arrays."""
+    import os
+    import subprocess
+    import sys
 
     _vtk_declared_counts(path, fmt)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")])}
+    code = ("import sys, numpy as np; from scenerender.sources.readers import _read_vtk_here, DataFileError\n"
+            "try:\n    p, f = _read_vtk_here(sys.argv[1], sys.argv[2])\n"
+            "except DataFileError as e:\n    sys.stderr.write(str(e)); sys.exit(3)\n"
+            "np.savez(sys.stdout.buffer, points=p, faces=f)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path), fmt], env=env, capture_output=True,
+                          stdin=subprocess.DEVNULL, check=False)
+    if proc.returncode == 3:
+        raise DataFileError(proc.stderr.decode(errors="replace").strip()[:500])
+    if proc.returncode != 0:
+        how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"status {proc.returncode}"
+        raise DataFileError(f"VTK failed reading it ({how}): the file is malformed; check it or save it as PLY")
+    import io
+
+    with np.load(io.BytesIO(proc.stdout), allow_pickle=False) as data:
+        return data["points"].astype(float), data["faces"].astype(np.int64)
+
+
+def _read_vtk_here(path: str, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+    """The VTK read itself (run in the child process of :func:`read_vtk_mesh`)."""
+    import pyvista as pv
+
+    path = Path(path)
     with quiet_native_stderr():
         try:
             mesh = pv.read(path)
