@@ -501,15 +501,15 @@ def test_frames_folder_with_a_user_file_is_refused_and_kept(tmp_path):
     (tmp_path / "orbit.yaml").write_text("version: 1\nactors: [{kind: root}]\nrender: {size: [32, 24]}\n"
                                          "animation:\n  fps: 2\n  frames: 2\n  orbit: {degrees: 10}\n")
     frames = tmp_path / "frames"
-    (frames / "notes").mkdir(parents=True)
-    (frames / "notes" / "thesis.txt").write_text("years of work")
+    (frames / "frame_notes").mkdir(parents=True)  # named like a frame at the top: only a deeper look tells
+    (frames / "frame_notes" / "thesis.txt").write_text("years of work")
     (frames / "frame_00000.png").write_bytes(b"old frame")
     before = sorted(p.name for p in tmp_path.iterdir())
     result = run_cli(["render", "orbit.yaml", "-o", "frames"], tmp_path)
     assert result["status"] == 1, result["stderr"]
     lines = result["stderr"].strip().splitlines()
-    assert len(lines) == 1 and "notes" in lines[0] and "not only frames" in lines[0], result["stderr"]
-    assert (frames / "notes" / "thesis.txt").read_text() == "years of work"
+    assert len(lines) == 1 and "frame_notes" in lines[0] and "not only frames" in lines[0], result["stderr"]
+    assert (frames / "frame_notes" / "thesis.txt").read_text() == "years of work"
     assert (frames / "frame_00000.png").read_bytes() == b"old frame"
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
