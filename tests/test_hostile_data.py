@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -255,7 +256,19 @@ def gen_lying_bodies(work: Path) -> list:
     detached.write_bytes(b"\1" * 1000)
     (work / "detached.nrrd").write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 10 10 10\n"
                                          b"encoding: raw\ndata file: ../outside.raw\n\n")
-    return [("npy_truncated_body", _points_scene("short.npy"), {"message": "truncated"}),
+    import tifffile
+
+    tifffile.imwrite(work / "tiff_bomb.tif", np.zeros((10, 10, 10), np.uint8), compression="zlib")
+    with tifffile.TiffFile(work / "tiff_bomb.tif") as tif:  # every strip made to point at the bomb
+        tags = [(p.tags["StripOffsets"], p.tags["StripByteCounts"]) for p in tif.pages]
+    data = bytearray((work / "tiff_bomb.tif").read_bytes())
+    at, zbomb = len(data), zlib.compress(b"\0" * (64 * 1024**2), 9)  # TIFF strips are zlib streams
+    for offsets, counts in tags:
+        struct.pack_into("<I", data, offsets.valueoffset, at)
+        struct.pack_into("<I", data, counts.valueoffset, len(zbomb))
+    (work / "tiff_bomb.tif").write_bytes(bytes(data) + zbomb)
+    return [("tiff_deflate_bomb", _volume_scene("tiff_bomb.tif"), {"message": "inflates beyond"}),
+            ("npy_truncated_body", _points_scene("short.npy"), {"message": "truncated"}),
             ("nrrd_gzip_bomb", _volume_scene("bomb.nrrd"), {"message": "decompresses to more than"}),
             ("nrrd_truncated_raw", _volume_scene("short.nrrd"), {"message": "truncated"}),
             ("nrrd_endless_header", _volume_scene("no_header_end.nrrd"), {"message": "has no end"}),
@@ -432,7 +445,7 @@ ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column",
              "hdf5_external_link", "hdf5_external_link_elsewhere", "hdf5_virtual_dataset", "hdf5_external_storage",
              "npy_values_not_rows", "npy_8gb_volume", "hdf5_never_written", "nrrd_declared_huge",
              "nifti_declared_huge", "tiff_declared_huge", "csv_many_columns", "csv_nul_bytes", "csv_long_line",
-             "npy_truncated_body", "nrrd_gzip_bomb", "nrrd_truncated_raw", "nrrd_endless_header",
+             "npy_truncated_body", "tiff_deflate_bomb", "nrrd_gzip_bomb", "nrrd_truncated_raw", "nrrd_endless_header",
              "nrrd_detached_outside", "ply_claims_1e9_vertices", "ply_truncated", "ply_face_index_2e9",
              "ply_negative_index", "ply_ascii_wild_index", "obj_wild_index", "stl_forged_count",
              "vtk_claims_1e9_points", "vtk_wild_cell_index", "vtp_claims_300m_points", "vtp_forged_offsets", "swc_duplicate_id",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,7 @@ def read_tiff(path: Path, *, what: str = "the volume") -> np.ndarray:
             series = tif.series[0]
             _plain_dtype(np.dtype(series.dtype), what)
             check_array(series.shape, series.dtype, what=what, count_as="voxels")
+            _check_compressed_strips(tif, series, what)
             return series.asarray()
     except DataFileError:
         raise
@@ -142,6 +144,44 @@ def read_tiff(path: Path, *, what: str = "the volume") -> np.ndarray:
         raise DataFileError(
             f"failed to read it as TIFF: {str(err).splitlines()[0][:200] if str(err) else err!r}"
         ) from None
+
+
+#: TIFF compressions whose strips are checked by streaming them through a
+#: bounded decoder first: deflate (8, 32946) and LZMA (34925). tifffile would
+#: inflate a whole strip in memory, however large, before noticing.
+_STREAMED = {8: "zlib", 32946: "zlib", 34925: "lzma"}
+
+
+def _check_compressed_strips(tif, series, what: str) -> None:
+    """No strip or tile of the series' pages inflates beyond its page's size
+    (a decompression bomb in a tiny file); output is discarded as it comes."""
+    import lzma
+
+    for page in series.pages:
+        if page is None or getattr(page, "compression", 1) not in _STREAMED:
+            continue
+        codec = _STREAMED[int(page.compression)]
+        limit = int(page.nbytes) + 64
+        fh = tif.filehandle
+        for offset, count in zip(page.dataoffsets, page.databytecounts):
+            if not count:
+                continue
+            fh.seek(offset)
+            data = fh.read(min(int(count), 1 << 31))
+            decoder = zlib.decompressobj() if codec == "zlib" else lzma.LZMADecompressor()
+            produced, feed = 0, data
+            try:
+                while feed or (codec == "lzma" and not decoder.needs_input and not decoder.eof):
+                    out = decoder.decompress(feed, 1 << 20)
+                    produced += len(out)
+                    if produced > limit:
+                        raise DataFileError(f"{what}: a compressed strip inflates beyond its page's {limit:,} "
+                                            "bytes (corrupt, or a decompression bomb)")
+                    feed = decoder.unconsumed_tail if codec == "zlib" else b""
+                    if not out and not feed:
+                        break
+            except (zlib.error, lzma.LZMAError) as err:
+                raise DataFileError(f"{what}: a compressed strip is corrupt ({err})") from None
 
 
 def read_volume(path: Path, fmt: str, *, resolve=None) -> np.ndarray:
