@@ -9,9 +9,16 @@ from pathlib import Path
 import numpy as np
 
 from ..atlas import SceneAtlas
-from ..document import ScenePath, SceneDocument
+from ..document import SceneDocument, ScenePath
 from ..errors import SceneError
-from ..limits import PathRefused, check_input_file, check_limit, current_limits, how_to_raise, over_limit
+from ..limits import (
+    PathRefused,
+    check_input_file,
+    check_limit,
+    current_limits,
+    how_to_raise,
+    over_limit,
+)
 from ..spaces import SourceSpace, SpaceError
 
 #: Above this fraction of points outside the brain a source is rejected.
