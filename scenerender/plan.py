@@ -34,6 +34,8 @@ class ColorMapping:
     vmax: float
     center: float | None = None
     title: str = ""
+    #: Colour of places that have no value (a heatmap's regions without one), shown by the colour bar.
+    missing: RGB | None = None
 
     def normalized(self, values) -> np.ndarray:
         """Values mapped to 0-1 along the colour map."""

@@ -18,11 +18,12 @@ and region surfaces line up.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ..plan import ColorMapping, LinesPlan, SurfacePlan
+from ..plan import ColorBarPlan, ColorMapping, LinesPlan, SurfacePlan
 from ..spaces import atlas_to_world
 from ._context import BuildContext
 
@@ -112,8 +113,24 @@ def _resolve(spec: dict, ctx: BuildContext) -> tuple[dict[int, float], dict[int,
 def build(spec: dict, *, ctx: BuildContext) -> list:
     by_id, acronyms, mapping = _resolve(spec, ctx)
     missing = ctx.color(spec["missing_color"], ("missing_color",))
-    if spec.get("section") is not None:
-        return _section(spec, ctx, by_id, mapping, missing)
+    # a section always shows regions without a value; in 3D, a region given null
+    if spec.get("section") is not None or any(math.isnan(v) for v in by_id.values()):
+        mapping = replace(mapping, missing=tuple(missing))
+    plans = _section(spec, ctx, by_id, mapping, missing) if spec.get("section") is not None else \
+        _surfaces(spec, ctx, by_id, acronyms, mapping, missing)
+    if spec.get("colorbar", True) and not _has_colorbar(spec, ctx):
+        plans.append(ColorBarPlan(name="colour bar", mapping=mapping, title=mapping.title, position="right",
+                                  color=(0.0, 0.0, 0.0), size=14))
+    return plans
+
+
+def _has_colorbar(spec: dict, ctx: BuildContext) -> bool:
+    """Whether the scene has a colorbar actor that would describe this heatmap."""
+    mine = spec.get("id")
+    return any(a.get("kind") == "colorbar" and (a.get("of") is None or a.get("of") == mine) for a in ctx.actor_specs)
+
+
+def _surfaces(spec: dict, ctx: BuildContext, by_id, acronyms, mapping: ColorMapping, missing) -> list:
     from ..atlas import RegionNotFound
 
     plans = []
