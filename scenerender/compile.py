@@ -164,12 +164,14 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
                               anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
                               lighting=render_spec["lighting"])
 
-    framing = visible_points(actors)
-    if len(framing) == 0:
-        framing = atlas_to_world(atlas.framing_points())
+    brain = atlas_to_world(atlas.framing_points())
+    shown = visible_points(actors)
+    if len(shown) == 0 or np.ptp(shown, axis=0).max() < 1e-3 * np.ptp(brain, axis=0).max():
+        shown = brain  # nothing (or a single point) to frame: the brain
     orbit = spec.get("animation", {}).get("orbit")
     if orbit is not None:  # every turned view must fit, not just the first
-        framing = orbit_points(framing, world_direction(orbit["axis"]), float(orbit["degrees"]))
+        shown = orbit_points(shown, world_direction(orbit["axis"]), float(orbit["degrees"]))
+        brain = orbit_points(brain, world_direction(orbit["axis"]), float(orbit["degrees"]))
 
     rect = free_rect(actors, settings)  # titles and colour bars along the edges keep their room
 
@@ -177,6 +179,7 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
         try:
             if "position" in cam:
                 return checked(explicit_camera(cam))
+            framing = brain if cam.get("frame") == "brain" else shown
             return checked(preset_camera(cam["preset"], framing, aspect=aspect or width / height,
                                          view_angle=cam["view_angle"], zoom=cam["zoom"],
                                          orthographic=cam["projection"] == "orthographic",

@@ -1,9 +1,8 @@
 """What camera presets frame: the points of the actors that are seen.
 
 A preset fits the visible actors (surfaces, points, lines, volumes), not
-just the brain's outline: a cut away half is not framed, a fully
-transparent actor is not framed, and an orbit frames every view it turns
-through.
+just the brain's outline: a cut away half is not framed, and an orbit
+frames every view it turns through.
 """
 
 from __future__ import annotations
@@ -44,8 +43,8 @@ def visible_points(actors, *, states: dict | None = None) -> np.ndarray:
         if isinstance(plan, OVERLAYS):
             continue
         state = (states or {}).get(index, {})
-        if not state.get("visible", True) or float(state.get("alpha", plan.alpha)) <= 0:
-            continue
+        if not state.get("visible", True):
+            continue  # (a fully transparent actor is framed: it may fade in)
         if isinstance(plan, VolumePlan):
             points = _volume_points(plan)
         elif isinstance(plan, (SurfacePlan, PointsPlan, LinesPlan)):

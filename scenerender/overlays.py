@@ -491,13 +491,12 @@ def _draw_orientation(ax, item: Placed, camera: CameraPlan, **_):
 
 def _draw_colorbar(ax, item: Placed, **_):
     from matplotlib.patches import Rectangle
-    import matplotlib
 
     plan, size, extra = item.plan, item.size, item.extra
     bar: Box = extra["bar"]
     mapping = plan.mapping
-    n = 256
-    colors = np.asarray(matplotlib.colormaps[mapping.cmap](np.linspace(0, 1, n)))[:, :3]
+    # Linear in value (ticks evenly spaced): a centred, two-slope map shows its two slopes.
+    colors = mapping.colors(np.linspace(mapping.vmin, mapping.vmax, 256))
     vertical = extra["vertical"]
     strip = colors[::-1, None, :] if vertical else colors[None, :, :]
     ax.imshow(strip, extent=(bar.x0, bar.x1, bar.y0, bar.y1), interpolation="bilinear", aspect="auto",
@@ -506,7 +505,7 @@ def _draw_colorbar(ax, item: Placed, **_):
                            linewidth=max(0.6, size / 20), alpha=plan.alpha, zorder=3))
     tick_len = extra["tick_len"]
     for value, text in zip(extra["values"], extra["labels"]):
-        where = float(mapping.normalized([value])[0])
+        where = (value - mapping.vmin) / ((mapping.vmax - mapping.vmin) or 1.0)
         if vertical:
             y = bar.y0 + where * bar.h
             if plan.position == "right":

@@ -23,7 +23,10 @@ def atlas() -> SceneAtlas:
 
 
 def scene(*actors, camera=None, size=SIZE, **render):
-    return {"version": 1, "actors": list(actors), "camera": camera or {"preset": "frontal", "projection": "orthographic"},
+    camera = camera or {"preset": "frontal", "projection": "orthographic"}
+    if "preset" in camera:
+        camera = {"frame": "brain", **camera}  # the same view whatever is shown, to compare renders
+    return {"version": 1, "actors": list(actors), "camera": camera,
             "render": {"size": list(size), "anti_aliasing": "none", **render}}
 
 
@@ -66,7 +69,7 @@ SLICE = 60  # frontal section through thalamus and caudoputamen in the 100 um at
 def section_scene(**extra):
     spec = {"kind": "heatmap", "values": {"TH": 0.0, "CP": 1.0}, "cmap": "viridis", "vmin": 0, "vmax": 1,
             "missing_color": [200, 200, 200], "section": {"plane": "frontal", "position": SLICE * 100.0},
-            "outline_color": None, **extra}
+            "outline_color": None, "colorbar": False, **extra}
     return scene(spec)
 
 
@@ -367,7 +370,8 @@ def test_legend_lists_named_actors_in_their_colours():
     assert (bare[corner] > 240).all(), "the corner must be empty without a legend"
     red = np.all(legend[corner] == [255, 0, 0], axis=-1)
     blue = np.all(legend[corner] == [0, 0, 255], axis=-1)
-    assert red.sum() > 200 and blue.sum() > 200  # two unlit swatches of about 20 x 20 pixels
+    side = 20 * np.sqrt(min(SIZE) / 1000)  # size 20 is for a 1000-pixel image; text scales with sqrt(short side)
+    assert red.sum() > 0.6 * side ** 2 and blue.sum() > 0.6 * side ** 2  # two unlit swatches
     assert np.nonzero(red)[0].mean() < np.nonzero(blue)[0].mean()  # in scene order, top to bottom
     text = (legend[corner] < 100).all(axis=-1)
     assert np.nonzero(text)[1].min() > np.nonzero(red)[1].max()  # texts to the right of the swatches
