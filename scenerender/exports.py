@@ -3,9 +3,10 @@
 Each is written from the scene's live offscreen window (after drawing it
 once), to a temporary file in the output's folder, then renamed into place.
 
-* SVG and PDF come from VTK's GL2PS exporter: the 3-D surfaces are a raster
-  image inside the file (so translucency, depth and shading look exactly as
-  rendered); text overlays (labels, scale bar text) are vector text.
+* SVG and PDF: the 3-D scene is a raster image inside the file (so
+  translucency, depth and shading look exactly as rendered), under the flat
+  overlays drawn by matplotlib as in a PNG (:mod:`scenerender.overlays`), as
+  vector marks and real text (TrueType fonts embedded in the PDF).
 * glTF (``.gltf`` with embedded buffers, ``.glb`` binary) from VTK's glTF
   exporter: the surfaces, lines and points, in atlas microns, turned so
   that superior is +Y as glTF viewers expect. 2-D overlays are not included.
@@ -59,10 +60,14 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
     tmp = _temporary(path)
     try:
         with FrameRenderer(plan) as renderer:
-            renderer.draw_time(time or 0.0) if plan.timeline is not None else renderer.draw()
-            plotter = renderer.plotter
             if suffix in GRAPHIC_FORMATS:
-                _write_graphic(plotter, tmp, title=Path(plan.source).stem)
+                _write_graphic(renderer, tmp, time=time, title=Path(plan.source).stem)
+                renderer = None
+            else:
+                renderer.draw_time(time or 0.0) if plan.timeline is not None else renderer.draw()
+            plotter = renderer.plotter if renderer is not None else None
+            if plotter is None:
+                pass
             elif suffix in (".gltf", ".glb"):
                 _write_gltf(plotter, tmp, binary=suffix == ".glb", record=record)
             else:
@@ -77,10 +82,31 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
     return path
 
 
-def _write_graphic(plotter, tmp: Path, *, title: str) -> None:
-    # raster=True: 3-D props as one image, as rendered (translucency, depth,
-    # lighting); 2-D text stays vector text on top.
-    plotter.save_graphic(str(tmp), title=title, raster=True, painter=True)
+def _write_graphic(renderer, tmp: Path, *, time: float | None, title: str) -> None:
+    """The 3-D scene as rendered (a raster image) under the overlays drawn by matplotlib
+    as vector marks and real text: fonts embedded in a PDF, <text> in an SVG."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    from .overlays import PAINTED, RC
+
+    plan = renderer.plan
+    timeline = plan.timeline
+    camera = timeline.camera_at(time or 0.0) if timeline is not None else plan.camera
+    states = dict(timeline.states_at(time or 0.0)) if timeline is not None else {}
+    visible = {i for i, actor in enumerate(plan.actors)
+               if isinstance(actor, PAINTED) and states.get(i, {}).get("visible", True)}
+    for index in visible:
+        states[index] = {**states.get(index, {}), "visible": False}
+    image = renderer.draw(camera, states)  # the 3-D scene alone
+    painter = renderer.overlays
+    with matplotlib.rc_context(RC):
+        fig, ax = painter.figure(image)
+        painter.draw(ax, camera, visible, image)
+        canvas = (FigureCanvasPdf if tmp.suffix == ".pdf" else FigureCanvasSVG)(fig)
+        metadata = {"Title": title, "Creator": "scenerender"} if tmp.suffix == ".pdf" else {"Title": title}
+        canvas.print_figure(str(tmp), dpi=72, format=tmp.suffix[1:], metadata=metadata)
 
 
 def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None) -> None:

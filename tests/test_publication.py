@@ -1,0 +1,179 @@
+"""Publication-grade defaults: framing, overlay layout, colour bars, vector outputs, loops."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import yaml
+
+import scenerender
+from conftest import SCENES
+from scenerender.document import read_scene
+from scenerender.sweep import expand_sweep, has_sweep
+
+SCENE_FILES = sorted(SCENES.glob("*.yaml"))
+
+
+def _missing_data(path) -> list[str]:
+    sources = yaml.safe_load(path.read_text()).get("sources") or {}
+    return [s["path"] for s in sources.values() if not (path.parent / s["path"]).exists()]
+
+
+def _still_preset_scenes():
+    out = []
+    for path in SCENE_FILES:
+        data = yaml.safe_load(path.read_text())
+        camera = data.get("camera") or {}
+        if "animation" in data or "panels" in data or "position" in camera or camera.get("zoom", 1) != 1:
+            continue  # videos, multi-panel figures, explicit cameras and zoomed views frame themselves
+        out.append(path)
+    return out
+
+
+def _load(path):
+    doc = read_scene(path)
+    return scenerender.load_scene(doc, item=expand_sweep(doc)[0].name if has_sweep(doc) else None)
+
+
+def _three_d_only(plan):
+    """(the plan on a transparent background, the states that hide every flat overlay)."""
+    from scenerender.overlays import PAINTED
+
+    plan = replace(plan, render=replace(plan.render, background=None, anti_aliasing="none"))
+    hidden = {i: {"visible": False} for i, actor in enumerate(plan.actors) if isinstance(actor, PAINTED)}
+    return plan, hidden
+
+
+# -- framing ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", _still_preset_scenes(), ids=lambda p: p.stem)
+def test_preset_frames_the_visible_actors_inside_the_image(path):
+    """Measured on the rendered pixels: what the 3-D actors draw touches no image edge and
+    fills at least 70% of the limiting dimension."""
+    from scenerender.renderer import FrameRenderer
+
+    missing = _missing_data(path)
+    if missing:
+        pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} (../shared/data)")
+    size = (320, 240)
+    plan, hidden = _three_d_only(scenerender.compile_scene(_load(path), size=size, scale=1))
+    with FrameRenderer(plan) as renderer:
+        image = renderer.draw(states=hidden)
+    rows, cols = np.nonzero(image[..., 3] > 0)
+    assert len(rows), "nothing drawn"
+    assert rows.min() > 0 and cols.min() > 0 and rows.max() < size[1] - 1 and cols.max() < size[0] - 1, \
+        f"cut at the image edge: rows {rows.min()}..{rows.max()}, columns {cols.min()}..{cols.max()} of {size}"
+    fill = max((cols.max() - cols.min() + 1) / size[0], (rows.max() - rows.min() + 1) / size[1])
+    assert fill >= 0.7, f"fills only {fill:.0%} of the limiting dimension"
+
+
+@pytest.mark.parametrize("projection", ["perspective", "orthographic"])
+def test_framing_fits_a_small_region_alone_with_the_same_margin(projection):
+    """A region alone is framed, not the whole brain, with the same margin under both projections."""
+    from scenerender.renderer import FrameRenderer
+
+    size = (300, 200)
+    spec = {"version": 1, "actors": [{"kind": "region", "regions": "TH"}],
+            "camera": {"preset": "sagittal", "projection": projection},
+            "render": {"size": list(size), "background": "transparent", "anti_aliasing": "none"}}
+    with FrameRenderer(scenerender.compile_scene(spec)) as renderer:
+        image = renderer.draw()
+    rows, cols = np.nonzero(image[..., 3] > 0)
+    margins = [rows.min(), size[1] - 1 - rows.max(), cols.min(), size[0] - 1 - cols.max()]
+    # the limiting side's margins are 4% of the short side (8 px here), within a pixel or two
+    assert min(margins) >= 5 and sorted(margins)[1] <= 11, margins
+
+
+# -- overlay layout -----------------------------------------------------------------------------------
+
+def _overlay_pixel_boxes(plan):
+    """Each flat overlay drawn alone on an empty image: the box of its drawn pixels (x0, y0, x1, y1)."""
+    from scenerender.overlays import PAINTED, OverlayPainter
+
+    painter = OverlayPainter(plan)
+    width, height = plan.render.size
+    empty = np.zeros((height, width, 4), dtype=np.uint8)
+    boxes = {}
+    for index, actor in enumerate(plan.actors):
+        if not isinstance(actor, PAINTED):
+            continue
+        layer = painter.composite(empty, plan.camera, {index})
+        rows, cols = np.nonzero(layer[..., 3] > 0)
+        assert len(rows), f"{actor.name} drew nothing"
+        boxes[f"{actor.name} #{index}"] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+    return boxes
+
+
+@pytest.mark.parametrize("size, scale", [((480, 360), 1), ((1600, 1200), 1), ((480, 360), 4)],
+                         ids=["480x360", "1600x1200", "480x360@4x"])
+@pytest.mark.parametrize("name", ["figure_overlays", "labelled_figure", "print_figure", "heatmap_section"])
+def test_overlays_neither_overlap_nor_leave_the_image(name, size, scale):
+    plan = scenerender.compile_scene(SCENES / f"{name}.yaml", size=size, scale=scale)
+    boxes = _overlay_pixel_boxes(plan)
+    width, height = plan.render.size
+    names = list(boxes)
+    for k, a in enumerate(names):
+        x0, y0, x1, y1 = boxes[a]
+        assert x0 > 0 and y0 > 0 and x1 < width and y1 < height, f"{a} is cut by the image edge: {boxes[a]}"
+        for b in names[k + 1:]:
+            u0, v0, u1, v1 = boxes[b]
+            assert not (x0 < u1 and u0 < x1 and y0 < v1 and v0 < y1), f"{a} {boxes[a]} overlaps {b} {boxes[b]}"
+
+
+# -- colour bars ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("vmin, vmax", [(0, 30.1), (-1.3, 2.7), (0.0012, 0.0071), (12, 5000)])
+def test_colorbar_ticks_are_round_numbers_inside_the_range(vmin, vmax):
+    from scenerender.overlays import tick_text, ticks
+
+    values = ticks(vmin, vmax)
+    assert 2 <= len(values) <= 7
+    assert all(vmin <= v <= vmax for v in values)
+    steps = np.diff(values)
+    assert np.allclose(steps, steps[0])
+    mantissa = steps[0] / 10 ** np.floor(np.log10(steps[0]))
+    assert any(np.isclose(mantissa, m) for m in (1, 2, 2.5, 5)), steps[0]
+    for value in values:  # each tick a whole multiple of the step, and printed exactly
+        assert np.isclose(value / steps[0], round(value / steps[0]))
+        assert float(tick_text(value, steps[0]).replace("\u2212", "-")) == pytest.approx(value, abs=1e-12)
+
+
+def test_heatmap_gets_a_colour_bar_with_a_no_value_swatch_by_default():
+    from scenerender.plan import ColorBarPlan
+
+    spec = {"version": 1, "actors": [{"kind": "heatmap", "values": {"TH": 1.0, "CB": 3.0, "MOs": None}}],
+            "render": {"size": [200, 150]}}
+    bars = [a for a in scenerender.compile_scene(spec).actors if isinstance(a, ColorBarPlan)]
+    assert len(bars) == 1 and bars[0].mapping.missing is not None
+    spec["actors"][0]["colorbar"] = False
+    assert not [a for a in scenerender.compile_scene(spec).actors if isinstance(a, ColorBarPlan)]
+
+
+# -- vector outputs -------------------------------------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("pdffonts") is None, reason="pdffonts/pdftotext (poppler-utils) are not installed")
+def test_pdf_text_is_real_text_with_embedded_fonts(tmp_path):
+    spec = yaml.safe_load((SCENES / "figure_overlays.yaml").read_text())
+    spec["render"]["size"] = [480, 360]
+    spec["actors"].append({"kind": "scale_bar", "length": 500, "corner": "bottom_right"})
+    pdf = tmp_path / "figure.pdf"
+    scenerender.render(spec, pdf)
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()
+    rows = fonts[2:]
+    assert rows, "the PDF has no fonts: its text is not text"
+    assert all(row.split()[-5] == "yes" for row in rows), fonts  # the 'emb' column
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "mm³" in text and "500 µm" in text and "Cell density, mouse brain" in text, text
+
+
+def test_svg_text_is_text(tmp_path):
+    spec = yaml.safe_load((SCENES / "figure_overlays.yaml").read_text())
+    spec["render"]["size"] = [480, 360]
+    scenerender.render(spec, tmp_path / "figure.svg")
+    svg = (tmp_path / "figure.svg").read_text(encoding="utf-8")
+    assert "<text" in svg and "Cell density, mouse brain" in svg and "mm³" in svg
+    assert "<image" in svg  # the 3-D scene, as rendered, underneath
