@@ -283,7 +283,7 @@ class OverlayLayout:
             hi = stacks[f"top_{side}"]
             lo = stacks[f"bottom_{side}"]
             col_w = thick + tick_len + 0.2 * size + label_w
-            title = _wrap(plan.title, self.measure, size, max(col_w, 0.3 * width)) if plan.title else ""
+            title = _wrap(plan.title, self.measure, size, max(col_w, 0.18 * width)) if plan.title else ""
             title_w, title_h = self.measure(title, size) if title else (0.0, 0.0)
             miss_h = 1.5 * size if missing is not None else 0.0
             miss_w = thick + 0.4 * size + self.measure(missing_text, size)[0] if missing is not None else 0.0

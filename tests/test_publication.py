@@ -177,3 +177,32 @@ def test_svg_text_is_text(tmp_path):
     svg = (tmp_path / "figure.svg").read_text(encoding="utf-8")
     assert "<text" in svg and "Cell density, mouse brain" in svg and "mm³" in svg
     assert "<image" in svg  # the 3-D scene, as rendered, underneath
+
+
+# -- loops ------------------------------------------------------------------------------------------------
+
+def _turn(a, b, focal) -> float:
+    u, v = np.subtract(a, focal), np.subtract(b, focal)
+    return float(np.degrees(np.arccos(np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1, 1))))
+
+
+def test_full_orbit_loops_without_repeating_its_first_frame(tmp_path):
+    import imageio.v3 as iio
+
+    spec = {"version": 1, "actors": [{"kind": "root"}, {"kind": "region", "regions": "CB", "color": "red"}],
+            "camera": {"preset": "sagittal"}, "render": {"size": [80, 60], "anti_aliasing": "none"},
+            "animation": {"fps": 12, "duration": 1, "orbit": {"degrees": 360, "axis": "superior"}}}
+    timeline = scenerender.compile_scene(spec).timeline
+    assert timeline.n_frames == 12  # frames 0..11; frame 12 would be frame 0 again
+    cams = [timeline.camera_at(timeline.time_of(i)) for i in range(12)]
+    focal = cams[0].focal_point
+    steps = [_turn(a.position, b.position, focal) for a, b in zip(cams, cams[1:] + cams[:1])]
+    assert np.allclose(steps, 30.0, atol=1e-6), steps  # the step from the last back to the first is one step too
+    frames = tmp_path / "frames"
+    scenerender.render_video(spec, frames)
+    images = [iio.imread(p).astype(int) for p in sorted(frames.glob("*.png"))]
+    assert len(images) == 12
+    assert np.abs(images[-1] - images[0]).sum() > 0  # the last frame is not the first again
+    # a half turn still ends on its last frame
+    spec["animation"]["orbit"]["degrees"] = 180
+    assert scenerender.compile_scene(spec).timeline.n_frames == 13
