@@ -69,7 +69,7 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
             if plotter is None:
                 pass
             elif suffix in (".gltf", ".glb"):
-                _write_gltf(plotter, tmp, binary=suffix == ".glb", record=record)
+                _write_gltf(plotter, tmp, binary=suffix == ".glb", record=record, names=_prop_names(renderer))
             else:
                 _write_html(plotter, tmp, title=Path(plan.source).stem)
         if tmp.stat().st_size == 0:
@@ -109,7 +109,31 @@ def _write_graphic(renderer, tmp: Path, *, time: float | None, title: str) -> No
         canvas.print_figure(str(tmp), dpi=72, format=tmp.suffix[1:], metadata=metadata)
 
 
-def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None) -> None:
+def _prop_names(renderer) -> dict[int, str]:
+    """VTK prop address -> the name of the plan it draws (a silhouette: "<name> outline")."""
+    names = {}
+    for index, actor in enumerate(renderer.actors):
+        plan = renderer.plan.actors[index]
+        label = plan.name if plan.group.startswith("actors[") or plan.group in plan.name else f"{plan.group}: {plan.name}"
+        if hasattr(actor, "GetAddressAsString"):
+            names[actor.GetAddressAsString("vtkObject")] = label
+        if index in renderer.silhouettes:
+            names[renderer.silhouettes[index].GetAddressAsString("vtkObject")] = f"{label} outline"
+    return names
+
+
+def _exported_props(plotter) -> list:
+    """The props VTK's glTF exporter writes, in its order: visible actors with polygon data."""
+    props = plotter.renderer.GetViewProps()
+    out = []
+    for i in range(props.GetNumberOfItems()):
+        prop = props.GetItemAsObject(i)
+        if prop.IsA("vtkActor") and prop.GetVisibility() and prop.GetMapper() is not None:
+            out.append(prop)
+    return out
+
+
+def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None, names: dict | None = None) -> None:
     from vtkmodules.vtkIOExport import vtkGLTFExporter
 
     turned = []
@@ -129,6 +153,7 @@ def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None) -> Non
 
     gltf = pygltflib.GLTF2.load_json(str(tmp))  # VTK writes JSON whatever the name
     gltf.asset.generator = "scenerender (VTK glTF exporter)"
+    _name_nodes(gltf, plotter, names or {})
     if record is not None:
         gltf.asset.extras = {"scenerender": record}
     if binary:
@@ -136,6 +161,29 @@ def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None) -> Non
         gltf.save_binary(str(tmp))
     else:
         gltf.save_json(str(tmp))
+
+
+def _name_nodes(gltf, plotter, names: dict) -> None:
+    """Name the exporter's ``meshN`` nodes and meshes after the regions and actors they draw.
+
+    Each exported mesh is matched to its prop by order and checked by its vertex count."""
+    props = _exported_props(plotter)
+    meshes = [node for node in gltf.nodes if node.mesh is not None]
+    if len(props) != len(meshes):
+        return  # not the layout expected: keep VTK's names rather than guess
+    for node, prop in zip(meshes, props):
+        mesh = gltf.meshes[node.mesh]
+        count = sum(gltf.accessors[p.attributes.POSITION].count for p in mesh.primitives
+                    if p.attributes.POSITION is not None)
+        data = prop.GetMapper().GetInput()
+        if data is None or data.GetNumberOfPoints() != count:
+            continue
+        name = names.get(prop.GetAddressAsString("vtkObject"))
+        if name:
+            node.name = mesh.name = name
+    for node in gltf.nodes:
+        if node.name == "Renderer Node":
+            node.name = "scene"
 
 
 def _write_html(plotter, tmp: Path, *, title: str) -> None:

@@ -541,22 +541,14 @@ def _draw_colorbar(ax, item: Placed, **_):
 
 
 def _draw_labels(ax, item: Placed, camera: CameraPlan, size, image: np.ndarray | None, **_):
-    from matplotlib import patheffects
-
     plan = item.plan
     xy, front = project(camera, plan.points, size)
     for (x, y), ok, text in zip(xy, front, plan.texts):
         if not ok or not np.isfinite([x, y]).all():
             continue
         color = plan.color if plan.color is not None else contrast_color(image, x, y, item.size)
-        halo = _opposite(color)
-        _text(ax, x, y, text, item, color=color, ha="center", va="center",
-              path_effects=[patheffects.withStroke(linewidth=max(1.0, item.size / 7), foreground=halo,
-                                                   alpha=0.6 * plan.alpha)])
-
-
-def _opposite(color) -> tuple[float, float, float]:
-    return (1.0, 1.0, 1.0) if luminance(color) < 0.5 else (0.0, 0.0, 0.0)
+        # (no halo: matplotlib's path effects would turn the text into paths in a PDF or SVG)
+        _text(ax, x, y, text, item, color=color, ha="center", va="center")
 
 
 def luminance(rgb) -> float:
