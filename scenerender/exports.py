@@ -25,6 +25,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from .errors import RenderError
 from .plan import ScenePlan
 
@@ -71,6 +73,7 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
             elif suffix in (".gltf", ".glb"):
                 _write_gltf(plotter, tmp, binary=suffix == ".glb", record=record, names=_prop_names(renderer))
             else:
+                _mapped_ranges(renderer)
                 _write_html(plotter, tmp, title=Path(plan.source).stem)
         if tmp.stat().st_size == 0:
             raise RenderError(f"{path}: the {suffix} exporter wrote nothing")
@@ -184,6 +187,39 @@ def _name_nodes(gltf, plotter, names: dict) -> None:
     for node in gltf.nodes:
         if node.name == "Renderer Node":
             node.name = "scene"
+
+
+def _mapped_ranges(renderer) -> None:
+    """Give every value-coloured actor's mapper the data range and colour map of its values, so
+    a viewer's colour bar reads them (not the 0-255 of stored RGB colours or a point count)."""
+    from vtkmodules.vtkCommonCore import vtkLookupTable
+
+    from .plan import color_mapping_of
+
+    for index, actor in enumerate(renderer.actors):
+        mapping = color_mapping_of(renderer.plan.actors[index])
+        mapper = actor.GetMapper() if hasattr(actor, "GetMapper") else None
+        if mapping is None or mapper is None:
+            continue
+        lut = vtkLookupTable()
+        lut.SetNumberOfTableValues(256)
+        lut.SetRange(mapping.vmin, mapping.vmax)
+        lut.Build()
+        values = mapping.vmin + (np.arange(256) + 0.5) / 256 * (mapping.vmax - mapping.vmin)
+        for i, rgb in enumerate(mapping.colors(values)):
+            lut.SetTableValue(i, *rgb, 1.0)
+        if not mapper.GetScalarVisibility() or (mapper.GetColorMode() != 1 and _direct_rgb(mapper)):
+            mapper.SetLookupTable(lut)  # shown colours stay as they are (solid, or direct RGB)
+        else:
+            mapper.GetLookupTable().SetRange(mapping.vmin, mapping.vmax)
+        mapper.SetScalarRange(mapping.vmin, mapping.vmax)
+        mapper.UseLookupTableScalarRangeOff()
+
+
+def _direct_rgb(mapper) -> bool:
+    data = mapper.GetInput()
+    scalars = data.GetPointData().GetScalars() if data is not None else None
+    return scalars is not None and scalars.GetDataType() == 3  # VTK_UNSIGNED_CHAR: stored RGB
 
 
 def _write_html(plotter, tmp: Path, *, title: str) -> None:

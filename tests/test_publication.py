@@ -206,3 +206,58 @@ def test_full_orbit_loops_without_repeating_its_first_frame(tmp_path):
     # a half turn still ends on its last frame
     spec["animation"]["orbit"]["degrees"] = 180
     assert scenerender.compile_scene(spec).timeline.n_frames == 13
+
+
+# -- 3-D exports ----------------------------------------------------------------------------------------
+
+def test_glb_nodes_carry_region_names(tmp_path):
+    import pygltflib
+
+    spec = {"version": 1, "actors": [{"kind": "root", "alpha": 0.2},
+                                     {"kind": "region", "regions": ["TH", "CB"]},
+                                     {"kind": "region", "id": "hippocampus", "regions": "HIP", "hemisphere": "left"}],
+            "render": {"size": [160, 120]}}
+    scenerender.render(spec, tmp_path / "brain.glb")
+    gltf = pygltflib.GLTF2().load_binary(str(tmp_path / "brain.glb"))
+    names = {node.name for node in gltf.nodes if node.mesh is not None}
+    assert names == {"root", "region TH", "region CB", "hippocampus: region HIP (left)"}, names
+
+
+def _html_scene(path):
+    import base64
+    import io
+    import json
+    import re
+    import zipfile
+
+    archive = re.findall(r'"(UEsDB[A-Za-z0-9+/=]+)"', path.read_text(encoding="utf-8"))
+    assert len(archive) == 1
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(archive[0]))) as zfile:
+        return json.loads(zfile.read("index.json"))["scene"]
+
+
+def _mappers(node):
+    if isinstance(node, dict):
+        if node.get("type") in ("vtkMapper", "vtkOpenGLPolyDataMapper", "vtkCompositePolyDataMapper2",
+                                "vtkPolyDataMapper", "vtkCompositePolyDataMapper"):
+            yield node
+        for value in node.values():
+            yield from _mappers(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _mappers(value)
+
+
+@pytest.mark.parametrize("section", [False, True], ids=["3d", "section"])
+def test_html_colour_range_is_the_data_range(tmp_path, section):
+    values = {"TH": 2.5, "CP": 30.1, "CB": 20.4}
+    heatmap = {"kind": "heatmap", "values": values}
+    if section:
+        heatmap["section"] = {"plane": "frontal", "position": 6000}
+    spec = {"version": 1, "actors": [heatmap], "render": {"size": [160, 120]}}
+    scenerender.render(spec, tmp_path / "heat.html")
+    ranges = [tuple(m["properties"]["scalarRange"]) for m in _mappers(_html_scene(tmp_path / "heat.html"))
+              if "scalarRange" in m.get("properties", {})]
+    assert ranges, "no mapper in the exported scene"
+    fills = ranges[:1] if section else ranges  # a section's outlines are plain lines
+    assert all(r == pytest.approx((min(values.values()), max(values.values()))) for r in fills), ranges
