@@ -261,3 +261,58 @@ def test_html_colour_range_is_the_data_range(tmp_path, section):
     assert ranges, "no mapper in the exported scene"
     fills = ranges[:1] if section else ranges  # a section's outlines are plain lines
     assert all(r == pytest.approx((min(values.values()), max(values.values()))) for r in fills), ranges
+
+
+# -- section heatmaps -----------------------------------------------------------------------------------
+
+SLICE = 60  # a frontal section through thalamus, caudoputamen and motor cortex in the 100 um atlas
+
+
+def _project(camera, size, world):
+    """Pixel (column, row) of world points for an orthographic camera (written here, not scenerender's)."""
+    width, height = size
+    position, focal = np.asarray(camera.position), np.asarray(camera.focal_point)
+    back = (position - focal) / np.linalg.norm(position - focal)
+    up = np.asarray(camera.view_up) - back * np.dot(camera.view_up, back)
+    up /= np.linalg.norm(up)
+    right = np.cross(up, back)
+    scale = (height / 2) / camera.parallel_scale
+    d = world - focal
+    return np.column_stack([width / 2 + d @ right * scale, height / 2 - d @ up * scale])
+
+
+@pytest.mark.parametrize("outlines", ["smooth", "voxel"])
+def test_section_fills_agree_with_the_annotation_slice(outlines):
+    """Per valued region: the cells of the annotation slice against the cells whose centre the
+    rendered fill covers, IoU >= 0.9."""
+    import matplotlib
+
+    from scenerender.atlas import AtlasRequest, SceneAtlas, open_bg_atlas
+    from scenerender.spaces import atlas_to_world
+
+    atlas = SceneAtlas(open_bg_atlas(AtlasRequest(name="embedded")))
+    values = {"TH": 0.0, "CP": 1.0, "MO": 0.5}
+    size = (900, 600)
+    spec = {"version": 1, "actors": [{"kind": "heatmap", "values": values, "cmap": "viridis", "vmin": 0, "vmax": 1,
+                                      "missing_color": [255, 0, 255], "outline_color": None, "colorbar": False,
+                                      "outlines": outlines,
+                                      "section": {"plane": "frontal", "position": SLICE * 100.0}}],
+            "camera": {"preset": "frontal", "projection": "orthographic"},
+            "render": {"size": list(size), "anti_aliasing": "none", "background": "white"}}
+    plan = scenerender.compile_scene(spec)
+    image = scenerender.render(plan).astype(int)
+    ids = np.asarray(atlas.bg.annotation[SLICE])
+    j, k = np.indices(ids.shape)
+    centres = np.column_stack([np.full(ids.size, SLICE * 100.0), j.ravel() * 100.0, k.ravel() * 100.0])
+    cols, rows = np.floor(_project(plan.camera, size, atlas_to_world(centres))).astype(int).T
+    inside = (cols >= 0) & (rows >= 0) & (cols < size[0]) & (rows < size[1])
+    assert inside[ids.ravel() != 0].all(), "the brain's cells must all be in view"
+    seen = np.full((ids.size, 3), 255)
+    seen[inside] = image[rows[inside], cols[inside], :3]
+    for acronym, value in values.items():
+        wanted = np.array(sorted(atlas.with_descendants([atlas.structure(acronym)["id"]])))
+        truth = np.isin(ids.ravel(), wanted)
+        colour = np.round(np.array(matplotlib.colormaps["viridis"](value)[:3]) * 255)
+        drawn = np.abs(seen - colour).max(axis=1) <= 3
+        iou = (truth & drawn).sum() / (truth | drawn).sum()
+        assert truth.sum() > 50 and iou >= 0.9, f"{acronym}: IoU {iou:.3f} over {truth.sum()} cells"
