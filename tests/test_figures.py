@@ -69,7 +69,7 @@ SLICE = 60  # frontal section through thalamus and caudoputamen in the 100 um at
 def section_scene(**extra):
     spec = {"kind": "heatmap", "values": {"TH": 0.0, "CP": 1.0}, "cmap": "viridis", "vmin": 0, "vmax": 1,
             "missing_color": [200, 200, 200], "section": {"plane": "frontal", "position": SLICE * 100.0},
-            "outline_color": None, "colorbar": False, **extra}
+            "outline_color": None, "colorbar": False, "outlines": "voxel", **extra}  # voxel-exact
     return scene(spec)
 
 
@@ -633,7 +633,7 @@ def _section_cells(plan):
 def test_heatmap_section_by_normal_and_the_finest_valued_region(atlas):
     values = {"TH": 0.0, "LGd": 1.0}  # the dorsal lateral geniculate nucleus lies inside the thalamus
     common = {"kind": "heatmap", "values": values, "vmin": 0, "vmax": 1, "missing_color": [200, 200, 200],
-              "outline_color": None}
+              "outline_color": None, "outlines": "voxel"}
     named = scenerender.compile_scene(scene({**common, "section": {"plane": "frontal", "position": 7500}}))
     by_normal = scenerender.compile_scene(scene({**common, "section": {"normal": [1, 0, 0],
                                                                        "point": [7500, 0, 0]}}))
