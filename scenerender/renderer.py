@@ -90,7 +90,11 @@ SHADING = {
     "flat": ({"smooth_shading": False}, {"SetInterpolationToFlat": ()}),
     # Mostly ambient: colours stay bright and flat-looking; the silhouette does the drawing.
     "cartoon": ({"smooth_shading": True}, {"SetAmbient": (0.55,), "SetDiffuse": (0.5,), "SetSpecular": (0.0,)}),
-    "metallic": ({"smooth_shading": True, "pbr": True, "metallic": 0.8, "roughness": 0.3}, {}),
+    # Polished metal without image-based lighting (an environment map takes minutes to
+    # prefilter on software OpenGL): the colour mostly in tinted highlights and a darker body,
+    # never the near-black of a physically based metal that has nothing to reflect.
+    "metallic": ({"smooth_shading": True}, {"SetAmbient": (0.3,), "SetDiffuse": (0.55,), "SetSpecular": (0.85,),
+                                            "SetSpecularPower": (28.0,), "SetMetallic": (0.0,)}),
 }
 
 
@@ -108,7 +112,13 @@ def _add_surface(plotter, actor: SurfacePlan):
         added = plotter.add_mesh(mesh, color=actor.color, **keywords)
     for method, args in settings.items():
         getattr(added.GetProperty(), method)(*args)
+    if shading == "metallic":  # metals tint their highlights with their own colour
+        added.GetProperty().SetSpecularColor(*_lighter(actor.color))
     return added
+
+
+def _lighter(rgb) -> tuple[float, float, float]:
+    return tuple(float(0.6 + 0.4 * c) for c in rgb)
 
 
 def _add_silhouette(plotter, actor: SurfacePlan):
