@@ -164,7 +164,7 @@ class LabelsPlan:
     name: str
     points: np.ndarray
     texts: tuple[str, ...]
-    color: RGB
+    color: RGB | None  # None: black or white by contrast with the image behind each label
     size: int
     alpha: float = 1.0
     group: str = ""

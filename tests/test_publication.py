@@ -316,3 +316,29 @@ def test_section_fills_agree_with_the_annotation_slice(outlines):
         drawn = np.abs(seen - colour).max(axis=1) <= 3
         iou = (truth & drawn).sum() / (truth | drawn).sum()
         assert truth.sum() > 50 and iou >= 0.9, f"{acronym}: IoU {iou:.3f} over {truth.sum()} cells"
+
+
+# -- label text by contrast -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fill, text", [([25, 25, 60], "white"), ([240, 240, 200], "black")])
+def test_label_text_contrasts_with_what_is_behind_it(fill, text):
+    from scenerender.atlas import AtlasRequest, SceneAtlas, open_bg_atlas
+    from scenerender.spaces import atlas_to_world
+
+    atlas = SceneAtlas(open_bg_atlas(AtlasRequest(name="embedded")))
+    ids = np.asarray(atlas.bg.annotation)
+    th = np.isin(ids, np.array(sorted(atlas.with_descendants([atlas.structure("CB")["id"]]))))
+    centre = np.argwhere(th).mean(axis=0) * 100.0
+    size = (400, 300)
+    spec = {"version": 1, "actors": [{"kind": "region", "regions": "CB", "color": fill},
+                                     {"kind": "label", "points": [centre.tolist()], "texts": ["MMMM"], "size": 40}],
+            "camera": {"preset": "top", "projection": "orthographic"},
+            "render": {"size": list(size), "background": "white", "lighting": "headlight"}}
+    plan = scenerender.compile_scene(spec)
+    image = scenerender.render(plan).astype(int)
+    col, row = np.floor(_project(plan.camera, size, atlas_to_world(centre[None]))[0]).astype(int)
+    around = image[row - 8:row + 9, col - 30:col + 31]
+    if text == "white":
+        assert (around.min(axis=-1) > 200).sum() > 40  # white strokes on the dark region
+    else:
+        assert (around.max(axis=-1) < 60).sum() > 40  # black strokes on the light region
