@@ -237,7 +237,8 @@ class OverlayLayout:
 
     def _corner_size(self, plan, camera: CameraPlan, factor: float):
         size = plan.size * factor
-        if isinstance(plan, LetterPlan):
+        if isinstance(plan, LetterPlan):  # sized by the panel layout for the whole figure, not the cell
+            size = plan.size * self.settings.scale * factor / text_scale(self.settings)
             w, h = self.measure(plan.text, size, bold=True)
             return w, h, {}, size
         if isinstance(plan, LegendPlan):
