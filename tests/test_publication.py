@@ -342,3 +342,17 @@ def test_label_text_contrasts_with_what_is_behind_it(fill, text):
         assert (around.min(axis=-1) > 200).sum() > 40  # white strokes on the dark region
     else:
         assert (around.max(axis=-1) < 60).sum() > 40  # black strokes on the light region
+
+
+def test_legend_explains_neuron_compartment_colours(shared_data):
+    from scenerender.plan import LegendPlan
+
+    path = shared_data / "neurons" / "mouselight_swc" / "AA0245.swc"
+    colours = {"axon": [200, 30, 30], "dendrite": [30, 30, 200], "soma": [20, 20, 20]}
+    spec = {"version": 1, "sources": {"n": {"kind": "neuron", "path": str(path), "space": {"orientation": "rsa"}}},
+            "actors": [{"kind": "neuron", "id": "cell", "source": "n", "compartment_colors": colours},
+                       {"kind": "legend"}],
+            "render": {"size": [200, 150]}}
+    legend = next(a for a in scenerender.compile_scene(spec).actors if isinstance(a, LegendPlan))
+    entries = {text: tuple(round(c * 255) for c in rgb) for text, rgb in legend.entries}
+    assert {f"cell: {part}": tuple(rgb) for part, rgb in colours.items()}.items() <= entries.items(), entries
