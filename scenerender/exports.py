@@ -88,11 +88,10 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
 def _write_graphic(renderer, tmp: Path, *, time: float | None, title: str) -> None:
     """The 3-D scene as rendered (a raster image) under the overlays drawn by matplotlib
     as vector marks and real text: fonts embedded in a PDF, <text> in an SVG."""
-    import matplotlib
     from matplotlib.backends.backend_pdf import FigureCanvasPdf
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
-    from .overlays import PAINTED, RC
+    from .overlays import PAINTED, drawing
 
     plan = renderer.plan
     timeline = plan.timeline
@@ -104,7 +103,7 @@ def _write_graphic(renderer, tmp: Path, *, time: float | None, title: str) -> No
         states[index] = {**states.get(index, {}), "visible": False}
     image = renderer.draw(camera, states)  # the 3-D scene alone
     painter = renderer.overlays
-    with matplotlib.rc_context(RC):
+    with drawing():
         fig, ax = painter.figure(image)
         painter.draw(ax, camera, visible, image)
         canvas = (FigureCanvasPdf if tmp.suffix == ".pdf" else FigureCanvasSVG)(fig)

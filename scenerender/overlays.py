@@ -17,6 +17,9 @@ shrinks until none does.
 from __future__ import annotations
 
 import math
+import unicodedata
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +39,17 @@ GAP = 0.015
 RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none", "font.family": "DejaVu Sans",
       "text.usetex": False, "mathtext.default": "regular"}
 DPI = 72.0  # 1 point = 1 pixel
+
+
+@contextmanager
+def drawing():
+    """matplotlib's settings for overlays; a character the font lacks is drawn as a box, silently."""
+    import matplotlib
+
+    with matplotlib.rc_context(RC), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support", category=UserWarning)
+        yield
 
 
 @dataclass
@@ -124,6 +138,7 @@ class _Measure:
         self._cache: dict = {}
 
     def __call__(self, text: str, size: float, *, bold: bool = False) -> tuple[float, float]:
+        text = clean(text)
         key = (text, round(size, 2), bold)
         if key not in self._cache:
             from matplotlib.font_manager import FontProperties
@@ -330,7 +345,9 @@ def free_rect(actors, settings) -> tuple[float, float, float, float]:
     layout = OverlayLayout(actors, settings)
     width, height = settings.size
     left, right, bottom, top = 0.0, float(width), 0.0, float(height)
-    for item in layout.place(None):
+    with drawing():
+        placed = layout.place(None)
+    for item in placed:
         box = item.box
         if isinstance(item.plan, TitlePlan) or (isinstance(item.plan, ColorBarPlan)
                                                  and item.plan.position in ("top", "bottom")):
@@ -378,9 +395,7 @@ class OverlayPainter:
 
     def draw(self, ax, camera: CameraPlan, visible: set[int] | None, image: np.ndarray | None) -> list[Placed]:
         """Draw the visible overlays on ``ax``; returns where each went."""
-        import matplotlib
-
-        with matplotlib.rc_context(RC):
+        with drawing():
             placed = self.layout.place(camera, visible)
             for item in placed:
                 DRAW[type(item.plan)](ax, item, camera=camera, size=self.plan.render.size, image=image)
@@ -388,13 +403,12 @@ class OverlayPainter:
 
     def boxes(self, camera: CameraPlan | None = None, visible: set[int] | None = None) -> list[Box]:
         """The layout's boxes (for checks): one per overlay other than 3-D-anchored labels."""
-        placed = self.layout.place(camera or self.plan.camera, visible)
+        with drawing():
+            placed = self.layout.place(camera or self.plan.camera, visible)
         return [p.box for p in placed if not isinstance(p.plan, LabelsPlan)]
 
     def composite(self, image: np.ndarray, camera: CameraPlan, visible: set[int] | None) -> np.ndarray:
         """``image`` with the visible overlays drawn over it."""
-        import matplotlib
-
         shown = [i for i, _ in self.layout.overlays if visible is None or i in visible]
         if not shown:
             return image
@@ -406,7 +420,7 @@ class OverlayPainter:
         if layer is None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-            with matplotlib.rc_context(RC):
+            with drawing():
                 fig, ax = self.figure()
                 canvas = FigureCanvasAgg(fig)
                 self.draw(ax, camera, visible, image)
@@ -432,10 +446,15 @@ def over(layer: np.ndarray, image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def clean(text: str) -> str:
+    """Text as drawn: control characters dropped (line breaks kept); never parsed as math."""
+    return "".join(c for c in str(text) if c == "\n" or unicodedata.category(c)[0] != "C")
+
+
 def _text(ax, x, y, text, item: Placed, *, color=None, ha="left", va="baseline", bold=False, **kw):
     plan = item.plan
-    return ax.text(x, y, text, fontsize=item.size, color=plan.color if color is None else color, alpha=plan.alpha,
-                   ha=ha, va=va, fontweight="bold" if bold else "normal", **kw)
+    return ax.text(x, y, clean(text), fontsize=item.size, color=plan.color if color is None else color,
+                   alpha=plan.alpha, ha=ha, va=va, fontweight="bold" if bold else "normal", parse_math=False, **kw)
 
 
 def _draw_title(ax, item: Placed, **_):
