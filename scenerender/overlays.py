@@ -393,10 +393,11 @@ class OverlayPainter:
             ax.imshow(image, extent=(0, width, 0, height), interpolation="none", aspect="auto", zorder=0)
         return fig, ax
 
-    def draw(self, ax, camera: CameraPlan, visible: set[int] | None, image: np.ndarray | None) -> list[Placed]:
-        """Draw the visible overlays on ``ax``; returns where each went."""
+    def draw(self, ax, camera: CameraPlan, visible: set[int] | None, image: np.ndarray | None,
+             items: list[Placed] | None = None) -> list[Placed]:
+        """Draw the visible overlays (or the placed ``items``) on ``ax``; returns where each went."""
         with drawing():
-            placed = self.layout.place(camera, visible)
+            placed = self.layout.place(camera, visible) if items is None else items
             for item in placed:
                 DRAW[type(item.plan)](ax, item, camera=camera, size=self.plan.render.size, image=image)
         return placed
@@ -407,28 +408,53 @@ class OverlayPainter:
             placed = self.layout.place(camera or self.plan.camera, visible)
         return [p.box for p in placed if not isinstance(p.plan, LabelsPlan)]
 
+    def _layer(self, items: list[Placed], camera: CameraPlan, image: np.ndarray | None):
+        """(RGBA layer, the slices of its drawn part) of ``items`` drawn alone."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        with drawing():
+            fig, ax = self.figure()
+            canvas = FigureCanvasAgg(fig)
+            self.draw(ax, camera, None, image, items=items)
+            canvas.draw()
+            layer = np.asarray(canvas.buffer_rgba())
+        rows, cols = np.nonzero(layer[..., 3])
+        if len(rows) == 0:
+            return None
+        window = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+        return layer[window].copy(), window
+
     def composite(self, image: np.ndarray, camera: CameraPlan, visible: set[int] | None) -> np.ndarray:
-        """``image`` with the visible overlays drawn over it."""
+        """``image`` with the visible overlays drawn over it.
+
+        Overlays that do not follow the camera (title, legend, colour bar, letters) are drawn
+        once and reused while their layout stays; scale bars, axes and labels every frame."""
         shown = [i for i, _ in self.layout.overlays if visible is None or i in visible]
         if not shown:
             return image
-        depends_on_image = any(isinstance(self.plan.actors[i], LabelsPlan) and self.plan.actors[i].color is None
-                               for i in shown)
-        moving = any(isinstance(self.plan.actors[i], (ScaleBarPlan, OrientationPlan, LabelsPlan)) for i in shown)
-        key = (tuple(shown), camera if moving else None)
-        layer = None if depends_on_image else self._cache.get(key)
-        if layer is None:
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
+        with drawing():
+            placed = self.layout.place(camera, visible)
+        moving = [p for p in placed if isinstance(p.plan, (ScaleBarPlan, OrientationPlan, LabelsPlan))]
+        still = [p for p in placed if not isinstance(p.plan, (ScaleBarPlan, OrientationPlan, LabelsPlan))]
+        out = image
+        if still:
+            key = tuple((p.index, round(p.box.x0, 2), round(p.box.y0, 2), round(p.size, 3)) for p in still)
+            if key not in self._cache:
+                self._cache = {key: self._layer(still, camera, image)}  # the last one: frames share it
+            out = _over_window(self._cache[key], out)
+        if moving:
+            out = _over_window(self._layer(moving, camera, image), out)
+        return out
 
-            with drawing():
-                fig, ax = self.figure()
-                canvas = FigureCanvasAgg(fig)
-                self.draw(ax, camera, visible, image)
-                canvas.draw()
-                layer = np.asarray(canvas.buffer_rgba()).copy()
-            if not depends_on_image:
-                self._cache = {key: layer}  # the last one: consecutive frames mostly share it
-        return over(layer, image)
+
+def _over_window(layer, image: np.ndarray) -> np.ndarray:
+    """``image`` with a layer's drawn window composited over it (a copy; ``image`` is kept)."""
+    if layer is None:
+        return image
+    pixels, window = layer
+    out = image.copy()
+    out[window] = over(pixels, image[window])
+    return out
 
 
 def over(layer: np.ndarray, image: np.ndarray) -> np.ndarray:
