@@ -70,7 +70,7 @@ class Box:
     def h(self) -> float:
         return self.y1 - self.y0
 
-    def overlaps(self, other: "Box") -> bool:
+    def overlaps(self, other: Box) -> bool:
         return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
 
     def inside(self, width: float, height: float) -> bool:

@@ -9,9 +9,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import yaml
+from conftest import SCENES
 
 import scenerender
-from conftest import SCENES
 from scenerender.document import read_scene
 from scenerender.sweep import expand_sweep, has_sweep
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan import OVERLAYS, color_mapping_of
-from ..plan import LegendPlan
+from ..plan import OVERLAYS, LegendPlan, color_mapping_of
 from ._context import BuildContext
 
 KIND = "legend"
