@@ -16,6 +16,8 @@ from .animation import build_timeline
 from .actors._context import SourceLoader, parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
 from .camera import CameraError, checked, explicit_camera, preset_camera
+from .framing import orbit_points, visible_points
+from .overlays import free_rect
 from .document import SceneDocument, read_scene
 from .errors import AtlasNotFoundError, LimitError, SceneError
 from .limits import check_limit, over_limit
@@ -206,14 +208,26 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
                               anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
                               lighting=render_spec["lighting"])
 
-    framing = atlas_to_world(atlas.framing_points())
+    brain = atlas_to_world(atlas.framing_points())
+    shown = visible_points(actors)
+    if len(shown) == 0 or np.ptp(shown, axis=0).max() < 1e-3 * np.ptp(brain, axis=0).max():
+        shown = brain  # nothing (or a single point) to frame: the brain
+    orbit = spec.get("animation", {}).get("orbit")
+    if orbit is not None:  # every turned view must fit, not just the first
+        shown = orbit_points(shown, world_direction(orbit["axis"]), float(orbit["degrees"]))
+        brain = orbit_points(brain, world_direction(orbit["axis"]), float(orbit["degrees"]))
 
-    def camera_from_spec(cam: dict, where=("camera",), aspect: float = width / height):
+    rect = free_rect(actors, settings)  # titles and colour bars along the edges keep their room
+
+    def camera_from_spec(cam: dict, where=("camera",), aspect: float | None = None):
         try:
             if "position" in cam:
                 return checked(explicit_camera(cam))
-            return checked(preset_camera(cam["preset"], framing, aspect=aspect, view_angle=cam["view_angle"],
-                                         zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic"))
+            framing = brain if cam.get("frame") == "brain" else shown
+            return checked(preset_camera(cam["preset"], framing, aspect=aspect or width / height,
+                                         view_angle=cam["view_angle"], zoom=cam["zoom"],
+                                         orthographic=cam["projection"] == "orthographic",
+                                         rect=rect if aspect is None else (0.0, 1.0, 0.0, 1.0)))
         except CameraError as err:
             key = next((k for k in ("view_angle", "zoom", "view_up") if str(err).startswith(k) and k in cam), None)
             raise SceneError(doc.problem(where + ((key,) if key else ()), f"{err}")) from None

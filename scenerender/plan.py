@@ -34,6 +34,8 @@ class ColorMapping:
     vmax: float
     center: float | None = None
     title: str = ""
+    #: Colour of places that have no value (a heatmap's regions without one), shown by the colour bar.
+    missing: RGB | None = None
 
     def normalized(self, values) -> np.ndarray:
         """Values mapped to 0-1 along the colour map."""
@@ -162,7 +164,7 @@ class LabelsPlan:
     name: str
     points: np.ndarray
     texts: tuple[str, ...]
-    color: RGB
+    color: RGB | None  # None: black or white by contrast with the image behind each label
     size: int
     alpha: float = 1.0
     group: str = ""

@@ -18,7 +18,10 @@ RED = [255, 0, 0]
 
 
 def scene(*actors, camera=None, size=(400, 300), **render):
-    return {"version": 1, "actors": list(actors), "camera": camera or {"preset": "top", "projection": "orthographic"},
+    camera = camera or {"preset": "top", "projection": "orthographic"}
+    if "preset" in camera:
+        camera = {"frame": "brain", **camera}  # the brain's framing: its midline in the middle, whatever is shown
+    return {"version": 1, "actors": list(actors), "camera": camera,
             "render": {"size": list(size), "anti_aliasing": "none", **render}}
 
 

@@ -11,6 +11,10 @@ from ..errors import SceneError, UnknownRegionError
 from ..plan import RGB
 
 
+#: Cartoon outlines are this many times the silhouette width.
+CARTOON_OUTLINE = 1.75
+
+
 class SourceLoader:
     """Loads each named source once, on first use by an actor."""
 
@@ -96,7 +100,9 @@ class BuildContext:
             silhouette = "black"  # cartoons are outlined
         return {"shading": spec.get("shading") or "",
                 "silhouette": None if silhouette is None else self.color(silhouette, ("silhouette",)),
-                "silhouette_width": float(spec.get("silhouette_width", 2.0))}
+                # a cartoon's outline is its drawing: bolder than a silhouette on a shaded surface
+                "silhouette_width": float(spec.get("silhouette_width", 2.0))
+                * (CARTOON_OUTLINE if spec.get("shading") == "cartoon" else 1.0)}
 
     def color(self, value, key_path: ScenePath) -> RGB:
         """A scene colour as RGB 0-1, failing with a located message."""
