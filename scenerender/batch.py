@@ -78,7 +78,6 @@ class RenderJob:
         return out
 
 
-_worker_atlases: dict = {}
 _render_lock = threading.Lock()  # one render at a time per process (a Dask worker may run threads)
 
 
@@ -93,7 +92,7 @@ def execute_task(task: RenderTask) -> dict:
     try:
         with _render_lock, _local_dask():
             scene = Scene(doc=task.doc, spec=fill_defaults(task.doc.data), item=task.item)
-            plan = compile_scene(scene, size=task.size, atlas_cache=_worker_atlases)
+            plan = compile_scene(scene, size=task.size)  # atlases: the process cache (scenerender.cache)
             _draw(task, plan)
         result.update(status=RENDERED)
     except SceneError as err:
