@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     if "points_1m" in args.cases:
         compare.make_points(CACHE / "data" / "points_1m.npy", 1_000_000)
     load_before = os.getloadavg()[0]
-    report = {"command": "python bench/aa_quality.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    report = {"command": "python bench/aa_quality.py " + " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--update-readme"),
               "machine": compare.machine(), "versions": compare.versions(), "runs": args.runs,
               "date": dt.datetime.now().isoformat(timespec="seconds"), "load_before": load_before,
               "cases": {case: measure(case, args.runs) for case in args.cases}}

@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args(argv)
     compare.make_points(CACHE / "data" / "points_100k.npy")
-    command = "python bench/warm_loop.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python bench/warm_loop.py " + " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--update-readme")
     report = {"command": command, "date": dt.datetime.now().isoformat(timespec="seconds"),
               "load_before": os.getloadavg()[0], "machine": compare.machine(), "versions": compare.versions(),
               "cases": {case: measure(case, args.renders) for case in args.cases}}
