@@ -263,6 +263,19 @@ class SceneAtlas:
             self._meshes.popitem(last=False)
         return mesh
 
+    def derived_mesh(self, key: tuple, make) -> tuple[np.ndarray, np.ndarray]:
+        """A mesh made from this atlas's meshes by ``make()`` (e.g. the root's
+        offset shell), made once and kept with the region meshes (read-only)."""
+        key = ("derived", *key)
+        if key in self._meshes:
+            self._meshes.move_to_end(key)
+            return self._meshes[key]
+        mesh = make()
+        for array in mesh:
+            array.flags.writeable = False
+        self._meshes[key] = mesh
+        return mesh
+
     def _full_mesh(self, structure_id: int) -> tuple[np.ndarray, np.ndarray]:
         struct = self.bg.structures[structure_id]
         path = Path(struct["mesh_filename"])
