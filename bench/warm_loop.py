@@ -99,12 +99,14 @@ def measure(case: str, renders: int) -> dict:
     for mode in MODES:
         run[mode]()
     times: dict[str, list[float]] = {m: [] for m in MODES}
+    cpu: dict[str, list[float]] = {m: [] for m in MODES}
     for r in range(renders):
         order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
         for mode in order:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run[mode]()
             times[mode].append(time.perf_counter() - start)
+            cpu[mode].append(time.process_time() - start_cpu)  # every thread of this process (Mesa's too)
         log(f"{case} round {r + 1}/{renders}: " + ", ".join(f"{m} {times[m][-1]:.2f}" for m in MODES))
     out = {"scene": f"bench/scenes/{case}.yaml", "renders": renders, "modes": {}}
     for mode in MODES:
@@ -115,18 +117,24 @@ def measure(case: str, renders: int) -> dict:
         return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
     out["path_over_plan"] = paired("render(path)", "render(plan)")
+    out["cpu"] = {m: statistics.median(v) for m, v in cpu.items()}
+    out["cpu_path_over_plan"] = statistics.median(a / b for a, b in zip(cpu["render(path)"], cpu["render(plan)"]))
+    out["cpu_path_over_floor"] = statistics.median(a / b for a, b in zip(cpu["render(path)"], cpu["pyvista floor"]))
     out["path_over_floor"] = paired("render(path)", "pyvista floor")
     out["plan_over_floor"] = paired("render(plan)", "pyvista floor")
     return out
 
 
 def table(report: dict) -> str:
-    lines = ["| case | render(path) s | render(plan) s | pyvista floor s | path / plan | path / floor | plan / floor |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| case | render(path) s | render(plan) s | pyvista floor s | path / plan | path / floor | plan / floor | "
+             "CPU s per render: path, plan, floor | CPU path / plan | CPU path / floor |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for case, res in report["cases"].items():
         cells = [f"{m['median']:.2f} ({m['min']:.2f}-{m['max']:.2f})" for m in res["modes"].values()]
         lines.append(f"| `{case}` | {' | '.join(cells)} | {res['path_over_plan']:.2f}x | "
-                     f"{res['path_over_floor']:.2f}x | {res['plan_over_floor']:.2f}x |")
+                     f"{res['path_over_floor']:.2f}x | {res['plan_over_floor']:.2f}x | "
+                     + (", ".join(f"{v:.2f}" for v in res["cpu"].values()) + f" | {res['cpu_path_over_plan']:.2f}x | "
+                        f"{res['cpu_path_over_floor']:.2f}x |" if "cpu" in res else " | | |"))
     return "\n".join(lines)
 
 
@@ -152,7 +160,8 @@ def main(argv=None) -> int:
         header = (f"{report['machine'].get('cpus_usable')} cores, OpenGL {report['machine'].get('opengl')}; shared "
                   f"(1-minute load average {report['load_before']:.1f} before, {report['load_after']:.1f} after). "
                   f"scenerender at {report['versions'].get('scenerender_commit')}. Run {report['date']}. Seconds per "
-                  f"render: median (min-max) of {args.renders}; ratios paired within rounds.")
+                  f"render: median (min-max) of {args.renders}; ratios paired within rounds. CPU: process time of all "
+                  f"threads (less sensitive to other users' load than wall time).")
         update_readme_block("warm_loop", command, f"{header}\n\n{text}")
     return 0
 
