@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import compare  # noqa: E402
-from compare import CACHE, REPO, RESULTS, log  # noqa: E402
+import compare
+from compare import CACHE, RESULTS, log
 
 MODES = ("none", "fxaa", "msaa", "ssaa", "auto")
 REFERENCE_SCALE = 3

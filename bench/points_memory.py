@@ -28,8 +28,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import compare  # noqa: E402
-from compare import CACHE, REPO, RESULTS, log  # noqa: E402
+import compare
+from compare import CACHE, REPO, RESULTS, log
 
 SIZE = (400, 300)
 SCENERENDER = """

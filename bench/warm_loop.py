@@ -36,8 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "runners"))
-import compare  # noqa: E402
-from compare import CACHE, RESULTS, log  # noqa: E402
+import compare
+from compare import CACHE, RESULTS, log
 
 MODES = ("render(path)", "render(plan)", "pyvista floor")
 

@@ -70,9 +70,9 @@ def context():
     ctx = mp.get_context("forkserver")
     from multiprocessing import forkserver
 
-    server = forkserver._forkserver  # noqa: SLF001 - the one process-wide server
-    if PRELOAD not in server._preload_modules:  # noqa: SLF001
-        ctx.set_forkserver_preload([*server._preload_modules, PRELOAD])  # noqa: SLF001
+    server = forkserver._forkserver  # the one process-wide server (private: its preload list is read here)
+    if PRELOAD not in server._preload_modules:
+        ctx.set_forkserver_preload([*server._preload_modules, PRELOAD])
     with _blas_single_threaded():
         server.ensure_running()
     return ctx

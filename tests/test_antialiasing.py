@@ -19,7 +19,10 @@ def cells(tmp_path_factory) -> str:
     """3,000 points at brain voxel centres of the embedded atlas (chosen from its annotation)."""
     from brainglobe_atlasapi import BrainGlobeAtlas
 
-    from scenerender._bgcompat import install_structure_tree_builder, install_terminology_reader
+    from scenerender._bgcompat import (
+        install_structure_tree_builder,
+        install_terminology_reader,
+    )
     from scenerender.atlas import EMBEDDED_DIR, EMBEDDED_NAME
 
     install_terminology_reader()
@@ -60,7 +63,7 @@ def test_auto_smooths_point_edges_that_msaa_leaves_jagged(cells):
 
     none, none_image = error("none")
     msaa, _ = error("msaa")
-    auto, auto_image = error("auto")
+    _, auto_image = error("auto")
     fxaa, fxaa_image = error("fxaa")
     assert np.array_equal(auto_image, fxaa_image)
     assert not np.array_equal(fxaa_image, none_image), "FXAA must change the image (pyvista would swap in SSAA)"

@@ -77,7 +77,10 @@ def test_inside_brain_test_agrees_with_the_annotation():
     (voxel int(um / 100)), at random points in and around the atlas volume."""
     from brainglobe_atlasapi import BrainGlobeAtlas
 
-    from scenerender._bgcompat import install_structure_tree_builder, install_terminology_reader
+    from scenerender._bgcompat import (
+        install_structure_tree_builder,
+        install_terminology_reader,
+    )
 
     install_terminology_reader()
     install_structure_tree_builder()
