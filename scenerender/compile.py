@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .actors import BuildContext, registered_actors
+from . import cache as process_cache
 from .animation import build_timeline
 from .actors._context import SourceLoader, parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
@@ -112,7 +113,8 @@ def _open_atlas(scene: Scene, cache: dict | None = None) -> SceneAtlas:
     if cache is not None and request in cache:
         return cache[request]
     try:
-        atlas = SceneAtlas(open_bg_atlas(request))
+        # Without a caller's cache: this process's (scenerender.cache), keyed by the atlas files.
+        atlas = SceneAtlas(open_bg_atlas(request)) if cache is not None else process_cache.atlas_for(request)
     except AtlasUnavailable as err:
         raise AtlasNotFoundError(scene.doc.problem(("atlas",), str(err))) from None
     if cache is not None:
@@ -145,10 +147,11 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
                   check_unused_sources: bool = False) -> ScenePlan:
     """Resolve a scene into a :class:`ScenePlan` (no VTK objects, no drawing).
 
-    ``size`` overrides ``render.size`` and ``scale`` ``render.scale``. ``atlas_cache``
-    (a dict kept by the caller, e.g. a batch worker) lets scenes on the same
-    atlas share one opened atlas and its region meshes. ``check_unused_sources``
-    also reads the sources no actor draws (``scenerender validate``).
+    ``size`` overrides ``render.size`` and ``scale`` ``render.scale``. Opened
+    atlases, their region meshes and brain masks are kept for the process
+    (:mod:`scenerender.cache`); ``atlas_cache``, a dict kept by the caller,
+    replaces that cache for this call. ``check_unused_sources`` also reads the
+    sources no actor draws (``scenerender validate``).
 
     Raises
     ------

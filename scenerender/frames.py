@@ -8,11 +8,11 @@ the writer as they arrive: at most a few chunks per worker are in memory.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
 
+from . import workers
 from .plan import ScenePlan
 from .provenance import publish
 from .video import VideoWriter
@@ -22,9 +22,13 @@ CHUNK = 4  # frames per task: small enough to keep workers busy to the end
 _worker_renderer = None
 
 
-def _init_worker(plan: ScenePlan) -> None:
+def _init_worker(plan: ScenePlan, jobs: int) -> None:
     global _worker_renderer
     import signal
+
+    from .workers import set_worker_threads
+
+    set_worker_threads(jobs)  # before the window: Mesa reads its thread count then
 
     from .renderer import FrameRenderer
 
@@ -98,8 +102,8 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
                         bar.advance()
         else:
             chunks = [range(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
-            # spawn: a fresh interpreter per worker, never a fork of a process holding threads or GL state
-            with mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(plan,)) as pool:
+            # Forks of a warm fork server (scenerender.workers), never of this process (GL state, threads).
+            with workers.context().Pool(jobs, initializer=_init_worker, initargs=(plan, jobs)) as pool:
                 pending = []
                 window = 2 * jobs  # bounded look-ahead keeps memory flat however long the video
                 for chunk in chunks:

@@ -24,8 +24,29 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 
+def content_anti_aliasing(plan: ScenePlan) -> str:
+    """The anti-aliasing ``auto`` stands for, chosen from what the scene draws.
+
+    Measured against a supersampled reference (bench/aa_quality.py,
+    bench/README.md): 4x MSAA leaves point impostors exactly as aliased as no
+    anti-aliasing (the sprites are cut in the fragment shader, after coverage)
+    while multiplying their drawing time, and on surfaces FXAA, one pass over
+    the finished 3-D image (text and other overlays are drawn after it,
+    untouched), scores as close to the reference as MSAA in about half the
+    time. So: FXAA, except MSAA where FXAA would be wrong or is unmeasured:
+    a transparent background (FXAA blurs colour but not alpha, leaving dark
+    fringes) and GL line actors (one pixel wide: FXAA cannot rebuild them).
+    """
+    if plan.render.background is None or any(isinstance(actor, LinesPlan) for actor in plan.actors):
+        return "msaa"
+    return "fxaa"
+
+
 def choose_passes(requested: str, *, translucency: str, translucent: bool, volumes: bool) -> tuple[str, bool]:
     """(anti-aliasing, depth peeling) that draw correctly with VTK on Mesa.
+
+    ``requested`` is none, fxaa, msaa or ssaa (``auto`` is resolved first,
+    by :func:`content_anti_aliasing`).
 
     Translucent surfaces are blended order-independently (VTK's OIT, one
     pass) unless ``translucency: depth_peeling`` asks for exact peeling.
@@ -74,14 +95,27 @@ def _plotter(plan: ScenePlan):
     translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
                                         if not isinstance(actor, (VolumePlan, *OVERLAYS)))
     volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
-    aa, peel = choose_passes(plan.render.anti_aliasing, translucency=plan.render.translucency,
+    requested = plan.render.anti_aliasing
+    if requested == "auto":
+        requested = content_anti_aliasing(plan)
+    aa, peel = choose_passes(requested, translucency=plan.render.translucency,
                              translucent=translucent, volumes=volumes)
-    plotter.ren_win.SetMultiSamples(4 if aa == "msaa" else 0)
-    if aa == "ssaa":
-        plotter.enable_anti_aliasing("ssaa")
+    _apply_anti_aliasing(plotter, aa)
     if peel:
         plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)
     return plotter
+
+
+def _apply_anti_aliasing(plotter, aa: str) -> None:
+    """Set up one of none, fxaa, msaa (4 samples) or ssaa on a new plotter."""
+    plotter.ren_win.SetMultiSamples(4 if aa == "msaa" else 0)
+    if aa == "ssaa":
+        plotter.enable_anti_aliasing("ssaa")
+    elif aa == "fxaa":
+        # VTK's own switch: pyvista refuses FXAA on EGL/OSMesa builds and silently
+        # substitutes SSAA; VTK's FXAA pass itself works there (compared with a
+        # supersampled reference in bench/aa_quality.py).
+        plotter.renderer.SetUseFXAA(True)
 
 
 #: Material of each shading style: (pyvista add_mesh keywords, VTK property settings).
