@@ -55,7 +55,15 @@ def files_signature(request: AtlasRequest) -> tuple | None:
     ``None`` where it cannot be known without opening it (an atlas still to be
     downloaded): such an atlas is not cached."""
     if request.recipe is not None:
-        return ("recipe", _stat(request.recipe))
+        # the recipe's own key: its text and the size and time of every input it names, so that a
+        # changed input (a rebuilt atlas) is opened again
+        try:
+            from .atlas_build.cache import recipe_key
+            from .atlas_build.recipe import load_recipe
+
+            return ("recipe", _stat(request.recipe), recipe_key(load_recipe(Path(request.recipe))))
+        except Exception:  # an unreadable recipe: not cached; opening it reports the problem
+            return None
     manifest = local_manifest(request)
     if manifest is None:
         return None
