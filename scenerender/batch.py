@@ -276,9 +276,13 @@ def _frame_count(scene) -> int:
 # --------------------------------------------------------------------------- executors
 
 
-def _worker_main(conn, recycle_after: int, gl_threads: int | None = None) -> None:
+def _worker_main(conn, recycle_after: int, gl_threads: int | None = None, env: dict | None = None) -> None:
     """A local worker: render tasks sent on ``conn`` until told to stop or recycled."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    if env is not None:
+        from .workers import adopt_environment
+
+        adopt_environment(env)
     if gl_threads and "LP_NUM_THREADS" not in os.environ:
         # Mesa reads this when the first GL context is made: one rasteriser
         # thread per worker when the workers already fill the cores.
@@ -304,7 +308,8 @@ class _Worker:
     def __init__(self, context, recycle_after: int, gl_threads: int | None = None):
         parent, child = context.Pipe()
         self.conn = parent
-        self.process = context.Process(target=_worker_main, args=(child, recycle_after, gl_threads), daemon=True)
+        self.process = context.Process(target=_worker_main, args=(child, recycle_after, gl_threads, dict(os.environ)),
+                                       daemon=True)
         self.process.start()
         child.close()
         self.task: RenderTask | None = None

@@ -8,6 +8,8 @@ the writer as they arrive: at most a few chunks per worker are in memory.
 
 from __future__ import annotations
 
+import os
+
 import sys
 import time
 from pathlib import Path
@@ -22,12 +24,14 @@ CHUNK = 4  # frames per task: small enough to keep workers busy to the end
 _worker_renderer = None
 
 
-def _init_worker(plan: ScenePlan, jobs: int) -> None:
+def _init_worker(plan: ScenePlan, jobs: int, env: dict | None = None) -> None:
     global _worker_renderer
     import signal
 
-    from .workers import set_worker_threads
+    from .workers import adopt_environment, set_worker_threads
 
+    if env is not None:
+        adopt_environment(env)
     set_worker_threads(jobs)  # before the window: Mesa reads its thread count then
 
     from .renderer import FrameRenderer
@@ -103,7 +107,7 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
         else:
             chunks = [range(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
             # Forks of a warm fork server (scenerender.workers), never of this process (GL state, threads).
-            with workers.context().Pool(jobs, initializer=_init_worker, initargs=(plan, jobs)) as pool:
+            with workers.context().Pool(jobs, initializer=_init_worker, initargs=(plan, jobs, dict(os.environ))) as pool:
                 pending = []
                 window = 2 * jobs  # bounded look-ahead keeps memory flat however long the video
                 for chunk in chunks:

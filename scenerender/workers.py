@@ -39,6 +39,14 @@ def gl_threads(jobs: int) -> int:
     return max(1, cores // max(1, jobs))
 
 
+def adopt_environment(env: dict) -> None:
+    """In a new worker: the parent's environment as it is now. A fork of the fork server
+    starts with the server's, taken when the server started; since then the parent may
+    have set the sandbox, limits or service addresses (all passed in the environment)."""
+    os.environ.clear()
+    os.environ.update(env)
+
+
 def set_worker_threads(jobs: int) -> None:
     """In a new worker, before its first GL context: its share of the cores."""
     os.environ.setdefault("LP_NUM_THREADS", str(gl_threads(jobs)))

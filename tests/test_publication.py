@@ -18,9 +18,7 @@ from scenerender.sweep import expand_sweep, has_sweep
 SCENE_FILES = sorted(SCENES.glob("*.yaml"))
 
 
-def _missing_data(path) -> list[str]:
-    sources = yaml.safe_load(path.read_text()).get("sources") or {}
-    return [s["path"] for s in sources.values() if not (path.parent / s["path"]).exists()]
+from test_scenes import _fetches, _missing_data  # noqa: E402  (data files, registrations, fetched data)
 
 
 def _still_preset_scenes():
@@ -51,7 +49,7 @@ def _three_d_only(plan):
 # -- framing ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", _still_preset_scenes(), ids=lambda p: p.stem)
-def test_preset_frames_the_visible_actors_inside_the_image(path):
+def test_preset_frames_the_visible_actors_inside_the_image(path, request):
     """Measured on the rendered pixels: what the 3-D actors draw touches no image edge and
     fills at least 70% of the limiting dimension."""
     from scenerender.renderer import FrameRenderer
@@ -59,6 +57,8 @@ def test_preset_frames_the_visible_actors_inside_the_image(path):
     missing = _missing_data(path)
     if missing:
         pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} (../shared/data)")
+    if _fetches(path):  # public data: served from fixtures by the loopback services
+        request.getfixturevalue("public_services")
     size = (320, 240)
     plan, hidden = _three_d_only(scenerender.compile_scene(_load(path), size=size, scale=1))
     with FrameRenderer(plan) as renderer:
@@ -296,14 +296,17 @@ def test_section_fills_agree_with_the_annotation_slice(outlines):
     spec = {"version": 1, "actors": [{"kind": "heatmap", "values": values, "cmap": "viridis", "vmin": 0, "vmax": 1,
                                       "missing_color": [255, 0, 255], "outline_color": None, "colorbar": False,
                                       "outlines": outlines,
-                                      "section": {"plane": "frontal", "position": SLICE * 100.0}}],
+                                      # through the middle of voxel plane SLICE ([SLICE, SLICE + 1) x 100 um)
+                                      "section": {"plane": "frontal", "position": (SLICE + 0.5) * 100.0}}],
             "camera": {"preset": "frontal", "projection": "orthographic"},
             "render": {"size": list(size), "anti_aliasing": "none", "background": "white"}}
     plan = scenerender.compile_scene(spec)
     image = scenerender.render(plan).astype(int)
     ids = np.asarray(atlas.bg.annotation[SLICE])
     j, k = np.indices(ids.shape)
-    centres = np.column_stack([np.full(ids.size, SLICE * 100.0), j.ravel() * 100.0, k.ravel() * 100.0])
+    # voxel j covers [j, j + 1) x 100 um: its centre is at (j + 1/2) x 100
+    centres = np.column_stack([np.full(ids.size, SLICE * 100.0), (j.ravel() + 0.5) * 100.0,
+                               (k.ravel() + 0.5) * 100.0])
     cols, rows = np.floor(_project(plan.camera, size, atlas_to_world(centres))).astype(int).T
     inside = (cols >= 0) & (rows >= 0) & (cols < size[0]) & (rows < size[1])
     assert inside[ids.ravel() != 0].all(), "the brain's cells must all be in view"
