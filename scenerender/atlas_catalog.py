@@ -74,6 +74,20 @@ def open_atlas(name: str, brainglobe_dir: Path | None = None):
     return SceneAtlas(open_bg_atlas(request_for(name, brainglobe_dir)))
 
 
+def _manifest_fields(meta: dict, root_dir: Path) -> dict:
+    """The fields of :func:`atlas_info` read straight from an atlas's manifest."""
+    return {
+        # Where it was opened from, not its name: a built or copied embedded atlas is not the embedded one.
+        "embedded": root_dir.resolve() == (EMBEDDED_DIR / "brainglobe-atlasapi").resolve(),
+        "version": meta.get("version"),
+        "species": meta.get("species"),
+        "citation": meta.get("citation"),
+        "link": meta.get("atlas_link"),
+        "packager": meta.get("atlas_packager"),
+        "orientation": meta.get("orientation"),
+    }
+
+
 def atlas_info(atlas) -> dict:
     """Metadata, shape, resolution and counts of an opened SceneAtlas."""
     bg = atlas.bg
@@ -83,14 +97,7 @@ def atlas_info(atlas) -> dict:
     root = structures[atlas.root_id]
     return {
         "name": atlas.name,
-        # Where it was opened from, not its name: a built or copied embedded atlas is not the embedded one.
-        "embedded": Path(getattr(bg, "root_dir", "")).resolve() == (EMBEDDED_DIR / "brainglobe-atlasapi").resolve(),
-        "version": meta.get("version"),
-        "species": meta.get("species"),
-        "citation": meta.get("citation"),
-        "link": meta.get("atlas_link"),
-        "packager": meta.get("atlas_packager"),
-        "orientation": meta.get("orientation"),
+        **_manifest_fields(meta, Path(getattr(bg, "root_dir", ""))),
         "resolution_um": [float(r) for r in bg.resolution],
         "shape": [int(n) for n in bg.shape],
         "size_um": [float(n) for n in bg.shape_um],
@@ -139,13 +146,7 @@ def manifest_info(manifest: Path) -> dict:
     resolution = [float(r) for r in meta["resolution"]]
     return {
         "name": str(meta["name"]) + f"_{resolution[0]:g}um",
-        "embedded": root_dir.resolve() == (EMBEDDED_DIR / "brainglobe-atlasapi").resolve(),
-        "version": meta.get("version"),
-        "species": meta.get("species"),
-        "citation": meta.get("citation"),
-        "link": meta.get("atlas_link"),
-        "packager": meta.get("atlas_packager"),
-        "orientation": meta.get("orientation"),
+        **_manifest_fields(meta, root_dir),
         "resolution_um": resolution,
         "shape": [int(n) for n in meta["shape"]],
         "size_um": [float(n) * r for n, r in zip(meta["shape"], resolution)],
