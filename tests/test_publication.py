@@ -18,7 +18,7 @@ from scenerender.sweep import expand_sweep, has_sweep
 SCENE_FILES = sorted(SCENES.glob("*.yaml"))
 
 
-from test_scenes import _fetches, _missing_data  # noqa: E402  (data files, registrations, fetched data)
+from test_scenes import needs_scene_data  # noqa: E402
 
 
 def _still_preset_scenes():
@@ -54,11 +54,7 @@ def test_preset_frames_the_visible_actors_inside_the_image(path, request):
     fills at least 70% of the limiting dimension."""
     from scenerender.renderer import FrameRenderer
 
-    missing = _missing_data(path)
-    if missing:
-        pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} (../shared/data)")
-    if _fetches(path):  # public data: served from fixtures by the loopback services
-        request.getfixturevalue("public_services")
+    needs_scene_data(path, request)
     size = (320, 240)
     plan, hidden = _three_d_only(scenerender.compile_scene(_load(path), size=size, scale=1))
     with FrameRenderer(plan) as renderer:

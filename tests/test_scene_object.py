@@ -19,7 +19,7 @@ SCENE_FILES = sorted(SCENES.glob("*.yaml"))
 SMALL = (160, 120)
 
 
-from test_scenes import _fetches, _missing_data  # noqa: E402  (data files, registrations, fetched data)
+from test_scenes import _missing_data, needs_scene_data  # noqa: E402
 
 
 def _item(path):
@@ -29,11 +29,7 @@ def _item(path):
 
 @pytest.mark.parametrize("path", SCENE_FILES, ids=[p.stem for p in SCENE_FILES])
 def test_every_example_scene_round_trips_through_yaml_with_identical_pixels(path, request):
-    missing = _missing_data(path)
-    if missing:
-        pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} (../shared/data)")
-    if _fetches(path):  # public data: served from fixtures by the loopback services
-        request.getfixturevalue("public_services")
+    needs_scene_data(path, request)
     scene = scenerender.Scene(path, item=_item(path))
     text = scene.to_yaml()
     again = scenerender.Scene.from_yaml(text, base_dir=path.parent)

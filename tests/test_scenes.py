@@ -31,14 +31,20 @@ def _fetches(path) -> bool:
     return bool(fetched_sources(yaml.safe_load(path.read_text())))
 
 
-@pytest.mark.parametrize("path", SCENE_FILES, ids=[p.stem for p in SCENE_FILES])
-def test_example_scene_renders(path, request):
+def needs_scene_data(path, request) -> None:
+    """Skip (with the reason) a scene whose data files are absent; serve a public-data scene's
+    data from fixtures by the loopback services."""
     missing = _missing_data(path)
     if missing:
         pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} "
                     "(../shared/data; build/ is made by tools/brainreg_example.py)")
-    if _fetches(path):  # public data: served from fixtures by the loopback services
+    if _fetches(path):
         request.getfixturevalue("public_services")
+
+
+@pytest.mark.parametrize("path", SCENE_FILES, ids=[p.stem for p in SCENE_FILES])
+def test_example_scene_renders(path, request):
+    needs_scene_data(path, request)
     assert scenerender.validate_scene(path) == []
     first = path.read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../schemas/scene.schema.json"
