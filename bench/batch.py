@@ -142,6 +142,7 @@ class _Nothing:
 def atlas_cache_cost(scene_files: list[Path], out: Path) -> dict:
     """Seconds per scene of the batch task function with and without the worker's atlas cache."""
     import scenerender.batch as batch
+    import scenerender.cache as process_cache
 
     _, tasks = batch.plan_batch(scene_files, outdir=out, force=True, workers=1)
     batch.execute_task(tasks[0])  # imports and GL context out of the way
@@ -149,13 +150,13 @@ def atlas_cache_cost(scene_files: list[Path], out: Path) -> dict:
     for i, task in enumerate(tasks[1:]):
         for mode in (("cached", "uncached") if i % 2 == 0 else ("uncached", "cached")):  # alternate order
             if mode == "uncached":
-                batch._worker_atlases.clear()
+                process_cache.clear()
             start = time.perf_counter()
             result = batch.execute_task(task)
             timings[mode].append(time.perf_counter() - start)
             assert result["status"] == batch.RENDERED, result
             if mode == "uncached":
-                batch._worker_atlases.clear()
+                process_cache.clear()
                 batch.execute_task(task)  # leave the cache warm for the next "cached" run
     cached, uncached = statistics.median(timings["cached"]), statistics.median(timings["uncached"])
     return {"cached_s": cached, "uncached_s": uncached, "saving_s": uncached - cached, "scenes": len(tasks) - 1}

@@ -468,8 +468,9 @@ def versions() -> dict:
     probe = ("import importlib.metadata as m, json\nd={}\n"
              "for p in ('brainrender','vedo','vtk','brainglobe-atlasapi','morphapi','numpy'):\n"
              "    try: d[p]=m.version(p)\n    except Exception: pass\nprint(json.dumps(d))")
-    proc = subprocess.run([str(brainrender_python()), "-c", probe], capture_output=True, text=True)
-    if proc.returncode == 0:
+    proc = subprocess.run([str(brainrender_python()), "-c", probe], capture_output=True, text=True) \
+        if brainrender_python().exists() else None
+    if proc is not None and proc.returncode == 0:
         out["brainrender_env"] = json.loads(proc.stdout)
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "scenerender", "schemas"], capture_output=True,

@@ -3,131 +3,54 @@
 >>> import scenerender
 >>> image = scenerender.render("scenes/quickstart.yaml")          # doctest: +SKIP
 >>> scenerender.render({"version": 1, "actors": [{"kind": "root"}]}, "brain.png")  # doctest: +SKIP
+
+The public names live in their stages' modules (``api``, ``compile``,
+``scene``) and are imported here on first use, so that ``import scenerender``
+(and every command that draws nothing) stays light: no numpy, jsonschema, VTK
+or atlas code.
 """
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
-
-from ._version import __version__
-from .compile import Scene, compile_scene, load_scene
-from .document import read_scene
-from .errors import Problem, RenderError, SceneError, SceneValidationError
-from .sweep import check_item, expand_sweep, has_sweep
-from .validate import problems_in
+import sys
 
 
-def validate_scene(source) -> list[Problem]:
-    """Validate a scene (path, YAML text, dict or document) without rendering; a sweep, every render of it.
+def _quiet_notebook_progress() -> None:
+    """In a Jupyter kernel without ipywidgets, ``tqdm.auto`` (imported by pooch,
+    which pyvista imports) warns "IProgress not found" and falls back to its
+    text bar; take that fallback without the warning."""
+    if "ipykernel" in sys.modules and "tqdm.auto" not in sys.modules:
+        import warnings
 
-    Returns
-    -------
-    list of Problem
-        Empty when the scene is valid. YAML syntax errors are returned as a
-        single problem too.
-    """
-    try:
-        doc = read_scene(source)
-        if has_sweep(doc):  # every render of a sweep must be valid
-            problems = []
-            for item in expand_sweep(doc):
-                try:
-                    check_item(item, swept=True)
-                except SceneError as err:
-                    problems += [p for p in err.problems if p not in problems]
-            return problems
-    except SceneError as err:
-        return list(err.problems)
-    return problems_in(doc)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                import tqdm.auto  # noqa: F401
+            except ImportError:
+                pass
 
 
-def registered_actors():
-    """Actor kind -> module implementing it (``KIND``, ``build``)."""
-    from .actors import registered_actors as _registered
+_quiet_notebook_progress()
 
-    return _registered()
+from ._version import __version__  # noqa: E402
+from .errors import Problem, RenderError, SceneError, SceneValidationError  # noqa: E402
 
+#: Public name -> the module that defines it (imported on first use).
+_LAZY = {"Scene": "scene", "compile_scene": "compile", "load_scene": "compile", "validate_scene": "api",
+         "render": "api", "render_video": "api", "registered_actors": "api"}
 
-def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | None = None,
-           scale: int | None = None, time: float | None = None):
-    """Render a scene and return the image as a numpy array.
-
-    Parameters
-    ----------
-    scene : str, Path, dict, Scene or ScenePlan
-        A scene file, YAML text, a dict, a loaded :class:`Scene` or a
-        compiled plan.
-    output : str or Path, optional
-        Also write the image here (format from the extension: an image, .svg/.pdf,
-        .gltf/.glb or an interactive .html), atomically,
-        with its provenance record (inside PNG/TIFF, and the sidecar
-        ``<output>.scenerender.json``).
-    size : (width, height), optional
-        Override ``render.size``.
-    scale : int, optional
-        Override ``render.scale``: draw at ``scale`` times the size (print).
-    time : float, optional
-        For an animated scene, the time (seconds) of the frame to draw;
-        default its first frame. Use :func:`render_video` for all frames.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(height, width, 3)`` RGB, or RGBA for a transparent background.
-    """
-    from .exports import EXPORT_FORMATS, export_scene
-    from .outputs import check_output_path, write_image
-    from .plan import ScenePlan
-    from .renderer import render_plan
-
-    if time is not None and not (math.isfinite(time) and time >= 0):
-        raise RenderError(f"time {time} is not a time; give seconds from 0")
-    if output is not None:
-        check_output_path(Path(output))
-    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size, scale=scale)
-    image = render_plan(plan, time=time)
-    if output is not None:
-        record = _record(plan, output, size=size, scale=scale, time=time, call="render")
-        if Path(output).suffix.lower() in EXPORT_FORMATS:
-            export_scene(plan, Path(output), time=time, record=record)
-        else:
-            write_image(image, Path(output), record=record)
-    return image
+__all__ = ["Problem", "RenderError", "SceneError", "SceneValidationError", "__version__", *_LAZY]
 
 
-def _record(plan, output, *, size, scale=None, time=None, call: str) -> dict | None:
-    """The provenance record of a Python API call, or ``None`` for a plan built by hand."""
-    from .provenance import record_for, render_options
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
 
-    if plan.scene is None:
-        return None
-    command = [f"scenerender.{call}", plan.scene.file, str(output)]
-    return record_for(plan.scene, Path(output), command=command,
-                      options=render_options(output=Path(output), size=size, scale=scale, time=time))
-
-
-def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = None, jobs: int = 1,
-                 progress: bool = False) -> Path:
-    """Render every frame of an animated scene to a video (.mp4, .webm, .gif)
-    or a folder of numbered PNG frames, in ``jobs`` worker processes.
-
-    Frame ``i`` shows time ``i / fps``; see the scene reference for which
-    frames an animation has. The sidecar ``<output>.scenerender.json``
-    records how it was made. Returns the output path.
-    """
-    from .errors import RenderError
-    from .frames import render_animation
-    from .plan import ScenePlan
-
-    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
-    if plan.timeline is None:
-        raise RenderError("this scene has no 'animation:' section; use render() for a still image")
-    record = _record(plan, output, size=size, call="render_video")
-    return render_animation(plan, Path(output), jobs=jobs, progress=progress, record=record)
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'scenerender' has no attribute {name!r}")
 
 
-__all__ = [
-    "Problem", "RenderError", "Scene", "SceneError", "SceneValidationError", "__version__",
-    "compile_scene", "load_scene", "registered_actors", "render", "render_video", "validate_scene",
-]
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -5,6 +5,8 @@ Frames are numbered from 0 and frame ``i`` shows time ``i / fps``. With
 ``duration: D`` the frames are ``0 .. round(D * fps)``, so there are
 ``round(D * fps) + 1`` of them and both the first and the last keyframe are
 drawn; ``frames: N`` gives frames ``0 .. N - 1`` (duration ``(N - 1) / fps``).
+A loop (by default an orbit of whole turns) leaves out the frame that would
+repeat the first: ``round(D * fps)`` frames, the turn ending after the last.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class Timeline:
     orbit: Orbit | None = None
     tracks: dict = field(default_factory=dict)  # (plan index, property) -> tuple[PropertyKey, ...]
     quality: int = 18
+    #: A loop: the frame after the last would be the first again, so it is not drawn.
+    loop: bool = False
 
     @property
     def duration(self) -> float:
@@ -77,7 +81,8 @@ class Timeline:
 
     def camera_at(self, t: float) -> CameraPlan:
         if self.orbit is not None:
-            u = min(max(t / self.duration, 0.0), 1.0) if self.duration > 0 else 1.0
+            period = self.n_frames / self.fps if self.loop else self.duration  # a loop ends where it began
+            u = min(max(t / period, 0.0), 1.0) if period > 0 else 1.0
             return rotate_about_focal(self.start_camera, self.orbit.axis,
                                       self.orbit.degrees * EASINGS[self.orbit.easing](u))
         keys = self.camera_keys
@@ -118,12 +123,25 @@ def _property_at(keys: tuple[PropertyKey, ...], t: float, prop: str):
 MIN_FPS = 0.01
 
 
+def loops(spec: dict) -> bool:
+    """Whether the animation is a loop: ``loop`` if given, else an orbit of whole turns
+    at constant speed with no keyframes (its last frame would repeat its first)."""
+    if spec.get("loop") is not None:
+        return bool(spec["loop"])
+    orbit = spec.get("orbit")
+    if orbit is None or spec.get("keyframes"):
+        return False
+    degrees = float(orbit.get("degrees", 360))
+    return degrees != 0 and degrees % 360 == 0 and orbit.get("easing", "linear") == "linear"
+
+
 def frame_count(spec: dict, last_key_time: float) -> int:
-    """Number of frames from fps and duration or frames (see the module docstring)."""
+    """Number of frames from fps and duration or frames (see the module docstring);
+    a loop of duration D has ``round(D * fps)`` frames, its end being its start."""
     if "frames" in spec:
         return int(spec["frames"])
     duration = spec.get("duration", last_key_time)
-    return int(round(duration * spec["fps"])) + 1
+    return int(round(duration * spec["fps"])) + (0 if loops(spec) else 1)
 
 
 def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spec, plans, world_direction,
@@ -193,4 +211,4 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
         raise LimitError(doc.problem(where, over_limit("the animation has too many frames", n_frames, "frames")))
     return Timeline(fps=float(spec["fps"]), n_frames=n_frames, start_camera=start_camera,
                     camera_keys=tuple(camera_keys), orbit=orbit,
-                    tracks={k: tuple(v) for k, v in tracks.items()}, quality=int(spec["quality"]))
+                    tracks={k: tuple(v) for k, v in tracks.items()}, quality=int(spec["quality"]), loop=loops(spec))

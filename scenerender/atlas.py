@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import io
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,12 +182,21 @@ def open_bg_atlas(request: AtlasRequest):
         raise AtlasUnavailable(f"atlas {name!r} could not be downloaded into {bg_dir}: {err}; {how}") from None
 
 
+#: Bytes of region meshes a :class:`SceneAtlas` keeps (least recently used dropped first).
+MESH_BYTES = 512 * 2**20
+
+
 @dataclass
 class SceneAtlas:
-    """An opened BrainGlobe atlas plus what scene building needs from it."""
+    """An opened BrainGlobe atlas plus what scene building needs from it.
+
+    Kept per process by :mod:`scenerender.cache`: region meshes (up to
+    :data:`MESH_BYTES`, read-only arrays) and the brain mask are made once.
+    """
 
     bg: Any
-    _meshes: dict = field(default_factory=dict, repr=False)
+    _meshes: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _brain: Any = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -218,15 +228,9 @@ class SceneAtlas:
         except (KeyError, ValueError):
             pass
         if isinstance(ref, str):
-            acronyms = list(structures.acronym_to_id_map)
-            close = difflib.get_close_matches(ref, acronyms, n=3, cutoff=0.5)
-            by_name = [s["acronym"] for s in structures.values() if s["name"].lower() == ref.lower()]
-            if by_name:
-                hint = f"; {ref!r} is the name of region {by_name[0]!r}, use its acronym"
-            elif close:
-                hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
-            else:
-                hint = "; acronyms are case-sensitive"
+            from .suggest import region_hint, structures_of
+
+            hint = region_hint(ref, structures_of(structures))
             raise RegionNotFound(f"unknown region {ref!r} in atlas {self.name}{hint}") from None
         raise RegionNotFound(f"unknown region id {ref} in atlas {self.name}") from None
 
@@ -238,12 +242,32 @@ class SceneAtlas:
         follows the atlas's own midline rather than the middle of the mesh.
         """
         key = (structure_id, hemisphere)
-        if key not in self._meshes:
-            if hemisphere == "both":
-                self._meshes[key] = self._full_mesh(structure_id)
-            else:
-                self._meshes[key] = self._hemisphere_mesh(structure_id, hemisphere)
-        return self._meshes[key]
+        if key in self._meshes:
+            self._meshes.move_to_end(key)
+            return self._meshes[key]
+        if hemisphere == "both":
+            mesh = self._full_mesh(structure_id)
+        else:
+            mesh = self._hemisphere_mesh(structure_id, hemisphere)
+        for array in mesh:  # shared by every later render in this process: never changed in place
+            array.flags.writeable = False
+        self._meshes[key] = mesh
+        while len(self._meshes) > 1 and sum(p.nbytes + f.nbytes for p, f in self._meshes.values()) > MESH_BYTES:
+            self._meshes.popitem(last=False)
+        return mesh
+
+    def derived_mesh(self, key: tuple, make) -> tuple[np.ndarray, np.ndarray]:
+        """A mesh made from this atlas's meshes by ``make()`` (e.g. the root's
+        offset shell), made once and kept with the region meshes (read-only)."""
+        key = ("derived", *key)
+        if key in self._meshes:
+            self._meshes.move_to_end(key)
+            return self._meshes[key]
+        mesh = make()
+        for array in mesh:
+            array.flags.writeable = False
+        self._meshes[key] = mesh
+        return mesh
 
     def _full_mesh(self, structure_id: int) -> tuple[np.ndarray, np.ndarray]:
         struct = self.bg.structures[structure_id]
@@ -333,14 +357,36 @@ class SceneAtlas:
         return ids
 
     def in_brain(self, atlas_um: np.ndarray) -> np.ndarray:
-        """Boolean mask of points inside the brain (non-zero annotation)."""
-        return self.structure_ids_at(atlas_um) != 0
+        """Boolean mask of points inside the brain (non-zero annotation), from
+        the atlas's :class:`BrainMask` (made once per opened atlas)."""
+        if self._brain is None:
+            self._brain = BrainMask.from_atlas(self.bg)
+        return self._brain.contains(atlas_um, np.array(self.resolution))
 
     def with_descendants(self, structure_ids) -> set[int]:
         """The given structures and every structure below them."""
         wanted = {int(i) for i in structure_ids}
         return {int(s["id"]) for s in self.bg.structures.values()
                 if wanted.intersection(int(p) for p in s["structure_id_path"])}
+
+
+def local_manifest(request: AtlasRequest) -> Path | None:
+    """The ``manifest.json`` a request opens, found without opening the atlas;
+    ``None`` for a recipe, an atlas not on this machine, or a folder without one."""
+    if request.recipe is not None or request.refused is not None:
+        return None
+    name = request.name or "embedded"
+    try:
+        if request.path is not None:
+            return _find_manifest(request.path, request.name)
+        if name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
+            return _local_versions(EMBEDDED_DIR, EMBEDDED_NAME)[-1]
+        versions = _local_versions(request.brainglobe_dir or _default_brainglobe_dir(), name)
+        if request.version is not None:
+            versions = [v for v in versions if v.parent.name == request.version.replace(".", "_")]
+        return versions[-1] if versions else None
+    except (AtlasUnavailable, OSError, KeyError, IndexError):
+        return None
 
 
 def atlas_identity(request: AtlasRequest) -> dict:
@@ -361,21 +407,78 @@ def atlas_identity(request: AtlasRequest) -> dict:
             return {"recipe": str(request.recipe), "key": recipe_key(load_recipe(request.recipe))}
         except Exception:  # a broken recipe is reported when the scene is rendered
             return {"recipe": str(request.recipe), "key": None}
-    manifest = None
     name = request.name or "embedded"
-    try:
-        if request.path is not None:
-            manifest = _find_manifest(request.path, request.name)
-        elif name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
-            manifest = _local_versions(EMBEDDED_DIR, EMBEDDED_NAME)[-1]
-        else:
-            versions = _local_versions(request.brainglobe_dir or _default_brainglobe_dir(), name)
-            if request.version is not None:
-                versions = [v for v in versions if v.parent.name == request.version.replace(".", "_")]
-            manifest = versions[-1] if versions else None
-    except (AtlasUnavailable, OSError, KeyError):
-        manifest = None
+    manifest = local_manifest(request)
     if manifest is None:
         return {"name": name, "version": request.version, "manifest_sha256": None}
     return {"name": manifest.parent.parent.name, "version": manifest.parent.name.replace("_", "."),
             "manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest()}
+
+
+@dataclass(frozen=True)
+class BrainMask:
+    """Which voxels hold brain (non-zero annotation): one bit per voxel, and their bounds.
+
+    Made from the annotation once per opened atlas, read a row of chunks at a
+    time when the annotation is still on disk, so the full label volume
+    (4 bytes a voxel) is not held for it.
+    """
+
+    bits: np.ndarray   # np.packbits(annotation != 0, axis=2)
+    shape: tuple[int, int, int]
+    lo: np.ndarray     # first and last voxel index holding brain, per axis
+    hi: np.ndarray
+
+    @classmethod
+    def from_atlas(cls, bg) -> "BrainMask":
+        if getattr(bg, "_annotation", None) is None:
+            lazy = _lazy_annotation(bg)
+            if lazy is not None:
+                edges = np.cumsum((0, *lazy.chunks[0]))  # whole chunks: each read once
+                slabs = [np.packbits(np.asarray(lazy[a:b]) != 0, axis=2) for a, b in zip(edges[:-1], edges[1:])]
+                return cls.from_bits(np.concatenate(slabs), tuple(int(n) for n in lazy.shape))
+        annotation = np.asarray(bg.annotation)
+        return cls.from_bits(np.packbits(annotation != 0, axis=2), annotation.shape)
+
+    @classmethod
+    def from_bits(cls, bits: np.ndarray, shape) -> "BrainMask":
+        any_bit = bits != 0
+        lo, hi = [], []
+        for axis, n in enumerate(shape):
+            others = tuple(a for a in range(3) if a != axis)
+            if axis == 2:
+                cols = np.unpackbits(np.bitwise_or.reduce(bits, axis=(0, 1))[None], axis=1, count=n)[0] != 0
+            else:
+                cols = any_bit.any(axis=others)
+            where = np.nonzero(cols)[0]
+            lo.append(where[0] if len(where) else 0)
+            hi.append(where[-1] if len(where) else -1)
+        return cls(bits=bits, shape=tuple(int(n) for n in shape), lo=np.array(lo), hi=np.array(hi))
+
+    def contains(self, atlas_um: np.ndarray, resolution: np.ndarray) -> np.ndarray:
+        """For each point (atlas microns), whether its voxel (``int(um / res)``) is brain."""
+        points = np.asarray(atlas_um).reshape(-1, 3)
+        index = np.floor(points / resolution).astype(np.int64)
+        inside = ((index >= self.lo) & (index <= self.hi)).all(axis=1)
+        out = np.zeros(len(points), dtype=bool)
+        i0, i1, i2 = index[inside].T
+        out[inside] = (self.bits[i0, i1, i2 >> 3] >> (7 - (i2 & 7)).astype(np.uint8)) & 1 != 0
+        return out
+
+
+def _lazy_annotation(bg):
+    """The annotation as a lazy (dask) array of a BrainGlobe v3 atlas, or ``None``."""
+    try:
+        import ngff_zarr as nz
+        from brainglobe_atlasapi.core import V3_ANNOTATION_NAME
+
+        path = Path(bg.root_dir) / bg.metadata["annotation_set"]["location"][1:] / V3_ANNOTATION_NAME
+        multiscale = nz.from_ngff_zarr(path)
+        level = getattr(bg, "_annotation_pyramid_level", 0)
+        data = multiscale.images[level].data
+        chunks = path / multiscale.metadata.datasets[level].path / "c"
+        if not chunks.exists() or tuple(data.shape) != tuple(bg.metadata["shape"]):
+            return None  # not downloaded yet, or not what brainglobe-atlasapi would read: let it load it
+        return data
+    except Exception:  # any other layout: brainglobe-atlasapi's own reader below
+        return None

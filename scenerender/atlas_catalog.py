@@ -74,6 +74,20 @@ def open_atlas(name: str, brainglobe_dir: Path | None = None):
     return SceneAtlas(open_bg_atlas(request_for(name, brainglobe_dir)))
 
 
+def _manifest_fields(meta: dict, root_dir: Path) -> dict:
+    """The fields of :func:`atlas_info` read straight from an atlas's manifest."""
+    return {
+        # Where it was opened from, not its name: a built or copied embedded atlas is not the embedded one.
+        "embedded": root_dir.resolve() == (EMBEDDED_DIR / "brainglobe-atlasapi").resolve(),
+        "version": meta.get("version"),
+        "species": meta.get("species"),
+        "citation": meta.get("citation"),
+        "link": meta.get("atlas_link"),
+        "packager": meta.get("atlas_packager"),
+        "orientation": meta.get("orientation"),
+    }
+
+
 def atlas_info(atlas) -> dict:
     """Metadata, shape, resolution and counts of an opened SceneAtlas."""
     bg = atlas.bg
@@ -83,14 +97,7 @@ def atlas_info(atlas) -> dict:
     root = structures[atlas.root_id]
     return {
         "name": atlas.name,
-        "embedded": Path(getattr(bg, "root_dir", "")).resolve() == (EMBEDDED_DIR / "brainglobe-atlasapi").resolve()
-        or atlas.name == EMBEDDED_NAME,
-        "version": meta.get("version"),
-        "species": meta.get("species"),
-        "citation": meta.get("citation"),
-        "link": meta.get("atlas_link"),
-        "packager": meta.get("atlas_packager"),
-        "orientation": meta.get("orientation"),
+        **_manifest_fields(meta, Path(getattr(bg, "root_dir", ""))),
         "resolution_um": [float(r) for r in bg.resolution],
         "shape": [int(n) for n in bg.shape],
         "size_um": [float(n) for n in bg.shape_um],
@@ -99,4 +106,53 @@ def atlas_info(atlas) -> dict:
         "structures_with_mesh": with_mesh,
         "root": f"{root['acronym']} ({root['id']})",
         "location": str(getattr(bg, "root_dir", "")),
+    }
+
+
+def manifest_for(name: str, brainglobe_dir: Path | None = None) -> Path | None:
+    """The manifest.json a command-line atlas name opens, when that is known
+    without opening it: the embedded atlas, a folder or manifest, or a local
+    BrainGlobe atlas with one version. ``None`` otherwise (a recipe, an atlas
+    to download, several versions): then the atlas is opened."""
+    from .atlas import _find_manifest, _local_versions
+
+    try:
+        request = request_for(name, brainglobe_dir)
+        if request.recipe is not None:
+            return None
+        if request.path is not None:
+            return _find_manifest(request.path, request.name)
+        if request.name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
+            versions = _local_versions(EMBEDDED_DIR, EMBEDDED_NAME)
+        else:
+            versions = _local_versions(request.brainglobe_dir or _default_brainglobe_dir(), request.name)
+    except (AtlasUnavailable, OSError):
+        return None
+    return versions[0] if len(versions) == 1 else None
+
+
+def manifest_info(manifest: Path) -> dict:
+    """What :func:`atlas_info` says, read from the atlas's files as brainglobe-atlasapi's
+    ``Atlas`` reads them (manifest, terminology.csv, mesh folder) without importing it,
+    its image libraries or its network stack. ``tests/test_first_hour.py`` compares the two."""
+    import csv
+
+    meta = json.loads(manifest.read_text(encoding="utf-8"))
+    root_dir = manifest.parents[3]
+    with open(root_dir / meta["terminology"]["location"][1:] / "terminology.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    meshes = root_dir / meta["annotation_set"]["location"][1:] / "annotations.precomputed" / "mesh"
+    root = next(r for r in rows if not r["parent_identifier"])
+    resolution = [float(r) for r in meta["resolution"]]
+    return {
+        "name": str(meta["name"]) + f"_{resolution[0]:g}um",
+        **_manifest_fields(meta, root_dir),
+        "resolution_um": resolution,
+        "shape": [int(n) for n in meta["shape"]],
+        "size_um": [float(n) * r for n, r in zip(meta["shape"], resolution)],
+        "symmetric": meta.get("symmetric"),
+        "structures": len(rows),
+        "structures_with_mesh": sum(1 for r in rows if (meshes / str(int(r["identifier"]))).exists()),
+        "root": f"{root['abbreviation']} ({int(root['identifier'])})",
+        "location": str(root_dir),
     }

@@ -5,8 +5,9 @@ out each render's output and fingerprint and skips renders whose output is
 up to date. What is left becomes tasks (a still, a whole video, or a frame
 range of a long video), run by an executor:
 
-- :class:`LocalExecutor`: N spawned worker processes (a fresh interpreter
-  each, never a fork of a process holding GL state), one task at a time
+- :class:`LocalExecutor`: N worker processes forked from a warm fork server
+  (:mod:`scenerender.workers`: heavy modules imported once, never a fork of
+  a process holding GL state), one task at a time
   each, recycled after a number of renders so memory cannot creep; a task
   whose worker dies is retried in a new worker.
 - :class:`DaskExecutor`: the same tasks on a ``dask.distributed`` cluster.
@@ -78,7 +79,6 @@ class RenderJob:
         return out
 
 
-_worker_atlases: dict = {}
 _render_lock = threading.Lock()  # one render at a time per process (a Dask worker may run threads)
 
 
@@ -93,7 +93,7 @@ def execute_task(task: RenderTask) -> dict:
     try:
         with _render_lock, _local_dask():
             scene = Scene(doc=task.doc, spec=fill_defaults(task.doc.data), item=task.item)
-            plan = compile_scene(scene, size=task.size, atlas_cache=_worker_atlases)
+            plan = compile_scene(scene, size=task.size)  # atlases: the process cache (scenerender.cache)
             _draw(task, plan)
         result.update(status=RENDERED)
     except SceneError as err:
@@ -185,6 +185,7 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
     jobs: list[RenderJob] = []
     tasks: list[RenderTask] = []
     by_output: dict[Path, RenderJob] = {}
+    atlases: dict = {}
     for file in scene_files:
         try:
             doc = read_scene(Path(file))
@@ -222,6 +223,18 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                 continue
             by_output[out] = job
             options = {"size": list(size) if size else None, "format": out.suffix.lower()}
+            if scene.spec.get("sources"):  # public data: fetched here, once per item, before the workers need it
+                from .errors import RenderError
+                from .fetch import prefetch
+
+                try:
+                    prefetch(scene, atlases)
+                except SceneError as err:
+                    job.status, job.message = INVALID, str(err)
+                    continue
+                except RenderError as err:
+                    job.status, job.message = FAILED, str(err)
+                    continue
             fingerprint = scene_fingerprint(scene, options)
             job.fingerprint = fingerprint.digest
             if not force and is_up_to_date(out, fingerprint):
@@ -263,20 +276,22 @@ def _frame_count(scene) -> int:
 # --------------------------------------------------------------------------- executors
 
 
-def _worker_main(conn, recycle_after: int, gl_threads: int | None = None) -> None:
+def _worker_main(conn, recycle_after: int, gl_threads: int | None = None, env: dict | None = None) -> None:
     """A local worker: render tasks sent on ``conn`` until told to stop or recycled."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    if env is not None:
+        from .workers import adopt_environment
+
+        adopt_environment(env)
     if gl_threads and "LP_NUM_THREADS" not in os.environ:
         # Mesa reads this when the first GL context is made: one rasteriser
         # thread per worker when the workers already fill the cores.
         os.environ["LP_NUM_THREADS"] = str(gl_threads)
-    # Import the atlas and drawing stacks now, while the parent is still
-    # planning the batch: ~4 s a worker would otherwise spend in its first task.
-    import brainglobe_atlasapi  # noqa: F401
-    import pyvista.plotting  # noqa: F401
+    # A fork of the warm fork server has these imported already (scenerender.workers);
+    # a spawned worker imports them now, while the parent is still planning the batch.
+    from .cache import warm_imports
 
-    from . import actors, compile, renderer, sources  # noqa: F401
-    actors.registered_actors()
+    warm_imports()
     done = 0
     while done < recycle_after:
         try:
@@ -293,7 +308,8 @@ class _Worker:
     def __init__(self, context, recycle_after: int, gl_threads: int | None = None):
         parent, child = context.Pipe()
         self.conn = parent
-        self.process = context.Process(target=_worker_main, args=(child, recycle_after, gl_threads), daemon=True)
+        self.process = context.Process(target=_worker_main, args=(child, recycle_after, gl_threads, dict(os.environ)),
+                                       daemon=True)
         self.process.start()
         child.close()
         self.task: RenderTask | None = None
@@ -318,7 +334,7 @@ class _Worker:
 
 
 class LocalExecutor:
-    """``jobs`` spawned worker processes, each recycled after ``recycle_after`` tasks."""
+    """``jobs`` worker processes (:func:`scenerender.workers.context`), each recycled after ``recycle_after`` tasks."""
 
     def __init__(self, jobs: int = 1, *, recycle_after: int = 20, retries: int = 1):
         self.jobs, self.recycle_after, self.retries = max(1, jobs), max(1, recycle_after), max(0, retries)
@@ -330,13 +346,15 @@ class LocalExecutor:
 
     @property
     def gl_threads(self) -> int:
-        return max(1, (os.cpu_count() or 1) // self.jobs)
+        from .workers import gl_threads
+
+        return gl_threads(self.jobs)
 
     def _new_worker(self) -> _Worker:
-        import multiprocessing as mp
+        from .workers import context
 
-        # spawn: a fresh interpreter, never a fork of a process holding GL state or threads
-        worker = _Worker(mp.get_context("spawn"), self.recycle_after, self.gl_threads)
+        # A fork of the warm fork server (scenerender.workers), never of this process (GL state, threads).
+        worker = _Worker(context(), self.recycle_after, self.gl_threads)
         self.workers.append(worker)
         return worker
 
@@ -434,6 +452,9 @@ class DaskExecutor:
             raise RenderError(f"cannot reach the Dask scheduler at {self.scheduler}: {err}; start one with "
                               "'dask scheduler' and workers with 'dask worker ADDRESS --nthreads 1'") from None
         try:
+            from .workers import warm_worker_plugin
+
+            client.register_plugin(warm_worker_plugin())  # imports on every worker now, and on workers that join later
             futures = {client.submit(execute_task, task, pure=False, retries=self.retries,
                                      key=f"scenerender-{os.getpid()}-{i}"): task for i, task in enumerate(tasks)}
             for future in as_completed(futures):

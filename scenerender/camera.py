@@ -27,8 +27,9 @@ PRESETS: dict[str, tuple[tuple[tuple[str, float], ...], str]] = {
     "three_quarters": ((("anterior", 1.0), ("left", 1.0), ("superior", 0.8)), "superior"),
 }
 
-#: Fraction of the image left free around the framed brain.
-MARGIN = 1.05
+#: Free space left on each side of the framed actors, as a fraction of the
+#: image's limiting dimension (the same under both projections).
+MARGIN = 0.04
 
 
 def _unit(v) -> np.ndarray:
@@ -37,28 +38,70 @@ def _unit(v) -> np.ndarray:
 
 
 def preset_camera(preset: str, points_world: np.ndarray, *, aspect: float, view_angle: float,
-                  zoom: float, orthographic: bool) -> CameraPlan:
-    """Frame ``points_world`` (N x 3, e.g. the brain's surface) from a named preset.
+                  zoom: float, orthographic: bool, rect: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 1.0),
+                  margin: float = MARGIN) -> CameraPlan:
+    """Frame ``points_world`` (N x 3, e.g. the visible actors' surfaces) from a named preset.
 
-    The view is centred on the points' bounding box and, at zoom 1, all
-    points fit the image; ``aspect`` is width / height.
+    At zoom 1 the points' projection fits exactly inside ``rect`` (left,
+    right, bottom, top as fractions of the image; default the whole image)
+    less ``margin`` on each side, under the chosen projection: perspective
+    foreshortening is taken into account, so nearer parts are not cut and
+    nothing is framed by a loose bounding box. ``aspect`` is width / height.
     """
+    if view_angle < MIN_VIEW_ANGLE:
+        raise CameraError(f"view_angle {view_angle:g} is below {MIN_VIEW_ANGLE:g} degrees")
     towards, up_name = PRESETS[preset]
     direction = _unit(sum(w * world_direction(name) for name, w in towards))
     up = world_direction(up_name)
     up = _unit(up - direction * np.dot(up, direction))  # keep up orthogonal to the view
+    return fit_view(direction, up, points_world, aspect=aspect, view_angle=view_angle, zoom=zoom,
+                    orthographic=orthographic, rect=rect, margin=margin)
+
+
+def fit_view(direction, up, points_world: np.ndarray, *, aspect: float, view_angle: float, zoom: float,
+             orthographic: bool, rect=(0.0, 1.0, 0.0, 1.0), margin: float = MARGIN) -> CameraPlan:
+    """A camera looking along ``-direction`` with ``up`` that fits the points into ``rect``.
+
+    Perspective: with the points in camera axes (x right, y up, z towards
+    the camera) and the camera at lateral offset ``s`` and distance ``d`` from
+    their centre, a point lands at ``(x - s) / (d - z)`` in tangent units;
+    keeping every point inside ``[lo, hi]`` is linear in ``(s, d)``, so the
+    nearest camera that fits has a closed form. Orthographic: the half-height
+    that fits, with the camera back far enough to see everything.
+    """
+    direction, up = _unit(direction), _unit(up)
     right = np.cross(-direction, up)
-    centre = (points_world.min(axis=0) + points_world.max(axis=0)) / 2
-    corners = points_world - centre
-    half_w = np.abs(corners @ right).max()
-    half_h = np.abs(corners @ up).max()
-    half_depth = np.abs(corners @ direction).max()
-    needed = max(half_h, half_w / aspect) * MARGIN
-    if view_angle < MIN_VIEW_ANGLE:
-        raise CameraError(f"view_angle {view_angle:g} is below {MIN_VIEW_ANGLE:g} degrees")
-    distance = needed / np.tan(np.radians(view_angle) / 2) + half_depth
-    position = centre + direction * distance
-    return CameraPlan(tuple(position), tuple(centre), tuple(up), float(view_angle), float(zoom), orthographic)
+    points = np.asarray(points_world, dtype=float).reshape(-1, 3)
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    rel = points - centre
+    x, y, z = rel @ right, rel @ up, rel @ direction
+    tan_h = np.tan(np.radians(view_angle) / 2)
+    # The target box in units of the image half-height (NDC y spans -1..1, x spans -aspect..aspect).
+    left, right_edge, bottom, top = rect
+    pad = 2 * margin * min(aspect, 1.0)  # margin * the image's short side, in half-heights
+    u0 = aspect * (2 * left - 1) + pad
+    u1 = aspect * (2 * right_edge - 1) - pad
+    v0 = (2 * bottom - 1) + pad
+    v1 = (2 * top - 1) - pad
+    if not (u1 > u0 and v1 > v0):
+        u0, u1, v0, v1 = -aspect, aspect, -1.0, 1.0
+    if orthographic:
+        scale = max((x.max() - x.min()) / (u1 - u0), (y.max() - y.min()) / (v1 - v0), 1e-9)  # half-height per unit
+        s_x = (x.max() + x.min()) / 2 - (u0 + u1) / 2 * scale
+        s_y = (y.max() + y.min()) / 2 - (v0 + v1) / 2 * scale
+        distance = scale / tan_h  # parallel scale = distance * tan(view_angle / 2)
+        if distance <= z.max() * 1.01:  # a very wide angle: keep the camera outside the points
+            distance = z.max() * 1.01 + scale
+    else:
+        a0, a1, b0, b1 = u0 * tan_h, u1 * tan_h, v0 * tan_h, v1 * tan_h  # the box in tangent units
+        d_x = ((x + a1 * z).max() - (x + a0 * z).min()) / (a1 - a0)
+        d_y = ((y + b1 * z).max() - (y + b0 * z).min()) / (b1 - b0)
+        distance = max(d_x, d_y, z.max() * 1.01 + 1e-6)
+        s_x = ((x + a1 * z).max() - a1 * distance + (x + a0 * z).min() - a0 * distance) / 2
+        s_y = ((y + b1 * z).max() - b1 * distance + (y + b0 * z).min() - b0 * distance) / 2
+    focal = centre + s_x * right + s_y * up
+    position = focal + direction * distance
+    return CameraPlan(tuple(position), tuple(focal), tuple(up), float(view_angle), float(zoom), orthographic)
 
 
 class CameraError(ValueError):

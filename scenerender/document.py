@@ -325,6 +325,8 @@ def read_scene(source: "str | Path | dict | SceneDocument") -> SceneDocument:
     """
     if isinstance(source, SceneDocument):
         return source
+    if hasattr(source, "__scenerender_document__"):  # a scenerender.Scene built in Python
+        return source.__scenerender_document__()
     if isinstance(source, dict):
         doc = SceneDocument(data=source, file="<dict>", base_dir=Path.cwd())
         problems = check_values(doc)  # before copying: a cyclic or huge dict must not be deep-copied

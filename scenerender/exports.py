@@ -3,9 +3,10 @@
 Each is written from the scene's live offscreen window (after drawing it
 once), to a temporary file in the output's folder, then renamed into place.
 
-* SVG and PDF come from VTK's GL2PS exporter: the 3-D surfaces are a raster
-  image inside the file (so translucency, depth and shading look exactly as
-  rendered); text overlays (labels, scale bar text) are vector text.
+* SVG and PDF: the 3-D scene is a raster image inside the file (so
+  translucency, depth and shading look exactly as rendered), under the flat
+  overlays drawn by matplotlib as in a PNG (:mod:`scenerender.overlays`), as
+  vector marks and real text (TrueType fonts embedded in the PDF).
 * glTF (``.gltf`` with embedded buffers, ``.glb`` binary) from VTK's glTF
   exporter: the surfaces, lines and points, in atlas microns, turned so
   that superior is +Y as glTF viewers expect. 2-D overlays are not included.
@@ -23,6 +24,8 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+
+import numpy as np
 
 from .errors import RenderError
 from .plan import ScenePlan
@@ -55,13 +58,18 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
     tmp = _temporary(path)
     try:
         with FrameRenderer(plan) as renderer:
-            renderer.draw_time(time or 0.0) if plan.timeline is not None else renderer.draw()
-            plotter = renderer.plotter
             if suffix in GRAPHIC_FORMATS:
-                _write_graphic(plotter, tmp, title=Path(plan.source).stem)
-            elif suffix in (".gltf", ".glb"):
-                _write_gltf(plotter, tmp, binary=suffix == ".glb", record=record)
+                _write_graphic(renderer, tmp, time=time, title=Path(plan.source).stem)
+                renderer = None
             else:
+                renderer.draw_time(time or 0.0) if plan.timeline is not None else renderer.draw()
+            plotter = renderer.plotter if renderer is not None else None
+            if plotter is None:
+                pass
+            elif suffix in (".gltf", ".glb"):
+                _write_gltf(plotter, tmp, binary=suffix == ".glb", record=record, names=_prop_names(renderer))
+            else:
+                _mapped_ranges(renderer)
                 _write_html(plotter, tmp, title=Path(plan.source).stem)
         if tmp.stat().st_size == 0:
             raise RenderError(f"{path}: the {suffix} exporter wrote nothing")
@@ -73,13 +81,57 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
     return path
 
 
-def _write_graphic(plotter, tmp: Path, *, title: str) -> None:
-    # raster=True: 3-D props as one image, as rendered (translucency, depth,
-    # lighting); 2-D text stays vector text on top.
-    plotter.save_graphic(str(tmp), title=title, raster=True, painter=True)
+def _write_graphic(renderer, tmp: Path, *, time: float | None, title: str) -> None:
+    """The 3-D scene as rendered (a raster image) under the overlays drawn by matplotlib
+    as vector marks and real text: fonts embedded in a PDF, <text> in an SVG."""
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    from .overlays import PAINTED, drawing
+
+    plan = renderer.plan
+    timeline = plan.timeline
+    camera = timeline.camera_at(time or 0.0) if timeline is not None else plan.camera
+    states = dict(timeline.states_at(time or 0.0)) if timeline is not None else {}
+    visible = {i for i, actor in enumerate(plan.actors)
+               if isinstance(actor, PAINTED) and states.get(i, {}).get("visible", True)}
+    for index in visible:
+        states[index] = {**states.get(index, {}), "visible": False}
+    image = renderer.draw(camera, states)  # the 3-D scene alone
+    painter = renderer.overlays
+    with drawing():
+        fig, ax = painter.figure(image)
+        painter.draw(ax, camera, visible, image)
+        canvas = (FigureCanvasPdf if tmp.suffix == ".pdf" else FigureCanvasSVG)(fig)
+        metadata = {"Title": title, "Creator": "scenerender"} if tmp.suffix == ".pdf" else {"Title": title}
+        canvas.print_figure(str(tmp), dpi=72, format=tmp.suffix[1:], metadata=metadata)
 
 
-def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None) -> None:
+def _prop_names(renderer) -> dict[int, str]:
+    """VTK prop address -> the name of the plan it draws (a silhouette: "<name> outline")."""
+    names = {}
+    for index, actor in enumerate(renderer.actors):
+        plan = renderer.plan.actors[index]
+        label = plan.name if plan.group.startswith("actors[") or plan.group in plan.name else f"{plan.group}: {plan.name}"
+        if hasattr(actor, "GetAddressAsString"):
+            names[actor.GetAddressAsString("vtkObject")] = label
+        if index in renderer.silhouettes:
+            names[renderer.silhouettes[index].GetAddressAsString("vtkObject")] = f"{label} outline"
+    return names
+
+
+def _exported_props(plotter) -> list:
+    """The props VTK's glTF exporter writes, in its order: visible actors with polygon data."""
+    props = plotter.renderer.GetViewProps()
+    out = []
+    for i in range(props.GetNumberOfItems()):
+        prop = props.GetItemAsObject(i)
+        if prop.IsA("vtkActor") and prop.GetVisibility() and prop.GetMapper() is not None:
+            out.append(prop)
+    return out
+
+
+def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None, names: dict | None = None) -> None:
     from vtkmodules.vtkIOExport import vtkGLTFExporter
 
     turned = []
@@ -99,6 +151,7 @@ def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None) -> Non
 
     gltf = pygltflib.GLTF2.load_json(str(tmp))  # VTK writes JSON whatever the name
     gltf.asset.generator = "scenerender (VTK glTF exporter)"
+    _name_nodes(gltf, plotter, names or {})
     if record is not None:
         gltf.asset.extras = {"scenerender": record}
     if binary:
@@ -106,6 +159,62 @@ def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None) -> Non
         gltf.save_binary(str(tmp))
     else:
         gltf.save_json(str(tmp))
+
+
+def _name_nodes(gltf, plotter, names: dict) -> None:
+    """Name the exporter's ``meshN`` nodes and meshes after the regions and actors they draw.
+
+    Each exported mesh is matched to its prop by order and checked by its vertex count."""
+    props = _exported_props(plotter)
+    meshes = [node for node in gltf.nodes if node.mesh is not None]
+    if len(props) != len(meshes):
+        return  # not the layout expected: keep VTK's names rather than guess
+    for node, prop in zip(meshes, props):
+        mesh = gltf.meshes[node.mesh]
+        count = sum(gltf.accessors[p.attributes.POSITION].count for p in mesh.primitives
+                    if p.attributes.POSITION is not None)
+        data = prop.GetMapper().GetInput()
+        if data is None or data.GetNumberOfPoints() != count:
+            continue
+        name = names.get(prop.GetAddressAsString("vtkObject"))
+        if name:
+            node.name = mesh.name = name
+    for node in gltf.nodes:
+        if node.name == "Renderer Node":
+            node.name = "scene"
+
+
+def _mapped_ranges(renderer) -> None:
+    """Give every value-coloured actor's mapper the data range and colour map of its values, so
+    a viewer's colour bar reads them (not the 0-255 of stored RGB colours or a point count)."""
+    from vtkmodules.vtkCommonCore import vtkLookupTable
+
+    from .plan import color_mapping_of
+
+    for index, actor in enumerate(renderer.actors):
+        mapping = color_mapping_of(renderer.plan.actors[index])
+        mapper = actor.GetMapper() if hasattr(actor, "GetMapper") else None
+        if mapping is None or mapper is None:
+            continue
+        lut = vtkLookupTable()
+        lut.SetNumberOfTableValues(256)
+        lut.SetRange(mapping.vmin, mapping.vmax)
+        lut.Build()
+        values = mapping.vmin + (np.arange(256) + 0.5) / 256 * (mapping.vmax - mapping.vmin)
+        for i, rgb in enumerate(mapping.colors(values)):
+            lut.SetTableValue(i, *rgb, 1.0)
+        if not mapper.GetScalarVisibility() or (mapper.GetColorMode() != 1 and _direct_rgb(mapper)):
+            mapper.SetLookupTable(lut)  # shown colours stay as they are (solid, or direct RGB)
+        else:
+            mapper.GetLookupTable().SetRange(mapping.vmin, mapping.vmax)
+        mapper.SetScalarRange(mapping.vmin, mapping.vmax)
+        mapper.UseLookupTableScalarRangeOff()
+
+
+def _direct_rgb(mapper) -> bool:
+    data = mapper.GetInput()
+    scalars = data.GetPointData().GetScalars() if data is not None else None
+    return scalars is not None and scalars.GetDataType() == 3  # VTK_UNSIGNED_CHAR: stored RGB
 
 
 def _write_html(plotter, tmp: Path, *, title: str) -> None:

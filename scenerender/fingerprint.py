@@ -16,9 +16,10 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .compile import Scene
+if TYPE_CHECKING:  # the compile stack (numpy, jsonschema...) is not needed to read a record
+    from .compile import Scene
 
 _BLOCK = 1 << 20
 
@@ -50,10 +51,15 @@ class Fingerprint:
     atlas: dict = field(default_factory=dict)
     software: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    #: Public data each fetched source resolved to (see :func:`scenerender.fetch.fetched_records`).
+    fetched: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"digest": self.digest, "scene": self.scene, "files": dict(self.files), "atlas": dict(self.atlas),
-                "software": dict(self.software), "options": dict(self.options)}
+        out = {"digest": self.digest, "scene": self.scene, "files": dict(self.files), "atlas": dict(self.atlas),
+               "software": dict(self.software), "options": dict(self.options)}
+        if self.fetched:
+            out["fetched"] = dict(self.fetched)
+        return out
 
 
 def _canonical(value: Any) -> bytes:
@@ -109,9 +115,13 @@ def input_files(scene: Scene) -> list[Path]:
     found = []
     for _, value in file_references(scene.spec):
         try:
-            found.append(resolve_scene_path(value, scene.doc.base_dir))
+            path = resolve_scene_path(value, scene.doc.base_dir)
         except PathRefused:  # never hashed (it may be outside the sandbox); reported, located, on loading
             continue
+        if path.is_dir():  # a folder input (a brainreg output): the files in it
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.is_symlink()))
+        else:
+            found.append(path)
     return found
 
 
@@ -124,5 +134,16 @@ def scene_fingerprint(scene: Scene, options: dict | None = None) -> Fingerprint:
     atlas = atlas_identity(AtlasRequest.from_spec(scene.spec["atlas"], scene.doc.base_dir))
     software = software_versions()
     options = dict(options or {})
-    digest = hashlib.sha256(_canonical([scene_hash, files, atlas, software, options])).hexdigest()
-    return Fingerprint(digest=digest, scene=scene_hash, files=files, atlas=atlas, software=software, options=options)
+    parts = [scene_hash, files, atlas, software, options]
+    fetched = {}
+    if any(isinstance(s, dict) and "kind" in s for s in (scene.spec.get("sources") or {}).values()):
+        from .fetch import fetched_records, fetched_sources
+
+        if fetched_sources(scene.spec):
+            fetched = fetched_records(scene)
+            # What was fetched (not when): the same bytes give the same digest.
+            parts.append({name: None if records is None else sorted([str(r.get("what")), r.get("sha256")] for r in records)
+                          for name, records in fetched.items()})
+    digest = hashlib.sha256(_canonical(parts)).hexdigest()
+    return Fingerprint(digest=digest, scene=scene_hash, files=files, atlas=atlas, software=software, options=options,
+                       fetched=fetched)

@@ -8,11 +8,13 @@ the writer as they arrive: at most a few chunks per worker are in memory.
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import os
+
 import sys
 import time
 from pathlib import Path
 
+from . import workers
 from .plan import ScenePlan
 from .provenance import publish
 from .video import VideoWriter
@@ -22,9 +24,15 @@ CHUNK = 4  # frames per task: small enough to keep workers busy to the end
 _worker_renderer = None
 
 
-def _init_worker(plan: ScenePlan) -> None:
+def _init_worker(plan: ScenePlan, jobs: int, env: dict | None = None) -> None:
     global _worker_renderer
     import signal
+
+    from .workers import adopt_environment, set_worker_threads
+
+    if env is not None:
+        adopt_environment(env)
+    set_worker_threads(jobs)  # before the window: Mesa reads its thread count then
 
     from .renderer import FrameRenderer
 
@@ -78,6 +86,15 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
 
     timeline = plan.timeline
     n = timeline.n_frames
+    if jobs > 1:
+        from .spawn_safety import unguarded_main_call
+
+        where = unguarded_main_call()
+        if where is not None:  # spawned workers would re-run the script and the pool would wait forever
+            print(f"scenerender: warning: rendering serially: {where} asks for {jobs} processes outside "
+                  "'if __name__ == \"__main__\":', where worker processes would run the script again; "
+                  "put the call under that guard to use them", file=sys.stderr)
+            jobs = 1
     writer = VideoWriter(Path(output), fps=timeline.fps, size=plan.render.size, quality=timeline.quality)
     bar = Progress(n, f"rendering {Path(output).name}") if progress else None
     try:
@@ -89,8 +106,8 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
                         bar.advance()
         else:
             chunks = [range(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
-            # spawn: a fresh interpreter per worker, never a fork of a process holding threads or GL state
-            with mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(plan,)) as pool:
+            # Forks of a warm fork server (scenerender.workers), never of this process (GL state, threads).
+            with workers.context().Pool(jobs, initializer=_init_worker, initargs=(plan, jobs, dict(os.environ))) as pool:
                 pending = []
                 window = 2 * jobs  # bounded look-ahead keeps memory flat however long the video
                 for chunk in chunks:

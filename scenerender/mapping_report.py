@@ -182,6 +182,9 @@ def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
     elif kind == "points" and spec.get("region_column") is not None:
         column = spec["region_column"]
         if column not in data.table.columns:
+            if column in data.table.attrs.get("unpickled", []):
+                raise ctx.fail(f"column {column!r} is stored as pickled Python objects, which scenerender never "
+                               "reads; save the table as CSV, or the column as fixed-width text", ("region_column",))
             raise ctx.fail(f"no column {column!r} for region labels; columns are "
                            f"{', '.join(map(str, data.table.columns))}", ("region_column",))
         labels = _labels_as_ids(atlas, data.table[column].tolist())
@@ -266,6 +269,10 @@ def mapping_report(scene, *, atlas=None) -> list[SourceReport]:
 
     if not hasattr(scene, "spec"):
         scene = load_scene(scene)
+    from .fetch import FETCHED_KINDS
+
     atlas = atlas or _open_atlas(scene)
+    # Fetched public data are mapped with each service's declared convention (scenerender/fetch), not a
+    # declaration of the scene's: there is nothing here to check or suggest.
     return [report_source(name, spec, doc=scene.doc, atlas=atlas)
-            for name, spec in scene.spec.get("sources", {}).items()]
+            for name, spec in scene.spec.get("sources", {}).items() if spec.get("kind") not in FETCHED_KINDS]

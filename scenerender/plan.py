@@ -48,6 +48,8 @@ class ColorMapping:
     vmax: float
     center: float | None = None
     title: str = ""
+    #: Colour of places that have no value (a heatmap's regions without one), shown by the colour bar.
+    missing: RGB | None = None
 
     def normalized(self, values) -> np.ndarray:
         """Values mapped to 0-1 along the colour map."""
@@ -176,7 +178,7 @@ class LabelsPlan:
     name: str
     points: np.ndarray
     texts: tuple[str, ...]
-    color: RGB
+    color: RGB | None  # None: black or white by contrast with the image behind each label
     size: int
     alpha: float = 1.0
     group: str = ""
@@ -372,3 +374,9 @@ class ScenePlan:
     #: For a multi-panel figure: its panels (:class:`scenerender.panels.PanelPlan`), drawn
     #: instead of ``actors``, each at its own size, onto ``render.size``.
     panels: tuple = ()
+
+    def __repr__(self) -> str:  # a summary: the actors' arrays would print as pages of numbers
+        width, height = self.render.size
+        extra = (f", {len(self.panels)} panels" if self.panels else "") + (", animated" if self.timeline else "")
+        return (f"<ScenePlan {Path(self.source).name if not self.source.startswith('<') else self.source}: "
+                f"atlas {self.atlas_name}, {len(self.actors)} actor plans, {width}x{height}{extra}>")

@@ -13,9 +13,8 @@ from dataclasses import replace
 import numpy as np
 
 from .errors import RenderError
-from .camera import image_directions, scale_at_depth
-from .plan import (OVERLAYS, CameraPlan, ColorBarPlan, CutPlan, LabelsPlan, LegendPlan, LetterPlan, LinesPlan,
-                   OrientationPlan, PointsPlan, ScaleBarPlan, ScenePlan, SurfacePlan, TitlePlan, VolumePlan)
+from .overlays import PAINTED, OverlayPainter
+from .plan import OVERLAYS, CameraPlan, CutPlan, LinesPlan, PointsPlan, ScenePlan, SurfacePlan, VolumePlan
 
 # Headless first: without a display, ask VTK for its EGL window directly
 # instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
@@ -25,8 +24,29 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 
+def content_anti_aliasing(plan: ScenePlan) -> str:
+    """The anti-aliasing ``auto`` stands for, chosen from what the scene draws.
+
+    Measured against a supersampled reference (bench/aa_quality.py,
+    bench/README.md): 4x MSAA leaves point impostors exactly as aliased as no
+    anti-aliasing (the sprites are cut in the fragment shader, after coverage)
+    while multiplying their drawing time, and on surfaces FXAA, one pass over
+    the finished 3-D image (text and other overlays are drawn after it,
+    untouched), scores as close to the reference as MSAA in about half the
+    time. So: FXAA, except MSAA where FXAA would be wrong or is unmeasured:
+    a transparent background (FXAA blurs colour but not alpha, leaving dark
+    fringes) and GL line actors (one pixel wide: FXAA cannot rebuild them).
+    """
+    if plan.render.background is None or any(isinstance(actor, LinesPlan) for actor in plan.actors):
+        return "msaa"
+    return "fxaa"
+
+
 def choose_passes(requested: str, *, translucency: str, translucent: bool, volumes: bool) -> tuple[str, bool]:
     """(anti-aliasing, depth peeling) that draw correctly with VTK on Mesa.
+
+    ``requested`` is none, fxaa, msaa or ssaa (``auto`` is resolved first,
+    by :func:`content_anti_aliasing`).
 
     Translucent surfaces are blended order-independently (VTK's OIT, one
     pass) unless ``translucency: depth_peeling`` asks for exact peeling.
@@ -75,14 +95,27 @@ def _plotter(plan: ScenePlan):
     translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
                                         if not isinstance(actor, (VolumePlan, *OVERLAYS)))
     volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
-    aa, peel = choose_passes(plan.render.anti_aliasing, translucency=plan.render.translucency,
+    requested = plan.render.anti_aliasing
+    if requested == "auto":
+        requested = content_anti_aliasing(plan)
+    aa, peel = choose_passes(requested, translucency=plan.render.translucency,
                              translucent=translucent, volumes=volumes)
-    plotter.ren_win.SetMultiSamples(4 if aa == "msaa" else 0)
-    if aa == "ssaa":
-        plotter.enable_anti_aliasing("ssaa")
+    _apply_anti_aliasing(plotter, aa)
     if peel:
         plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)
     return plotter
+
+
+def _apply_anti_aliasing(plotter, aa: str) -> None:
+    """Set up one of none, fxaa, msaa (4 samples) or ssaa on a new plotter."""
+    plotter.ren_win.SetMultiSamples(4 if aa == "msaa" else 0)
+    if aa == "ssaa":
+        plotter.enable_anti_aliasing("ssaa")
+    elif aa == "fxaa":
+        # VTK's own switch: pyvista refuses FXAA on EGL/OSMesa builds and silently
+        # substitutes SSAA; VTK's FXAA pass itself works there (compared with a
+        # supersampled reference in bench/aa_quality.py).
+        plotter.renderer.SetUseFXAA(True)
 
 
 #: Material of each shading style: (pyvista add_mesh keywords, VTK property settings).
@@ -91,7 +124,11 @@ SHADING = {
     "flat": ({"smooth_shading": False}, {"SetInterpolationToFlat": ()}),
     # Mostly ambient: colours stay bright and flat-looking; the silhouette does the drawing.
     "cartoon": ({"smooth_shading": True}, {"SetAmbient": (0.55,), "SetDiffuse": (0.5,), "SetSpecular": (0.0,)}),
-    "metallic": ({"smooth_shading": True, "pbr": True, "metallic": 0.8, "roughness": 0.3}, {}),
+    # Polished metal without image-based lighting (an environment map takes minutes to
+    # prefilter on software OpenGL): the colour mostly in tinted highlights and a darker body,
+    # never the near-black of a physically based metal that has nothing to reflect.
+    "metallic": ({"smooth_shading": True}, {"SetAmbient": (0.3,), "SetDiffuse": (0.55,), "SetSpecular": (0.85,),
+                                            "SetSpecularPower": (28.0,), "SetMetallic": (0.0,)}),
 }
 
 
@@ -109,7 +146,13 @@ def _add_surface(plotter, actor: SurfacePlan):
         added = plotter.add_mesh(mesh, color=actor.color, **keywords)
     for method, args in settings.items():
         getattr(added.GetProperty(), method)(*args)
+    if shading == "metallic":  # metals tint their highlights with their own colour
+        added.GetProperty().SetSpecularColor(*_lighter(actor.color))
     return added
+
+
+def _lighter(rgb) -> tuple[float, float, float]:
+    return tuple(float(0.6 + 0.4 * c) for c in rgb)
 
 
 def _add_silhouette(plotter, actor: SurfacePlan):
@@ -162,262 +205,15 @@ def _add_volume(plotter, actor: VolumePlan):
                        show_scalar_bar=False, reset_camera=False, mapper="smart")
 
 
-def _add_labels(plotter, actor: LabelsPlan):
-    return plotter.add_point_labels(actor.points, list(actor.texts), font_size=actor.size, text_color=actor.color,
-                                    shape=None, show_points=False, always_visible=True, reset_camera=False)
+class _Painted:
+    """Stands in the actor list for an overlay that :mod:`scenerender.overlays`
+    draws over the image; it only keeps the overlay's visibility."""
 
-
-def _display_lines(n_points: int, segments: list[tuple[int, int]], color, alpha: float, width: float):
-    """A 2-D actor of line segments whose points are set in display pixels later."""
-    from vtkmodules.vtkCommonCore import vtkPoints
-    from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
-    from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
-
-    points = vtkPoints()
-    points.SetNumberOfPoints(n_points)
-    lines = vtkCellArray()
-    for a, b in segments:
-        lines.InsertNextCell(2, [a, b])
-    poly = vtkPolyData()
-    poly.SetPoints(points)
-    poly.SetLines(lines)
-    coordinate = vtkCoordinate()
-    coordinate.SetCoordinateSystemToDisplay()
-    mapper = vtkPolyDataMapper2D()
-    mapper.SetInputData(poly)
-    mapper.SetTransformCoordinate(coordinate)
-    actor = vtkActor2D()
-    actor.SetMapper(mapper)
-    actor.GetProperty().SetColor(*color)
-    actor.GetProperty().SetOpacity(alpha)
-    actor.GetProperty().SetLineWidth(width)
-    return actor, points, poly
-
-
-def _text(text: str, color, alpha: float, size: int):
-    from vtkmodules.vtkRenderingCore import vtkTextActor
-
-    actor = vtkTextActor()
-    actor.SetInput(text)
-    prop = actor.GetTextProperty()
-    prop.SetColor(*color)
-    prop.SetOpacity(alpha)
-    prop.SetFontSize(size)
-    prop.SetJustificationToCentered()
-    prop.SetVerticalJustificationToCentered()
-    return actor
-
-
-class _CameraOverlay:
-    """2-D marks recomputed from the camera of each frame (scale bar, orientation)."""
-
-    MARGIN = 0.04  # of the image height, from the edges
-    props: list
-
-    def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - the VTK actor interface
-        for prop in self.props:
-            prop.SetVisibility(visible)
-
-    def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
-        raise NotImplementedError
-
-
-class _ScaleBar(_CameraOverlay):
-    """A bar and its text, resized for the camera of each frame."""
-
-    def __init__(self, plotter, plan: ScaleBarPlan):
-        self.plan = plan
-        self.bar, self.points, self.poly = _display_lines(2, [(0, 1)], plan.color, plan.alpha, max(2.0, plan.size / 5))
-        self.text = _text(plan.text, plan.color, plan.alpha, plan.size)
-        self.text.GetTextProperty().SetVerticalJustificationToBottom()
-        self.props = [self.bar, self.text]
-        for prop in self.props:
-            plotter.renderer.AddViewProp(prop)
-
-    def length_px(self, camera: CameraPlan, size: tuple[int, int]) -> float:
-        return self.plan.length * scale_at_depth(camera, size[1], self.plan.at)
-
-    def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
-        width, height = size
-        length_px = self.length_px(camera, size)
-        if not np.isfinite(length_px):
-            raise RenderError(f"{self.plan.name}: its depth point 'at' is behind the camera; no length is true there")
-        margin = self.MARGIN * height
-        right = "right" in self.plan.corner
-        top = "top" in self.plan.corner
-        x0 = width - margin - length_px if right else margin
-        y = height - margin - self.plan.size * 1.6 if top else margin
-        self.points.SetPoint(0, x0, y, 0)
-        self.points.SetPoint(1, x0 + length_px, y, 0)
-        self.points.Modified()
-        self.poly.Modified()
-        self.text.SetPosition(x0 + length_px / 2, y + max(4.0, self.plan.size * 0.4))
-
-
-class _Orientation(_CameraOverlay):
-    """Arms towards the anatomical directions, with their labels, from a corner."""
-
-    HIDE_BELOW = 0.3  # arms shorter than this (of full length) point at the viewer: no label
-
-    def __init__(self, plotter, plan: OrientationPlan):
-        self.plan = plan
-        n = len(plan.labels)
-        self.arms, self.points, self.poly = _display_lines(n + 1, [(0, i + 1) for i in range(n)], plan.color,
-                                                           plan.alpha, max(1.5, plan.size / 8))
-        self.texts = [_text(text, plan.color, plan.alpha, plan.size) for _, text in plan.labels]
-        self.props = [self.arms, *self.texts]
-        for prop in self.props:
-            plotter.renderer.AddViewProp(prop)
+    def __init__(self, plotter, plan):
         self.visible = True
 
-    def SetVisibility(self, visible: bool) -> None:  # noqa: N802
-        self.visible = visible
-        super().SetVisibility(visible)
-
-    def update(self, camera: CameraPlan, size: tuple[int, int]) -> None:
-        width, height = size
-        directions = image_directions(camera)
-        reach = self.plan.length + self.plan.size  # arm plus room for its label
-        margin = self.MARGIN * height + reach
-        cx = width - margin if "right" in self.plan.corner else margin
-        cy = height - margin if "top" in self.plan.corner else margin
-        self.points.SetPoint(0, cx, cy, 0)
-        for i, (name, _) in enumerate(self.plan.labels):
-            dx, dy = directions[name]
-            self.points.SetPoint(i + 1, cx + dx * self.plan.length, cy + dy * self.plan.length, 0)
-            shown = bool(np.hypot(dx, dy) >= self.HIDE_BELOW)
-            norm = max(np.hypot(dx, dy), 1e-9)
-            pad = self.plan.length + 0.9 * self.plan.size
-            self.texts[i].SetPosition(cx + dx / norm * pad, cy + dy / norm * pad)
-            self.texts[i].SetVisibility(self.visible and shown)
-        self.points.Modified()
-        self.poly.Modified()
-
-
-def _plain_text(prop, color, alpha: float, size: int) -> None:
-    prop.SetColor(*color)
-    prop.SetOpacity(alpha)
-    prop.SetFontSize(size)
-    prop.ShadowOff()
-    prop.BoldOff()
-    prop.ItalicOff()
-
-
-def _add_colorbar(plotter, plan: ColorBarPlan):
-    """VTK's scalar bar over a lookup table sampled from the mapping, so a
-    centred (two-slope) map shows exactly the colours the actor was given."""
-    from vtkmodules.vtkCommonCore import vtkLookupTable
-    from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor
-
-    mapping = plan.mapping
-    n = 256
-    lut = vtkLookupTable()
-    lut.SetNumberOfTableValues(n)
-    lut.SetRange(mapping.vmin, mapping.vmax)
-    lut.Build()
-    values = mapping.vmin + (np.arange(n) + 0.5) / n * (mapping.vmax - mapping.vmin)
-    for i, rgb in enumerate(mapping.colors(values)):
-        lut.SetTableValue(i, *rgb, 1.0)
-    bar = vtkScalarBarActor()
-    bar.SetLookupTable(lut)
-    bar.SetTitle(plan.title)
-    bar.SetNumberOfLabels(5)
-    bar.SetLabelFormat("%.3g")
-    bar.UnconstrainedFontSizeOn()
-    bar.DrawTickLabelsOn()
-    for prop in (bar.GetLabelTextProperty(), bar.GetTitleTextProperty()):
-        _plain_text(prop, plan.color, plan.alpha, plan.size)
-    coordinate = bar.GetPositionCoordinate()
-    coordinate.SetCoordinateSystemToNormalizedViewport()
-    vertical = plan.position in ("left", "right")
-    if vertical:
-        bar.SetOrientationToVertical()
-        bar.SetPosition(0.86 if plan.position == "right" else 0.02, 0.1)
-        bar.SetWidth(0.12)
-        bar.SetHeight(0.8)
-    else:
-        bar.SetOrientationToHorizontal()
-        bar.SetPosition(0.15, 0.02 if plan.position == "bottom" else 0.84)
-        bar.SetWidth(0.7)
-        bar.SetHeight(0.14)
-    plotter.renderer.AddViewProp(bar)
-    return bar
-
-
-class _Legend:
-    """A colour square and a text per entry, stacked in an image corner (display pixels)."""
-
-    def __init__(self, plotter, plan: LegendPlan):
-        from vtkmodules.vtkCommonCore import vtkPoints, vtkUnsignedCharArray
-        from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
-        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
-
-        width, height = plotter.window_size
-        size = plan.size
-        row = 1.5 * size
-        longest = max(len(text) for text, _ in plan.entries)
-        box_w, box_h = (longest * 0.62 + 2.5) * size, len(plan.entries) * row
-        margin = 0.03 * height
-        x0 = width - margin - box_w if "right" in plan.corner else margin
-        top = height - margin if "top" in plan.corner else margin + box_h
-        points, polys = vtkPoints(), vtkCellArray()
-        colors = vtkUnsignedCharArray()
-        colors.SetNumberOfComponents(4)
-        alpha = int(round(plan.alpha * 255))
-
-        def quad(x, y, w, h, rgb):
-            start = points.GetNumberOfPoints()
-            for px, py in ((x, y), (x + w, y), (x + w, y + h), (x, y + h)):
-                points.InsertNextPoint(px, py, 0)
-            polys.InsertNextCell(4, [start, start + 1, start + 2, start + 3])
-            colors.InsertNextTuple4(*(int(round(c * 255)) for c in rgb), alpha)
-
-        if plan.background is not None:
-            quad(x0 - 0.4 * size, top - box_h - 0.3 * size, box_w + 0.8 * size, box_h + 0.6 * size, plan.background)
-        self.texts = []
-        for i, (text, rgb) in enumerate(plan.entries):
-            centre_y = top - (i + 0.5) * row
-            quad(x0, centre_y - size / 2, size, size, rgb)
-            label = _text(text, plan.color, plan.alpha, size)
-            _plain_text(label.GetTextProperty(), plan.color, plan.alpha, size)
-            label.GetTextProperty().SetJustificationToLeft()
-            label.SetPosition(x0 + 1.6 * size, centre_y)
-            self.texts.append(label)
-        poly = vtkPolyData()
-        poly.SetPoints(points)
-        poly.SetPolys(polys)
-        poly.GetCellData().SetScalars(colors)
-        coordinate = vtkCoordinate()
-        coordinate.SetCoordinateSystemToDisplay()
-        mapper = vtkPolyDataMapper2D()
-        mapper.SetInputData(poly)
-        mapper.SetTransformCoordinate(coordinate)
-        mapper.SetColorModeToDirectScalars()
-        mapper.SetScalarModeToUseCellData()
-        self.swatches = vtkActor2D()
-        self.swatches.SetMapper(mapper)
-        self.props = [self.swatches, *self.texts]
-        for prop in self.props:
-            plotter.renderer.AddViewProp(prop)
-
     def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - the VTK actor interface
-        for prop in self.props:
-            prop.SetVisibility(visible)
-
-
-def _add_title(plotter, plan: TitlePlan):
-    width, height = plotter.window_size
-    text = _text(plan.text, plan.color, plan.alpha, plan.size)
-    _plain_text(text.GetTextProperty(), plan.color, plan.alpha, plan.size)
-    margin = 0.03 * height
-    if plan.position == "top":
-        text.GetTextProperty().SetVerticalJustificationToTop()
-        text.SetPosition(width / 2, height - margin)
-    else:
-        text.GetTextProperty().SetVerticalJustificationToBottom()
-        text.SetPosition(width / 2, margin)
-    plotter.renderer.AddViewProp(text)
-    return text
+        self.visible = bool(visible)
 
 
 class _Cut:
@@ -448,37 +244,11 @@ def _apply_cuts(plans, actors, silhouettes: dict) -> None:
 
 
 _DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
-         LabelsPlan: _add_labels, ScaleBarPlan: _ScaleBar, OrientationPlan: _Orientation,
-         ColorBarPlan: _add_colorbar, LegendPlan: _Legend, TitlePlan: _add_title, CutPlan: _Cut}
-
-
-def _add_letter(plotter, actor: LetterPlan):
-    """A panel letter, bold, in the top-left corner."""
-    from vtkmodules.vtkRenderingCore import vtkTextActor
-
-    text = vtkTextActor()
-    text.SetInput(actor.text)
-    prop = text.GetTextProperty()
-    prop.SetFontSize(actor.size)
-    prop.SetColor(*actor.color)
-    prop.SetOpacity(actor.alpha)
-    prop.BoldOn()
-    prop.SetJustificationToLeft()
-    prop.SetVerticalJustificationToTop()
-    height = plotter.window_size[1]
-    margin = max(2.0, actor.size * 0.35)
-    text.SetPosition(margin, height - margin)
-    plotter.renderer.AddViewProp(text)
-    return text
-
-
-_DRAW[LetterPlan] = _add_letter
+         CutPlan: _Cut, **{kind: _Painted for kind in PAINTED}}
 
 #: Plan fields given in pixels, for ``render.scale`` 1: a supersampled image
-#: multiplies them so that text, lines, bars and boxes keep their proportions.
-PIXEL_FIELDS = {SurfacePlan: ("silhouette_width",), LinesPlan: ("width",), LabelsPlan: ("size",),
-                ScaleBarPlan: ("size",), LetterPlan: ("size",), OrientationPlan: ("size", "length"),
-                ColorBarPlan: ("size",), LegendPlan: ("size",), TitlePlan: ("size",)}
+#: multiplies them so that lines keep their proportions (overlays scale themselves).
+PIXEL_FIELDS = {SurfacePlan: ("silhouette_width",), LinesPlan: ("width",)}
 
 
 def at_scale(actor, scale: int):
@@ -561,6 +331,7 @@ class FrameRenderer:
                             for index, actor in enumerate(plan.actors)
                             if isinstance(actor, SurfacePlan) and actor.silhouette is not None}
         _apply_cuts(plan.actors, self.actors, self.silhouettes)
+        self.overlays = OverlayPainter(plan)
 
     def draw(self, camera: CameraPlan | None = None, states: dict[int, dict] | None = None) -> np.ndarray:
         """The image for a camera (default: the scene's) and actor states
@@ -580,17 +351,20 @@ class FrameRenderer:
                 prop.SetColor(*state["color"])
         camera = camera or self.plan.camera
         _apply_camera(self.plotter, camera)
-        for actor in self.actors:
-            if isinstance(actor, _CameraOverlay):
-                actor.update(camera, self.plan.render.size)
         image = _capture(self.plotter, alpha=self.transparent)
         if self.transparent:
             image = _unpremultiply(image)
+        if not self.overlays.empty:
+            image = self.overlays.composite(image, camera, self.visible_overlays())
         expected = (self.plan.render.size[1], self.plan.render.size[0])
         if image.shape[:2] != expected:
             raise RenderError(f"the renderer made a {image.shape[1]}x{image.shape[0]} image, "
                               f"not the requested {expected[1]}x{expected[0]}")
         return np.ascontiguousarray(image)
+
+    def visible_overlays(self) -> set[int]:
+        """Plan indices of the overlays shown in the last drawn state."""
+        return {index for index, actor in enumerate(self.actors) if isinstance(actor, _Painted) and actor.visible}
 
     def draw_time(self, t: float) -> np.ndarray:
         """The animation frame at time ``t`` (seconds)."""

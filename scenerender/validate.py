@@ -43,7 +43,7 @@ def _type_word(kind) -> str:
 
 def _leaves(error: ValidationError) -> list[ValidationError]:
     """The most specific errors under a oneOf/anyOf, best branch first."""
-    if error.validator not in ("oneOf", "anyOf") or not error.context:
+    if error.validator not in ("oneOf", "anyOf") or not error.context or _alternative_keys(error):
         return [error]
     # Group sub-errors by branch; the branch that got deepest is the one the
     # user most likely meant (e.g. the object form of 'atlas').
@@ -63,6 +63,15 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
 
 #: How a 'pattern' failure is worded, by pattern; others quote the schema's description.
 _PATTERN_WORDS = {"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "a valid name (letters, digits, '_', '-', '.')"}
+
+
+def _alternative_keys(error: ValidationError) -> list[str]:
+    """For a oneOf of single required keys (give 'ids' or 'soma_in'), those keys; else []."""
+    branches = error.validator_value if error.validator == "oneOf" else None
+    if not isinstance(branches, list) or not all(isinstance(b, dict) and set(b) == {"required"}
+                                                  and len(b["required"]) == 1 for b in branches):
+        return []
+    return [b["required"][0] for b in branches]
 
 
 def _message(error: ValidationError, root: dict | None = None) -> tuple[str, ScenePath, bool]:
@@ -119,6 +128,12 @@ def _message(error: ValidationError, root: dict | None = None) -> tuple[str, Sce
         first, second = error.validator_value.get("required", ["?", "?"])[:2]
         other = "'position'/'focal_point'/'view_up'" if second == "position" else repr(second)
         return f"give either {first!r} or {other}, not both", path + (first,), True
+    keys = _alternative_keys(error)
+    if keys and isinstance(value, dict):
+        given = [k for k in keys if k in value]
+        if len(given) > 1:
+            return f"give either {given[0]!r} or {given[1]!r}, not both", path + (given[1],), True
+        return f"missing a key: give {' or '.join(repr(k) for k in keys)}", path, False
     if v in ("oneOf", "anyOf"):
         described = resolve_ref(schema, root or scene_schema()).get("description", "")
         return f"{_show(value)} is not valid here. {described}".strip(), path, False

@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+# Tests never reach a real public service: fetching is offline unless a test points the client at
+# its loopback server (tests/public_services.py), with a fresh cache folder of its own.
+os.environ.setdefault("SCENERENDER_OFFLINE", "1")
+
+from public_services import embedded_atlas, public_services  # noqa: E402,F401  (fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
 SCENES = REPO / "scenes"

@@ -4,7 +4,7 @@ Shared by ``tests/test_fuzz.py`` (a bounded run in the suite) and
 ``tools/fuzz_scenes.py`` (a longer run).
 
 The strategy is hypothesis-jsonschema's, from ``schemas/scene.schema.json``
-narrowed in six places (:func:`fuzz_schema`), each for a stated reason:
+narrowed in seven places (:func:`fuzz_schema`), each for a stated reason:
 
 * ``actor`` and ``source`` select their kind with ``allOf`` of
   ``if``/``then``; hypothesis-jsonschema turns each ``if`` into a
@@ -23,6 +23,9 @@ narrowed in six places (:func:`fuzz_schema`), each for a stated reason:
 * numbers without bounds lie within +-1e7: beyond 1e15 a scene is refused
   at once (tests/corpus covers it) and that refusal would hide the rest.
 * ``sweep`` is left out: a swept scene is many scenes ('scenerender batch').
+* public-data sources (``mouselight``, ``neuromorpho``, ``allen_*``) are
+  left out: they fetch over the network; tests/test_fetch.py plays those
+  services on 127.0.0.1.
 
 Every ``oneOf`` is generated as ``anyOf`` (much faster); the few scenes
 that then match two branches are invalid for the real schema and must be
@@ -76,9 +79,13 @@ def fuzz_schema(data_files: list[str]) -> dict:
     schema = copy.deepcopy(SCHEMA)
     defs = schema["$defs"]
 
+    from scenerender.fetch import FETCHED_KINDS
+
     def kinds_of(family: str) -> dict:
         branches = []
         for kind in defs[family]["properties"]["kind"]["enum"]:
+            if kind in FETCHED_KINDS:  # public data fetched from the network: tests/test_fetch.py, not the fuzzer
+                continue
             branch = copy.deepcopy(defs[f"{kind}_{family}"])
             branch["required"] = sorted({"kind", *branch.get("required", [])})
             branches.append(branch)

@@ -220,16 +220,17 @@ def test_a_killed_worker_is_replaced_and_its_render_retried(tmp_path):
     from scenerender.batch import RENDERED, LocalExecutor, plan_batch
 
     scene = region_sweep(tmp_path, ["TH", "CP"])
-    _, tasks = plan_batch([scene], outdir=tmp_path / "out", size=(96, 72), workers=1)
+    _, tasks = plan_batch([scene], outdir=tmp_path / "out", size=(640, 480), workers=1)
     executor = LocalExecutor(1, retries=1)
     results = []
     killed = []
 
     def kill_first_worker():
-        while not executor.workers:
-            time.sleep(0.05)
+        # Workers start warm (forks of a fork server that imported everything), so kill the
+        # first one as soon as the task is in its hands, before it can finish.
+        while not executor.workers or executor.workers[0].task is None:
+            time.sleep(0.005)
         pid = executor.workers[0].process.pid
-        time.sleep(1.0)  # the task is in its hands (it is still starting up: spawning and imports take longer)
         os.kill(pid, signal.SIGKILL)
         killed.append(pid)
 

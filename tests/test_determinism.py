@@ -10,7 +10,7 @@ import scenerender
 from conftest import SCENES
 from scenerender.document import read_scene
 from scenerender.sweep import expand_sweep, has_sweep
-from test_scenes import _missing_data
+from test_scenes import needs_scene_data
 
 SCENE_FILES = sorted(SCENES.glob("*.yaml"))
 
@@ -26,10 +26,8 @@ def _render_once(path):
 
 
 @pytest.mark.parametrize("path", SCENE_FILES, ids=[p.stem for p in SCENE_FILES])
-def test_scene_renders_the_same_pixels_twice(path):
-    missing = _missing_data(path)
-    if missing:
-        pytest.skip(f"{path.name} draws data that is absent here: {', '.join(missing)} (../shared/data)")
+def test_scene_renders_the_same_pixels_twice(path, request):
+    needs_scene_data(path, request)
     first, second = _render_once(path), _render_once(path)
     assert first.shape == second.shape
     differ = np.any(first != second, axis=-1)

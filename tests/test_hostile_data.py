@@ -32,12 +32,12 @@ import tempfile
 import threading
 import time
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-
 from conftest import REPO
 from harden_counts import COUNTS
 
@@ -256,7 +256,19 @@ def gen_lying_bodies(work: Path) -> list:
     detached.write_bytes(b"\1" * 1000)
     (work / "detached.nrrd").write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 10 10 10\n"
                                          b"encoding: raw\ndata file: ../outside.raw\n\n")
-    return [("npy_truncated_body", _points_scene("short.npy"), {"message": "truncated"}),
+    import tifffile
+
+    tifffile.imwrite(work / "tiff_bomb.tif", np.zeros((10, 10, 10), np.uint8), compression="zlib")
+    with tifffile.TiffFile(work / "tiff_bomb.tif") as tif:  # every strip made to point at the bomb
+        tags = [(p.tags["StripOffsets"], p.tags["StripByteCounts"]) for p in tif.pages]
+    data = bytearray((work / "tiff_bomb.tif").read_bytes())
+    at, zbomb = len(data), zlib.compress(b"\0" * (64 * 1024**2), 9)  # TIFF strips are zlib streams
+    for offsets, counts in tags:
+        struct.pack_into("<I", data, offsets.valueoffset, at)
+        struct.pack_into("<I", data, counts.valueoffset, len(zbomb))
+    (work / "tiff_bomb.tif").write_bytes(bytes(data) + zbomb)
+    return [("tiff_deflate_bomb", _volume_scene("tiff_bomb.tif"), {"message": "inflates beyond"}),
+            ("npy_truncated_body", _points_scene("short.npy"), {"message": "truncated"}),
             ("nrrd_gzip_bomb", _volume_scene("bomb.nrrd"), {"message": "decompresses to more than"}),
             ("nrrd_truncated_raw", _volume_scene("short.nrrd"), {"message": "truncated"}),
             ("nrrd_endless_header", _volume_scene("no_header_end.nrrd"), {"message": "has no end"}),
@@ -294,7 +306,16 @@ def gen_meshes(work: Path) -> list:
     text = (work / "ok.vtp").read_bytes()
     forged = re.sub(rb'NumberOfPoints="\d+"', b'NumberOfPoints="300000000"', text, count=1)
     (work / "claims.vtp").write_bytes(forged)
-    return [("ply_claims_1e9_vertices", _mesh_scene("claims_1e9.ply"), {"message": "too many vertices"}),
+    offsets = ('<?xml version="1.0"?>\n<VTKFile type="PolyData" version="0.1" byte_order="LittleEndian">\n'
+               '<PolyData><Piece NumberOfPoints="3" NumberOfVerts="0" NumberOfLines="0" NumberOfStrips="0" '
+               'NumberOfPolys="1"><Points><DataArray type="Float32" NumberOfComponents="3" format="ascii">'
+               '6000 3500 5000 7000 3500 5000 6500 4500 5000</DataArray></Points><Polys>'
+               '<DataArray type="Int64" Name="connectivity" format="ascii">0 1 2</DataArray>'
+               '<DataArray type="Int64" Name="offsets" format="ascii">2000000000</DataArray>'
+               '</Polys></Piece></PolyData></VTKFile>\n')
+    (work / "offsets.vtp").write_text(offsets)  # VTK itself aborts reading this one
+    return [("vtp_forged_offsets", _mesh_scene("offsets.vtp"), {"message": "VTK failed reading it"}),
+            ("ply_claims_1e9_vertices", _mesh_scene("claims_1e9.ply"), {"message": "too many vertices"}),
             ("ply_truncated", _mesh_scene("truncated.ply"), {"message": "truncated"}),
             ("ply_face_index_2e9", _mesh_scene("wild_index.ply"), {"message": "refers to vertex 2000000000"}),
             ("ply_negative_index", _mesh_scene("negative_index.ply"), {"message": "refers to vertex -5"}),
@@ -424,10 +445,10 @@ ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column",
              "hdf5_external_link", "hdf5_external_link_elsewhere", "hdf5_virtual_dataset", "hdf5_external_storage",
              "npy_values_not_rows", "npy_8gb_volume", "hdf5_never_written", "nrrd_declared_huge",
              "nifti_declared_huge", "tiff_declared_huge", "csv_many_columns", "csv_nul_bytes", "csv_long_line",
-             "npy_truncated_body", "nrrd_gzip_bomb", "nrrd_truncated_raw", "nrrd_endless_header",
+             "npy_truncated_body", "tiff_deflate_bomb", "nrrd_gzip_bomb", "nrrd_truncated_raw", "nrrd_endless_header",
              "nrrd_detached_outside", "ply_claims_1e9_vertices", "ply_truncated", "ply_face_index_2e9",
              "ply_negative_index", "ply_ascii_wild_index", "obj_wild_index", "stl_forged_count",
-             "vtk_claims_1e9_points", "vtk_wild_cell_index", "vtp_claims_300m_points", "swc_duplicate_id",
+             "vtk_claims_1e9_points", "vtk_wild_cell_index", "vtp_claims_300m_points", "vtp_forged_offsets", "swc_duplicate_id",
              "swc_cycle", "swc_missing_parent", "swc_over_points_limit", "json_duplicate_sample", "json_cycle",
              "json_missing_parent", "unused_source_dev_zero", "unused_source_fifo", "unused_source_root_folder",
              "sweep_table_fifo", "panel_scene_fifo", "recipe_input_fifo",
@@ -493,15 +514,15 @@ def test_frames_folder_with_a_user_file_is_refused_and_kept(tmp_path):
     (tmp_path / "orbit.yaml").write_text("version: 1\nactors: [{kind: root}]\nrender: {size: [32, 24]}\n"
                                          "animation:\n  fps: 2\n  frames: 2\n  orbit: {degrees: 10}\n")
     frames = tmp_path / "frames"
-    (frames / "notes").mkdir(parents=True)
-    (frames / "notes" / "thesis.txt").write_text("years of work")
+    (frames / "frame_notes").mkdir(parents=True)  # named like a frame at the top: only a deeper look tells
+    (frames / "frame_notes" / "thesis.txt").write_text("years of work")
     (frames / "frame_00000.png").write_bytes(b"old frame")
     before = sorted(p.name for p in tmp_path.iterdir())
     result = run_cli(["render", "orbit.yaml", "-o", "frames"], tmp_path)
     assert result["status"] == 1, result["stderr"]
     lines = result["stderr"].strip().splitlines()
-    assert len(lines) == 1 and "notes" in lines[0] and "not only frames" in lines[0], result["stderr"]
-    assert (frames / "notes" / "thesis.txt").read_text() == "years of work"
+    assert len(lines) == 1 and "frame_notes" in lines[0] and "not only frames" in lines[0], result["stderr"]
+    assert (frames / "frame_notes" / "thesis.txt").read_text() == "years of work"
     assert (frames / "frame_00000.png").read_bytes() == b"old frame"
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 

@@ -270,7 +270,12 @@ def test_report_names_the_orientation_of_neurons_declared_in_atlas_order(tmp_pat
 def test_report_names_the_column_order_of_heatmap_cells(tmp_path, shared_data):
     from scenerender.mapping_report import mapping_report
 
-    path = shared_data / "cells" / "heatmap_cell_counts.h5"
+    import pandas as pd
+
+    # The real cells with their acronyms, read here by pandas (scenerender never unpickles the HDFStore's
+    # text column) and written as CSV.
+    path = tmp_path / "cells.csv"
+    pd.read_hdf(shared_data / "cells" / "heatmap_cell_counts.h5", "df").to_csv(path, index=False)
     good, bad = mapping_report(_report_scene(tmp_path, {
         "good": f"{{kind: points, path: '{path}', columns: [x, y, z], region_column: region}}",
         "bad": f"{{kind: points, path: '{path}', columns: [z, y, x], region_column: region}}"}))

@@ -18,7 +18,10 @@ RED = [255, 0, 0]
 
 
 def scene(*actors, camera=None, size=(400, 300), **render):
-    return {"version": 1, "actors": list(actors), "camera": camera or {"preset": "top", "projection": "orthographic"},
+    camera = camera or {"preset": "top", "projection": "orthographic"}
+    if "preset" in camera:
+        camera = {"frame": "brain", **camera}  # the brain's framing: its midline in the middle, whatever is shown
+    return {"version": 1, "actors": list(actors), "camera": camera,
             "render": {"size": list(size), "anti_aliasing": "none", **render}}
 
 
@@ -80,8 +83,9 @@ def test_hemisphere_cut_follows_the_atlas_hemisphere_map():
     points, _ = atlas.region_mesh(th, hemisphere="left")
     hemispheres = atlas.bg.hemispheres
     res = atlas.resolution[2]
-    # Boundary between voxels labelled right (2) and left (1) along axis 2.
-    boundary = np.nonzero(hemispheres[60, 40, :] == 1)[0].min() - 0.5
+    # Boundary between voxels labelled right (2) and left (1) along axis 2: the low face of the first
+    # left voxel (voxel i covers [i, i + 1) x res).
+    boundary = np.nonzero(hemispheres[60, 40, :] == 1)[0].min()
     assert points[:, 2].min() == pytest.approx(boundary * res, abs=0.5)
     # A real cut: many vertices lie on the boundary, not a few stray ones.
     assert (np.abs(points[:, 2] - boundary * res) < 0.5).sum() > 20

@@ -13,6 +13,10 @@ from ..plan import RGB
 from ..suggest import did_you_mean
 
 
+#: Cartoon outlines are this many times the silhouette width.
+CARTOON_OUTLINE = 1.75
+
+
 class SourceLoader:
     """Loads each named source once, on first use by an actor."""
 
@@ -58,7 +62,9 @@ class BuildContext:
             known = ", ".join(specs) or "none are defined"
             raise self.fail(key_path, f"no source named {name!r}{did_you_mean(name, specs)} (sources: {known}); "
                                       "define it under 'sources:'")
-        kind = specs[name]["kind"]
+        from ..sources import provided_kind
+
+        kind = provided_kind(specs[name]["kind"])
         if kind not in kinds:
             raise self.fail(key_path, f"source {name!r} is a {kind} source; this actor draws "
                                       f"{' or '.join(kinds)} sources")
@@ -90,7 +96,9 @@ class BuildContext:
             silhouette = "black"  # cartoons are outlined
         return {"shading": spec.get("shading") or "",
                 "silhouette": None if silhouette is None else self.color(silhouette, ("silhouette",)),
-                "silhouette_width": float(spec.get("silhouette_width", 2.0))}
+                # a cartoon's outline is its drawing: bolder than a silhouette on a shaded surface
+                "silhouette_width": float(spec.get("silhouette_width", 2.0))
+                * (CARTOON_OUTLINE if spec.get("shading") == "cartoon" else 1.0)}
 
     def color(self, value, key_path: ScenePath) -> RGB:
         """A scene colour as RGB 0-1, failing with a located message."""

@@ -19,11 +19,12 @@ region surfaces line up.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ..plan import ColorMapping, LinesPlan, SurfacePlan
+from ..plan import ColorBarPlan, ColorMapping, LinesPlan, SurfacePlan
 from ..spaces import atlas_to_world
 from ._context import BuildContext
 from ..suggest import did_you_mean
@@ -118,8 +119,24 @@ def _resolve(spec: dict, ctx: BuildContext) -> tuple[dict[int, float], dict[int,
 def build(spec: dict, *, ctx: BuildContext) -> list:
     by_id, acronyms, mapping = _resolve(spec, ctx)
     missing = ctx.color(spec["missing_color"], ("missing_color",))
-    if spec.get("section") is not None:
-        return _section(spec, ctx, by_id, mapping, missing)
+    # a section always shows regions without a value; in 3D, a region given null
+    if spec.get("section") is not None or any(math.isnan(v) for v in by_id.values()):
+        mapping = replace(mapping, missing=tuple(missing))
+    plans = _section(spec, ctx, by_id, mapping, missing) if spec.get("section") is not None else \
+        _surfaces(spec, ctx, by_id, acronyms, mapping, missing)
+    if spec.get("colorbar", True) and not _has_colorbar(spec, ctx):
+        plans.append(ColorBarPlan(name="colour bar", mapping=mapping, title=mapping.title, position="right",
+                                  color=(0.0, 0.0, 0.0), size=14))
+    return plans
+
+
+def _has_colorbar(spec: dict, ctx: BuildContext) -> bool:
+    """Whether the scene has a colorbar actor that would describe this heatmap."""
+    mine = spec.get("id")
+    return any(a.get("kind") == "colorbar" and (a.get("of") is None or a.get("of") == mine) for a in ctx.actor_specs)
+
+
+def _surfaces(spec: dict, ctx: BuildContext, by_id, acronyms, mapping: ColorMapping, missing) -> list:
     from ..atlas import RegionNotFound
 
     plans = []
@@ -197,6 +214,10 @@ def _section(spec: dict, ctx: BuildContext, by_id: dict[int, float], mapping: Co
     for sid in present:
         path = [int(p) for p in atlas.bg.structures[int(sid)]["structure_id_path"]]
         owner[int(sid)] = next((p for p in reversed(path) if p in by_id), 0)
+    if spec.get("outlines", "smooth") == "smooth":
+        smooth = _smooth_section(spec, ctx, by_id, mapping, missing, origin, normal)
+        if smooth is not None:
+            return smooth
     lookup_ids = np.array(list(owner), dtype=np.int64)
     owners = np.array([owner[int(s)] for s in lookup_ids], dtype=np.int64)
     flat = ids.ravel()
@@ -239,6 +260,78 @@ def _section(spec: dict, ctx: BuildContext, by_id: dict[int, float], mapping: Co
         plans.append(LinesPlan(name=f"heatmap {where_name} outlines", points=atlas_to_world(points), lines=lines,
                                color=ctx.color(spec["outline_color"], ("outline_color",)), alpha=float(spec["alpha"]),
                                width=float(spec["outline_width"])))
+    return plans
+
+
+def _cut(atlas, structure_id: int, origin, normal):
+    """A region's mesh cut by the plane: (outline polylines, filled polygons) in atlas
+    microns, or None where the region has no mesh or the plane misses it."""
+    import pyvista as pv
+    from vtkmodules.vtkFiltersGeneral import vtkContourTriangulator
+
+    from ..atlas import RegionNotFound
+
+    try:
+        points, faces = atlas.region_mesh(structure_id)
+    except RegionNotFound:
+        return None
+    section = pv.PolyData.from_regular_faces(points, faces).slice(normal=tuple(normal), origin=tuple(origin))
+    if section.n_points == 0:
+        return None
+    fill = vtkContourTriangulator()
+    fill.SetInputData(section)
+    fill.Update()
+    return section, pv.wrap(fill.GetOutput())
+
+
+def _smooth_section(spec: dict, ctx: BuildContext, by_id: dict[int, float], mapping: ColorMapping, missing,
+                    origin, normal) -> list | None:
+    """The section drawn from the region meshes cut by the plane, as brainglobe-heatmap does:
+    the brain's cut in ``missing`` colour, each valued region's cut filled in its colour
+    (finer regions over coarser ones), and the outlines of the brain and of the valued
+    regions. None when the brain's own mesh is not cut (then: voxels)."""
+    atlas = ctx.atlas
+    brain = _cut(atlas, atlas.root_id, origin, normal)
+    if brain is None:
+        return None
+    step = min(atlas.resolution)
+    where_name = spec["section"].get("plane", "section")
+    alpha = float(spec["alpha"])
+    depth = {sid: len(atlas.bg.structures[sid]["structure_id_path"]) for sid in by_id}
+    layers = [(atlas.root_id, tuple(missing), brain)]
+    for sid in sorted(by_id, key=lambda k: depth[k]):
+        cut = _cut(atlas, sid, origin, normal)
+        if cut is not None:
+            value = by_id[sid]
+            color = tuple(missing) if math.isnan(value) else tuple(float(c) for c in mapping.colors([value])[0])
+            layers.append((sid, color, cut))
+    plans: list = []
+    lift = normal * step * 0.02  # finer layers a little in front (on both sides), so they show over coarser
+    for level, (sid, color, (_, fill)) in enumerate(layers):
+        if fill.n_cells == 0:
+            continue
+        triangles = fill.triangulate()
+        faces = triangles.faces.reshape(-1, 4)[:, 1:]
+        acronym = atlas.bg.structures[sid]["acronym"]
+        for sign in (1, -1) if level else (0,):
+            plans.append(SurfacePlan(name=f"heatmap {where_name} {acronym}",
+                                     points=atlas_to_world(np.asarray(triangles.points) + sign * level * lift),
+                                     faces=np.asarray(faces, dtype=np.int64), color=color, alpha=alpha,
+                                     smooth=False, lit=False, mapping=mapping))
+    if spec["outline_color"] is not None:
+        segments = []
+        for sid, _, cut in layers:  # the brain's outline and the valued regions': a clean figure
+            lines = cut[0].lines.reshape(-1, 3)[:, 1:] if cut[0].n_lines else np.empty((0, 2), dtype=int)
+            segments.append(np.asarray(cut[0].points)[lines])
+        if segments:
+            both = np.concatenate(segments)
+            top = normal * step * 0.02 * (len(layers) + 1)
+            points = np.concatenate([both + top, both - top]).reshape(-1, 3)
+            lines = np.column_stack([np.full(len(points) // 2, 2), np.arange(0, len(points), 2),
+                                     np.arange(1, len(points), 2)]).ravel()
+            plans.append(LinesPlan(name=f"heatmap {where_name} outlines", points=atlas_to_world(points), lines=lines,
+                                   color=ctx.color(spec["outline_color"], ("outline_color",)), alpha=alpha,
+                                   width=float(spec["outline_width"])))
     return plans
 
 

@@ -32,7 +32,8 @@ def build(spec: dict, *, ctx: BuildContext) -> list[LabelsPlan]:
         if len(texts) != len(points):
             raise ctx.fail(("texts",), f"{len(texts)} texts for {len(points)} points; give one text per point")
     return [LabelsPlan(name="labels", points=atlas_to_world(np.array(points)), texts=tuple(texts),
-                       color=ctx.color(spec["color"], ("color",)), size=int(spec["size"]), alpha=float(spec["alpha"]))]
+                       color=None if spec["color"] is None else ctx.color(spec["color"], ("color",)),
+                       size=int(spec["size"]), alpha=float(spec["alpha"]))]
 
 
 def _centroid(ctx: BuildContext, structure_id: int, hemisphere: str, key) -> np.ndarray:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan import OVERLAYS, color_mapping_of
-from ..plan import LegendPlan
+from ..plan import OVERLAYS, LegendPlan, color_mapping_of
 from ._context import BuildContext
 
 KIND = "legend"
@@ -26,6 +25,11 @@ def build(spec: dict, *, ctx: BuildContext) -> list[LegendPlan]:
                 why = "draws nothing" if not plans else "is coloured by values (give it a colorbar instead)"
                 raise ctx.fail(("actors", index), f"actor {actor_id!r} {why}; a legend names actors of one colour")
             continue
+        compartments = _compartments(ctx, actor_id)
+        if compartments:  # a neuron coloured by compartment: one entry per compartment
+            text = str(labels.get(actor_id, actor_id))
+            entries.extend((f"{text}: {part}", rgb) for part, rgb in compartments)
+            continue
         entries.append((str(labels.get(actor_id, actor_id)), tuple(plans[0].color)))
     for index, entry in enumerate(spec["entries"]):
         entries.append((str(entry["text"]), ctx.color(entry["color"], ("entries", index, "color"))))
@@ -35,3 +39,13 @@ def build(spec: dict, *, ctx: BuildContext) -> list[LegendPlan]:
     return [LegendPlan(name="legend", entries=tuple(entries), corner=spec["corner"],
                        color=ctx.color(spec["color"], ("color",)), size=int(spec["size"]), background=background,
                        alpha=float(spec["alpha"]))]
+
+
+def _compartments(ctx: BuildContext, actor_id: str) -> list[tuple[str, tuple]]:
+    """(compartment, colour) of a neuron actor coloured by compartment; empty for anything else."""
+    spec = next((a for a in ctx.actor_specs if a.get("id") == actor_id), None)
+    if spec is None or spec.get("kind") != "neuron" or spec.get("color") is not None:
+        return []
+    colours = spec.get("compartment_colors") or {}
+    shown = [part for part in colours if part != "soma" or float(spec.get("soma_radius", 60.0)) > 0]
+    return [(part, ctx.color(colours[part], ("compartment_colors", part))) for part in shown]

@@ -30,8 +30,8 @@ def build(spec: dict, *, ctx: BuildContext) -> list:
         plans.append(SurfacePlan(name=name, points=atlas_to_world(tube_points), faces=faces,
                                  color=single or colours["axon"], alpha=alpha,
                                  vertex_colors=None if single else extra["rgb"]))
-    if spec["soma_radius"] > 0:
-        soma_points, soma_faces = sphere(data.soma, float(spec["soma_radius"]))
+    for soma in (getattr(data, "somas", None) or (data.soma,)) if spec["soma_radius"] > 0 else ():
+        soma_points, soma_faces = sphere(soma, float(spec["soma_radius"]))  # fetched groups have a soma each
         plans.append(SurfacePlan(name=f"{name} soma", points=atlas_to_world(soma_points), faces=soma_faces,
                                  color=single or colours["soma"], alpha=alpha))
     return plans

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..atlas import RegionNotFound
+from ..errors import UnknownRegionError
 from ..plan import SurfacePlan
 from ..spaces import atlas_to_world
 from ._context import BuildContext
@@ -17,10 +18,17 @@ def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
     refs = refs if listed else [refs]
     hemisphere = spec["hemisphere"]
     color = None if spec["color"] is None else ctx.color(spec["color"], ("color",))
+    keys = [("regions", index) if listed else ("regions",) for index in range(len(refs))]
+    structs, unknown = [], []
+    for ref, key in zip(refs, keys):  # every unknown region of the list, in one message per region
+        try:
+            structs.append(ctx.structure(ref, key))
+        except UnknownRegionError as err:
+            unknown += err.problems
+    if unknown:
+        raise UnknownRegionError(unknown)
     plans = []
-    for index, ref in enumerate(refs):
-        key = ("regions", index) if listed else ("regions",)
-        struct = ctx.structure(ref, key)
+    for key, struct in zip(keys, structs):
         try:
             points, faces = ctx.atlas.region_mesh(int(struct["id"]), hemisphere=hemisphere)
         except RegionNotFound as err:

@@ -12,7 +12,7 @@ KIND = "track"
 
 def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
     data = ctx.source(spec["source"], ("track",))
-    points, lines = polyline_cells([data.points])
+    points, lines = polyline_cells(list(getattr(data, "lines", None) or (data.points,)))  # streamlines: many
     tube_points, faces, _ = tubes(points, lines, float(spec["radius"]), sides=16)
     return [SurfacePlan(name=f"track {spec['source']}", points=atlas_to_world(tube_points), faces=faces,
                         color=ctx.color(spec["color"], ("color",)), alpha=float(spec["alpha"]))]

@@ -87,6 +87,13 @@ def cached_atlas(recipe_path: Path | str, *, log=None) -> Path:
     entry = root / f"{recipe.name}-{key[:16]}"
     if (entry / BUILD_RECORD).is_file():
         return entry
+    from . import build_unavailable
+
+    why = build_unavailable()
+    if why is not None:
+        from ..atlas import AtlasUnavailable
+
+        raise AtlasUnavailable(f"atlas recipe {Path(recipe_path).name} is not built yet, and {why}")
     root.mkdir(parents=True, exist_ok=True)
     say(f"building atlas {recipe.name} from {recipe.file} into the cache {entry} (once)")
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=root))

@@ -116,7 +116,7 @@ def _read_zarr(path: Path, array_name: str | None) -> np.ndarray:
 
 def _checked_zarr(array, what: str) -> np.ndarray:
     """A Zarr array read after its declared shape x type passed the limits."""
-    from ..sources.readers import DataFileError, _plain_dtype, check_array
+    from ..sources.readers._common import DataFileError, _plain_dtype, check_array
 
     try:
         _plain_dtype(np.dtype(array.dtype), what)

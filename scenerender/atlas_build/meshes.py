@@ -73,6 +73,17 @@ def _init_worker(state: dict) -> None:
     _WORK.update(state)
 
 
+def _init_pool_worker(state: dict) -> None:
+    import signal
+
+    # A forked worker inherits the command's handlers, which turn SIGTERM into an
+    # exception with a traceback; the pool ends its workers with SIGTERM when the
+    # meshes are done, so a worker just stops. Ctrl-C is the parent's to handle.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(state)
+
+
 def occupancy(inside: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
     """Fraction of each block of ``factors`` input voxels that is inside (float32)."""
     f0, f1, f2 = factors
@@ -235,7 +246,7 @@ def generate_meshes(scratch: Path, annotation: np.ndarray, structures: list[dict
         else:
             methods = mp.get_all_start_methods()
             ctx = mp.get_context("fork" if "fork" in methods and sys.platform != "darwin" else None)
-            with ctx.Pool(processes, initializer=_init_worker, initargs=(state,)) as pool:
+            with ctx.Pool(processes, initializer=_init_pool_worker, initargs=(state,)) as pool:
                 for _ in pool.imap_unordered(_mesh_one, order):
                     bar.advance(task)
     made: dict[int, Path] = {}

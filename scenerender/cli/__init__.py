@@ -11,9 +11,9 @@ import threading
 from pathlib import Path
 
 from ..errors import RenderError, SceneError
-from . import atlas, batch, check_space, provenance, render, schema, validate
+from . import atlas, batch, check_space, fetch, preview, provenance, render, schema, validate
 
-SUBCOMMANDS = (render, batch, validate, check_space, schema, atlas, provenance)
+SUBCOMMANDS = (render, batch, validate, check_space, schema, atlas, provenance, fetch, preview)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +42,9 @@ def add_safety_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", metavar="NAME=N", action="append", default=argparse.SUPPRESS,
                         help="raise or lower a limit (env SCENERENDER_MAX_NAME); limits and defaults: "
                              + ", ".join(f"{n}={getattr(defaults, n)}" for n in LIMIT_NAMES))
+    parser.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
+                        help="never use the network: public data (MouseLight, NeuroMorpho, Allen) come from the "
+                             "cache or a bundle, and a missing item is an error naming it (env SCENERENDER_OFFLINE=1)")
 
 
 def apply_safety_options(args) -> None:
@@ -62,6 +65,8 @@ def apply_safety_options(args) -> None:
         if not root.is_dir():
             raise UsageError(f"--sandbox {sandbox}: not a folder; give the folder scenes may read and write in")
         changes[SANDBOX_ENV] = str(root.resolve())
+    if getattr(args, "offline", False):
+        changes["SCENERENDER_OFFLINE"] = "1"
     os.environ.update(changes)
 
 

@@ -74,6 +74,13 @@ def _open(args):
 
 
 def run_build(args) -> int:
+    from ..atlas_build import build_unavailable
+
+    why = build_unavailable()
+    if why is not None:
+        from . import UsageError
+
+        raise UsageError(f"atlas build: {why}")
     from ..atlas_build import build, prepare
     from ..atlas_build.package import write_report
 
@@ -87,16 +94,40 @@ def run_build(args) -> int:
                    verbose=args.verbose, log=say)
     for note in result.notes:
         say(f"note: {note}")
-    failed = {k: v for k, v in result.validation.items() if v != "Pass"}
-    passed = len(result.validation) - len(failed)
-    say(f"BrainGlobe validation: {passed} of {len(result.validation)} checks pass"
-        + "".join(f"\n  {k}: {v if len(v) <= 140 else v[:137] + '...'}" for k, v in failed.items()))
+    say(validation_summary(result))
     if args.report:
         write_report(result, args.report)
     print(f"built {result.atlas_name} version {result.version} in {result.output / 'brainglobe-atlasapi'}: "
           f"shape {result.shape}, {result.n_structures} structures, {result.n_meshes} meshes, "
           f"{result.timings['total']:.1f} s")
     return 0
+
+
+#: BrainGlobe validation checks that fail by design for an atlas packaged here, and why.
+EXPECTED_FAILURES = {
+    "validate_atlas_name_listed": "expected: BrainGlobe's list names only the atlases it publishes, and a new "
+                                  "atlas is not on it (scenes and BrainGlobe tools still open it by name)",
+    "catch_missing_mesh_files": "expected: {missing} of {structures} structures have no mesh because they have no "
+                                "voxels at this resolution (or were left out by meshes.only); BrainGlobe wants a "
+                                "mesh for every structure; a scene drawing one is told to draw its parent",
+}
+
+
+def validation_summary(result) -> str:
+    """BrainGlobe's validation of a built atlas, the failures that are expected explained."""
+    failed = {k: v for k, v in result.validation.items() if v != "Pass"}
+    passed = len(result.validation) - len(failed)
+    expected = {k: EXPECTED_FAILURES[k] for k in failed if k in EXPECTED_FAILURES}
+    if "catch_missing_mesh_files" in expected:
+        expected["catch_missing_mesh_files"] = expected["catch_missing_mesh_files"].format(
+            missing=result.n_structures - result.n_meshes, structures=result.n_structures)
+    text = f"BrainGlobe validation: {passed} of {len(result.validation)} checks pass"
+    if expected and len(expected) == len(failed):
+        text += f"; the other {len(failed)} fail as expected for an atlas packaged here:"
+    for name, message in failed.items():
+        why = expected.get(name) or (message if len(message) <= 140 else message[:137] + "...")
+        text += f"\n  {name}: {why}"
+    return text
 
 
 def run_list(args) -> int:
@@ -116,9 +147,15 @@ def run_list(args) -> int:
 
 
 def run_info(args) -> int:
-    from ..atlas_catalog import atlas_info
+    from ..atlas_catalog import atlas_info, manifest_for, manifest_info
 
-    info = atlas_info(_open(args))
+    manifest = manifest_for(args.name, args.brainglobe_dir)
+    try:  # read from the atlas's files when they are known: no BrainGlobe import, no atlas opened
+        info = manifest_info(manifest) if manifest is not None else None
+    except (OSError, KeyError, ValueError, StopIteration, IndexError, TypeError):
+        info = None
+    if info is None:
+        info = atlas_info(_open(args))
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

@@ -36,6 +36,15 @@ def summary(record: dict) -> str:
     files = fingerprint.get("files", {})
     for path, digest in files.items():
         lines.append(f"input:        {path} sha256 {digest or '(missing)'}")
+    for source, records in (fingerprint.get("fetched") or {}).items():
+        if not records:
+            lines.append(f"fetched:      source {source}: not recorded (fetch it, then render again)")
+        for r in records or []:
+            lines.append(f"fetched:      source {source}: {r.get('what')}"
+                         f"{' (id ' + str(r['id']) + ')' if r.get('id') else ''} from {r.get('service')} "
+                         f"{r.get('method', 'GET')} {r.get('url')}"
+                         f"{' ' + json.dumps(r['body'], sort_keys=True) if r.get('body') else ''} "
+                         f"retrieved {r.get('retrieved')} sha256 {r.get('sha256')}")
     return "\n".join(lines) + "\n"
 
 

@@ -7,8 +7,6 @@ import math
 import sys
 from pathlib import Path
 
-import yaml
-
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -42,12 +40,16 @@ def register(commands) -> None:
     p.add_argument("--item", metavar="NAME",
                    help="for a scene with a sweep: render only the sweep render NAME ('scenerender batch' renders all)")
     p.add_argument("--print-camera", action="store_true",
-                   help="print the camera used, as scene YAML to paste into 'camera:'")
-    p.add_argument("--save-camera", type=Path, metavar="FILE", help="save that camera YAML to FILE")
+                   help="print the camera used, as scene YAML to paste into 'camera:'; without -o nothing is "
+                        "drawn or written")
+    p.add_argument("--save-camera", type=Path, metavar="FILE",
+                   help="save that camera YAML to FILE; without -o nothing is drawn or written")
     p.set_defaults(run=run)
 
 
 def camera_yaml(plan) -> str:
+    import yaml
+
     from ..camera import camera_to_scene
 
     return yaml.safe_dump({"camera": camera_to_scene(plan.camera)}, sort_keys=False, default_flow_style=None)
@@ -68,6 +70,9 @@ def run(args) -> int:
 
         raise UsageError(f"--time {args.time}: not a time; give seconds from 0, e.g. --time 2.5")
     scene = load_scene(args.scene, item=args.item)
+    if (args.print_camera or args.save_camera) and args.output is None:  # only the camera: no image
+        _camera_out(args, compile_scene(scene, size=args.size, scale=args.scale))
+        return 0
     animated = "animation" in scene.spec
     still = not animated or args.frame is not None or args.time is not None
     if not animated and (args.frame is not None or args.time is not None):
@@ -107,6 +112,15 @@ def run(args) -> int:
         width, height = plan.render.size
         print(f"wrote {out} ({plan.timeline.n_frames} frames, {width}x{height}, {plan.timeline.fps:g} fps)",
               file=sys.stderr)
+    _camera_out(args, plan)
+    return 0
+
+
+def _camera_out(args, plan) -> None:
+    from ..errors import RenderError
+
+    if not (args.print_camera or args.save_camera):
+        return
     text = camera_yaml(plan)
     if args.print_camera:
         sys.stdout.write(text)
@@ -115,4 +129,3 @@ def run(args) -> int:
             args.save_camera.write_text(text)
         except OSError as err:
             raise RenderError(f"{args.save_camera}: cannot save camera: {err}") from None
-    return 0

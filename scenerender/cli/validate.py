@@ -2,38 +2,89 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 
 def register(commands) -> None:
-    p = commands.add_parser("validate", help="check scenes against the schema",
-                            description="Check scene files against the scene schema; exit 2 if any is invalid.")
+    p = commands.add_parser("validate", help="check scenes: schema, atlas, regions, data files, spaces",
+                            description="Check scene files as a render would, short of drawing: the schema, "
+                                        "then the atlas, regions, colours, data sources (every file read, "
+                                        "unused ones too), spaces, camera and animation. Every problem of "
+                                        "every scene is reported, one located line each; exit 2 if any.")
     p.add_argument("scenes", nargs="+", type=Path, metavar="SCENE", help="scene YAML files")
+    p.add_argument("--schema-only", action="store_true",
+                   help="only check each scene against the JSON Schema: fast, opens no atlas and reads no data")
     p.add_argument("--resolve", action="store_true",
-                   help="also open each scene's atlas and look up its regions and colours")
+                   help="also print the mapping report of every source (as 'scenerender check-space'); "
+                        "its warnings are printed either way")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from ..compile import compile_scene, load_scene
     from ..document import read_scene
     from ..errors import SceneError
     from ..sweep import expand_sweep, has_sweep
 
     status = 0
+    atlases: dict = {}  # scenes on the same atlas open it once
     for path in args.scenes:
+        problems = []
         try:
             doc = read_scene(path)
             items = [i.name for i in expand_sweep(doc)] if has_sweep(doc) else [None]
-            for item in items:  # every render of a sweep
-                scene = load_scene(doc, item=item)
-                if args.resolve:
-                    compile_scene(scene, size=(64, 64))
         except SceneError as err:
-            for problem in err.problems:
-                print(problem, file=sys.stderr)
+            problems, items = list(err.problems), []
+        for item in items:  # every render of a sweep
+            try:
+                _check(doc, item, resolve=not args.schema_only, atlases=atlases)
+            except SceneError as err:
+                problems += [p for p in err.problems if p not in problems]
+        if not problems and not args.schema_only:
+            problems += _mapping_warnings(doc, items, show=args.resolve)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
             status = 2
         else:
-            print(f"{path}: ok" + (f" ({len(items)} sweep renders)" if items != [None] else ""))
+            print(f"{path}: ok" + (f" ({len(items)} sweep renders)" if items != [None] else "")
+                  + (" (schema only)" if args.schema_only else ""))
     return status
+
+
+def _check(doc, item, *, resolve: bool, atlases: dict) -> None:
+    from ..errors import SceneValidationError
+    from ..validate import validate_scene
+
+    if not resolve:  # the schema only, without the compile stack (numpy, atlas code)
+        if item is None or item == _first_item(doc):  # a sweep's renders are all checked at once
+            problems = validate_scene(doc)
+            if problems:
+                raise SceneValidationError(problems)
+        return
+    from ..compile import compile_scene, load_scene
+
+    compile_scene(load_scene(doc, item=item), atlas_cache=atlases, check_unused_sources=True)
+
+
+def _mapping_warnings(doc, items, *, show: bool) -> list:
+    """Print the mapping report's warnings (and with ``show`` its per-source lines); they do not fail
+    validation. Returns problems only if the report itself cannot be made."""
+    import io
+
+    from ..compile import load_scene
+    from ..errors import SceneError
+    from .check_space import print_report
+
+    try:
+        print_report(load_scene(doc, item=items[0]), out=sys.stdout if show else io.StringIO(), err=sys.stderr)
+    except SceneError as err:
+        return list(err.problems)
+    return []
+
+
+def _first_item(doc) -> str:
+    from ..sweep import expand_sweep
+
+    return next(iter(expand_sweep(doc))).name

@@ -9,9 +9,16 @@ from pathlib import Path
 import numpy as np
 
 from ..atlas import SceneAtlas
-from ..document import ScenePath, SceneDocument
+from ..document import SceneDocument, ScenePath
 from ..errors import SceneError
-from ..limits import PathRefused, check_input_file, check_limit, current_limits, how_to_raise, over_limit
+from ..limits import (
+    PathRefused,
+    check_input_file,
+    check_limit,
+    current_limits,
+    how_to_raise,
+    over_limit,
+)
 from ..spaces import SourceSpace, SpaceError
 
 #: Above this fraction of points outside the brain a source is rejected.
@@ -74,6 +81,8 @@ class SourceContext:
         space = spec.get("space", "atlas")
         if space == "atlas":
             return SourceSpace.atlas()
+        if "registration" in space:
+            return self.registration_space(space)
         try:
             return SourceSpace(space["orientation"], resolution=space.get("resolution", (1, 1, 1)),
                                offset=space.get("offset", (0, 0, 0)), shape=space.get("shape"),
@@ -82,6 +91,46 @@ class SourceContext:
             key = ("space", "orientation") if "orientation" in str(err) and "not an orientation" in str(err) \
                 else ("space",)
             raise self.fail(str(err), key) from None
+
+    def registration_space(self, space: dict, *, volume_shape=None):
+        """The sample space of a brainreg output folder (``space.registration``)."""
+        from .registration import RegistrationError, registration_space
+
+        key = ("space", "registration")
+        folder = self.doc.resolve_path(self.path + key, space["registration"], what="registration folder",
+                                       error=SourceError)
+        try:
+            return registration_space(space, folder, self.atlas, volume_shape=volume_shape)
+        except RegistrationError as err:
+            raise self.fail(str(err), key) from None
+
+    def inside_sample(self, spec: dict, coords: np.ndarray, what: str = "points") -> np.ndarray:
+        """Mask of the points a registration can map (all, for other spaces).
+
+        Points beyond the registered sample's grid have no deformation to follow;
+        like brainglobe-utils, they are left out (with a warning naming how many),
+        unless most of them are out, which is an error.
+        """
+        space = spec.get("space", "atlas")
+        coords = np.asarray(coords, dtype=float).reshape(-1, 3)
+        if not (isinstance(space, dict) and "registration" in space) or not len(coords):
+            return np.ones(len(coords), dtype=bool)
+        registration = self.registration_space(space)
+        with np.errstate(invalid="ignore"):
+            outside = registration.outside(registration.grid_index(coords))
+        if outside.mean() > MAX_OUTSIDE_FRACTION:
+            try:
+                registration.to_atlas(coords)
+            except SpaceError as err:
+                raise self.fail(str(err), ("space",)) from None
+        if outside.any():
+            import logging
+
+            first = int(np.nonzero(outside)[0][0])
+            logging.getLogger("scenerender").warning(
+                "%s: source %r: %d of %d %s lie beyond the registered sample (first at row %d) and are left out",
+                self.doc.file, self.name, int(outside.sum()), len(coords), what, first)
+        return ~outside
 
     def to_atlas(self, spec: dict, coords: np.ndarray, *, shape=None, what: str = "points") -> np.ndarray:
         """Map source coordinates to atlas microns, rejecting bad numbers and

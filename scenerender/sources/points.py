@@ -28,11 +28,10 @@ class PointsData:
 
 def _read_xml(path, cell_type: str):
     import pandas as pd
-    from brainglobe_utils.IO.cells import get_cells
+    from ._cellfinder_xml import read_cells
 
-    cells = get_cells(str(path), cells_only=False)
     wanted = {"cells": (2,), "non_cells": (1,), "all": (1, 2)}[cell_type]
-    rows = [(c.z, c.y, c.x, c.type) for c in cells if int(c.type) in wanted]
+    rows = [(z, y, x, kind) for x, y, z, kind in read_cells(path) if kind in wanted]
     # (z, y, x): the order of the image stack's axes, so 'space' is the stack's orientation.
     return pd.DataFrame(rows, columns=["z", "y", "x", "type"]).astype({"z": float, "y": float, "x": float})
 
@@ -40,7 +39,7 @@ def _read_xml(path, cell_type: str):
 def load(spec: dict, *, ctx: SourceContext) -> PointsData:
     path, fmt = ctx.file(spec, SUFFIXES)
     try:
-        table = _read_xml(path, spec["cell_type"]) if fmt == "cellfinder-xml" else \
+        table = _read_xml(path, spec.get("cell_type", "cells")) if fmt == "cellfinder-xml" else \
             read_table(path, fmt, key=spec.get("key"))
     except Exception as err:  # readers raise many types; all mean "cannot read this file"
         raise ctx.unreadable(path, fmt, err) from None
@@ -50,4 +49,11 @@ def load(spec: dict, *, ctx: SourceContext) -> PointsData:
     coords, _ = select_columns(table, columns, ctx.fail)
     if len(coords) == 0:
         raise ctx.fail(f"{path.name!r} holds no points")
+    if fmt == "cellfinder-xml":
+        # cellfinder writes the index of the voxel a cell is in; that voxel covers [i, i + 1),
+        # so the cell is at its centre, i + 1/2 (README: what a coordinate means)
+        coords = coords + 0.5
+    kept = ctx.inside_sample(spec, coords)
+    if not kept.all():
+        coords, table = coords[kept], table[kept]
     return PointsData(points=ctx.to_atlas(spec, coords), table=table.reset_index(drop=True))

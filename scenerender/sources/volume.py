@@ -58,6 +58,10 @@ def load(spec: dict, *, ctx: SourceContext) -> VolumeData:
         raise ctx.fail(f"{path.name!r} is {values.ndim}-D (shape {values.shape}); a volume must be 3-D", ("path",))
     if not np.issubdtype(values.dtype, np.number) or values.dtype == bool:
         values = values.astype(np.float32)
+    if isinstance(spec.get("space"), dict) and "registration" in spec["space"]:
+        from .registration import load_volume
+
+        return load_volume(values, spec, ctx=ctx)
     space = ctx.space(spec)
     if space.affine is not None and np.count_nonzero(space.affine[:3, :3] - np.diag(np.diag(space.affine[:3, :3]))):
         raise ctx.fail("a volume's affine may only scale and translate (no rotation or shear): "

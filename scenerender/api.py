@@ -1,0 +1,162 @@
+"""The Python API: render a scene to an image, a video or an export, and validate one.
+
+``scenerender/__init__.py`` re-exports these names lazily; code inside the
+package imports them from here (nothing imports the package's ``__init__``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from .document import SceneDocument, read_scene
+from .errors import Problem, SceneError
+
+
+def registered_actors():
+    """Actor kind -> module implementing it (``KIND``, ``build``)."""
+    from .actors import registered_actors as _registered
+
+    return _registered()
+
+
+def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | None = None,
+           scale: int | None = None, time: float | None = None):
+    """Render a scene and return the image as a numpy array.
+
+    Parameters
+    ----------
+    scene : str, Path, dict, Scene or ScenePlan
+        A scene file, YAML text, a dict, a :class:`Scene` (or what
+        :func:`load_scene` returns) or a compiled plan.
+    output : str or Path, optional
+        Also write the image here (format from the extension: an image, .svg/.pdf,
+        .gltf/.glb or an interactive .html), atomically,
+        with its provenance record (inside PNG/TIFF, and the sidecar
+        ``<output>.scenerender.json``).
+    size : (width, height), optional
+        Override ``render.size``.
+    scale : int, optional
+        Override ``render.scale``: draw at ``scale`` times the size (print).
+    time : float, optional
+        For an animated scene, the time (seconds) of the frame to draw;
+        default its first frame. Use :func:`render_video` for all frames.
+
+    Returns
+    -------
+    RenderedImage
+        A numpy array, ``(height, width, 3)`` RGB or RGBA for a transparent
+        background, that shows itself as the image in a notebook.
+    """
+    from .compile import compile_scene
+    from .display import RenderedImage
+    from .exports import EXPORT_FORMATS, export_scene
+    from .outputs import check_output_path, write_image
+    from .plan import ScenePlan
+    from .renderer import render_plan
+
+    if time is not None and not (math.isfinite(time) and time >= 0):
+        raise RenderError(f"time {time} is not a time; give seconds from 0")
+    if output is not None:
+        check_output_path(Path(output))
+    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size, scale=scale)
+    image = render_plan(plan, time=time)
+    if output is not None:
+        record = _record(plan, output, size=size, scale=scale, time=time, call="render")
+        if Path(output).suffix.lower() in EXPORT_FORMATS:
+            export_scene(plan, Path(output), time=time, record=record)
+        else:
+            write_image(image, Path(output), record=record)
+    return image.view(RenderedImage)
+
+
+def _record(plan, output, *, size, scale=None, time=None, call: str) -> dict | None:
+    """The provenance record of a Python API call, or ``None`` for a plan built by hand."""
+    from .provenance import record_for, render_options
+
+    if plan.scene is None:
+        return None
+    command = [f"scenerender.{call}", plan.scene.file, str(output)]
+    return record_for(plan.scene, Path(output), command=command,
+                      options=render_options(output=Path(output), size=size, scale=scale, time=time))
+
+
+def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = None, jobs: int = 1,
+                 progress: bool = False) -> Path:
+    """Render every frame of an animated scene to a video (.mp4, .webm, .gif)
+    or a folder of numbered PNG frames, in ``jobs`` worker processes.
+
+    Frame ``i`` shows time ``i / fps``; see the scene reference for which
+    frames an animation has. The sidecar ``<output>.scenerender.json``
+    records how it was made. Returns the output path.
+    """
+    from .compile import compile_scene
+    from .frames import render_animation
+    from .plan import ScenePlan
+
+    plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
+    if plan.timeline is None:
+        raise RenderError("this scene has no 'animation:' section; use render() for a still image")
+    record = _record(plan, output, size=size, call="render_video")
+    return render_animation(plan, Path(output), jobs=jobs, progress=progress, record=record)
+
+
+__all__ = [
+    "Problem", "RenderError", "Scene", "SceneError", "SceneValidationError", "__version__",
+    "compile_scene", "load_scene", "registered_actors", "render", "render_video", "validate_scene",
+]
+
+
+def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
+    """Validate a scene (path, YAML text, dict or document) without rendering.
+
+    Parameters
+    ----------
+    source : str, Path, dict or SceneDocument
+        The scene.
+    resolve : bool
+        Also do everything a render does short of drawing, as ``scenerender
+        validate`` does: open the atlas, look up regions and colours, read
+        every data source, check spaces, camera and animation. Default: the
+        schema only (fast; no atlas, no data).
+
+    Returns
+    -------
+    list of Problem
+        Empty when the scene is valid. YAML syntax errors are returned as a
+        single problem too.
+    """
+
+
+    from .sweep import check_item, expand_sweep, has_sweep
+
+    try:
+        doc = read_scene(source)
+        if has_sweep(doc):  # every render of a sweep must be valid
+            problems = []
+            for item in expand_sweep(doc):
+                try:
+                    check_item(item, swept=True)
+                    if resolve:
+                        _resolve(doc, item.name)
+                except SceneError as err:
+                    problems += [p for p in err.problems if p not in problems]
+            return problems
+    except SceneError as err:
+        return list(err.problems)
+    problems = problems_in(doc)
+    if problems or not resolve:
+        return problems
+    try:
+        _resolve(doc, None)
+    except SceneError as err:
+        return list(err.problems)
+    return []
+
+
+def _resolve(doc: SceneDocument, item: str | None) -> None:
+    from .compile import compile_scene, load_scene
+
+    compile_scene(load_scene(doc, item=item), check_unused_sources=True)
+
+

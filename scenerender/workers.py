@@ -1,0 +1,107 @@
+"""Worker processes that start warm, with thread counts that do not fight.
+
+Every render worker (``scenerender batch`` and video frames with ``--jobs
+N``) needs brainglobe-atlasapi (with dask, pandas, s3fs), pyvista and VTK
+imported: about 3-4 s of a cold interpreter. Workers are therefore made by a
+*fork server* that imported all of that once (``multiprocessing``'s
+``forkserver`` start method with a preload): each worker is a fork of that
+clean, warm server (it never holds a GL context, a window or a render
+thread), not of the parent, and the server lives as long as the parent
+process, so later batches and recycled workers start warm too. Where
+``forkserver`` does not exist (Windows), workers are spawned as before.
+
+Thread counts: llvmpipe (Mesa's software OpenGL) starts one rasteriser
+thread per core in *each* process, and BLAS libraries do the same. With N
+workers each worker gets ``LP_NUM_THREADS = cores // N`` (at least 1) and
+one BLAS thread, unless the user set those variables; the parent keeps its
+own. On Dask, :func:`warm_worker_plugin` (a worker plugin) does the imports on
+every worker when it starts; a worker cannot know how many others share its
+machine, so its Mesa threads stay as the cluster's environment sets them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+
+#: Set to one thread in the fork server (and so in every worker), unless already set.
+BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+PRELOAD = "scenerender._warm"
+
+
+def gl_threads(jobs: int) -> int:
+    """llvmpipe threads per worker when ``jobs`` workers share this machine's cores."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, jobs))
+
+
+def adopt_environment(env: dict) -> None:
+    """In a new worker: the parent's environment as it is now. A fork of the fork server
+    starts with the server's, taken when the server started; since then the parent may
+    have set the sandbox, limits or service addresses (all passed in the environment)."""
+    os.environ.clear()
+    os.environ.update(env)
+
+
+def set_worker_threads(jobs: int) -> None:
+    """In a new worker, before its first GL context: its share of the cores."""
+    os.environ.setdefault("LP_NUM_THREADS", str(gl_threads(jobs)))
+    for name in BLAS_VARIABLES:
+        os.environ.setdefault(name, "1")
+
+
+@contextlib.contextmanager
+def _blas_single_threaded():
+    """The environment the fork server starts with (it imports numpy, which
+    starts its BLAS threads then); the parent's own is put back after."""
+    saved = {name: os.environ.get(name) for name in BLAS_VARIABLES}
+    for name in BLAS_VARIABLES:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def context():
+    """The multiprocessing context render workers are made in: a warm fork server, or spawn."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # the one process-wide server (private: its preload list is read here)
+    if PRELOAD not in server._preload_modules:
+        ctx.set_forkserver_preload([*server._preload_modules, PRELOAD])
+    with _blas_single_threaded():
+        server.ensure_running()
+    return ctx
+
+
+def warm_worker_plugin():
+    """A ``dask.distributed`` worker plugin: the heavy imports done when each
+    worker starts (or when the plugin is registered), not in its first task.
+
+    Registered by ``scenerender batch --scheduler`` on the cluster it is
+    given; register it yourself with ``client.register_plugin(warm_worker_plugin())``.
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class WarmWorker(WorkerPlugin):
+        name = "scenerender-warm-worker"
+        idempotent = True
+
+        def setup(self, worker) -> None:
+            from scenerender.cache import warm_imports
+
+            warm_imports()
+
+    return WarmWorker()
