@@ -11,7 +11,7 @@ follow it on stderr. The fork server restores these handlers in every child.
 import os
 import signal
 
-from .cache import warm_imports
+from .workers import warm_imports
 
 
 def _quiet_exit(signum, _frame) -> None:

@@ -10,7 +10,8 @@ import math
 from pathlib import Path
 
 from .document import SceneDocument, read_scene
-from .errors import Problem, SceneError
+from .errors import Problem, RenderError, SceneError
+from .validate import problems_in
 
 
 def registered_actors():
@@ -49,7 +50,7 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
         background, that shows itself as the image in a notebook.
     """
     from .compile import compile_scene
-    from .display import RenderedImage
+    from .images import RenderedImage
     from .exports import EXPORT_FORMATS, export_scene
     from .outputs import check_output_path, write_image
     from .plan import ScenePlan
@@ -99,12 +100,6 @@ def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = No
         raise RenderError("this scene has no 'animation:' section; use render() for a still image")
     record = _record(plan, output, size=size, call="render_video")
     return render_animation(plan, Path(output), jobs=jobs, progress=progress, record=record)
-
-
-__all__ = [
-    "Problem", "RenderError", "Scene", "SceneError", "SceneValidationError", "__version__",
-    "compile_scene", "load_scene", "registered_actors", "render", "render_video", "validate_scene",
-]
 
 
 def validate_scene(source, *, resolve: bool = False) -> list[Problem]:

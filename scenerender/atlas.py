@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import AtlasUnavailable
 from .paths import default_brainglobe_dir
 
 EMBEDDED_NAME = "allen_mouse_scenerender_100um"
@@ -28,10 +29,6 @@ EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded_atlas"
 EMBEDDED_ALIASES = ("embedded", EMBEDDED_NAME)
 
 _ATLASES = "brainglobe-atlasapi/atlases"
-
-
-class AtlasUnavailable(LookupError):
-    """The atlas could not be opened; the message says where we looked and how to get it."""
 
 
 class RegionNotFound(LookupError):

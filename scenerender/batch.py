@@ -289,7 +289,7 @@ def _worker_main(conn, recycle_after: int, gl_threads: int | None = None, env: d
         os.environ["LP_NUM_THREADS"] = str(gl_threads)
     # A fork of the warm fork server has these imported already (scenerender.workers);
     # a spawned worker imports them now, while the parent is still planning the batch.
-    from .cache import warm_imports
+    from .workers import warm_imports
 
     warm_imports()
     done = 0
@@ -612,7 +612,7 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
 
 def write_report(report: BatchReport, path: Path) -> Path:
     """The JSON report, written atomically."""
-    from .provenance import write_json_atomic
+    from .paths import write_json_atomic
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -117,16 +117,3 @@ def stats() -> dict:
     with _lock:
         return {"atlases": len(_atlases), **_counts, "max_atlases": MAX_ATLASES}
 
-
-def warm_imports() -> None:
-    """Import what every render needs (the atlas API, pyvista, the actor and source
-    modules), so a worker process pays for it before its first task.
-
-    Opens no window and starts no thread: safe in a fork server's preload.
-    """
-    import brainglobe_atlasapi  # noqa: F401
-    import pyvista.plotting  # noqa: F401
-
-    from . import actors, compile, renderer, sources  # noqa: F401
-
-    actors.registered_actors()

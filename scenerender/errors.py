@@ -68,6 +68,10 @@ class LimitError(SceneError):
     """A scene asks for more than a configured limit allows (:mod:`scenerender.limits`)."""
 
 
+class AtlasUnavailable(LookupError):
+    """The atlas could not be opened; the message says where we looked and how to get it."""
+
+
 class RenderError(RuntimeError):
     """Rendering or writing an output failed; exit status 1."""
 

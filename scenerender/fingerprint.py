@@ -18,10 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .paths import file_digest
+
 if TYPE_CHECKING:  # the compile stack (numpy, jsonschema...) is not needed to read a record
     from .compile import Scene
 
-_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -64,31 +65,6 @@ class Fingerprint:
 
 def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
-
-
-@lru_cache(maxsize=4096)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_BLOCK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def file_digest(path: Path) -> str | None:
-    """SHA-256 of a file's bytes; ``None`` when it does not exist or is not
-    something scenerender reads (a folder, FIFO, device, or a file over the
-    ``file_bytes`` limit: hashing one could block or never end)."""
-    from .limits import PathRefused, check_input_file
-
-    path = Path(path)
-    try:
-        if check_input_file(path, missing_ok=True) < 0:
-            return None
-        st = path.stat()
-        return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
-    except (PathRefused, OSError):
-        return None
 
 
 @lru_cache(maxsize=1)

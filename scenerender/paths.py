@@ -1,10 +1,17 @@
-"""Where things live on disk by default (shared by the atlas loader, catalogue and packager)."""
+"""Where things live on disk by default (shared by the atlas loader, catalogue and packager),
+and writing a small file so that no reader ever sees it half-written."""
 
 from __future__ import annotations
 
 import configparser
+import hashlib
+import json
 import os
+import tempfile
+from functools import lru_cache
 from pathlib import Path
+
+_BLOCK = 1 << 20  # hash files a MiB at a time
 
 
 def default_brainglobe_dir() -> Path:
@@ -20,3 +27,44 @@ def default_brainglobe_dir() -> Path:
         return Path(conf["default_dirs"]["brainglobe_dir"])
     except KeyError:
         return Path.home() / ".brainglobe"
+
+
+def write_json_atomic(path: Path, data: dict) -> Path:
+    """Write ``data`` as JSON to ``path`` via a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=False)
+            fh.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+@lru_cache(maxsize=4096)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_BLOCK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes; ``None`` when it does not exist or is not
+    something scenerender reads (a folder, FIFO, device, or a file over the
+    ``file_bytes`` limit: hashing one could block or never end)."""
+    from .limits import PathRefused, check_input_file
+
+    path = Path(path)
+    try:
+        if check_input_file(path, missing_ok=True) < 0:
+            return None
+        st = path.stat()
+        return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
+    except (PathRefused, OSError):
+        return None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
-import json
 import os
 import threading
 import time
@@ -91,7 +90,7 @@ class Previewer:
     def render_once(self) -> None:
         """Read, validate, compile and draw the scene file (in the render thread)."""
         from .compile import compile_scene, load_scene
-        from .display import png_bytes
+        from .images import png_bytes
         from .errors import RenderError, SceneError
         from .renderer import render_plan
 

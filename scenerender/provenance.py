@@ -11,13 +11,12 @@ current sidecar is always complete.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from .fingerprint import Fingerprint
+from .paths import write_json_atomic
 
 SIDECAR_SUFFIX = ".scenerender.json"
 RECORD_VERSION = 1
@@ -42,22 +41,6 @@ def provenance_record(fingerprint: Fingerprint, *, scene_file: str, output: Path
     }
     record.update(extra or {})
     return record
-
-
-def write_json_atomic(path: Path, data: dict) -> Path:
-    """Write ``data`` as JSON to ``path`` via a temporary file and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def write_sidecar(output: Path, record: dict) -> Path:

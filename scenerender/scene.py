@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from .document import ScenePath, SceneDocument, format_path, read_scene
+from .document import ScenePath, SceneDocument, format_path
 from .errors import Problem, SceneError, SceneValidationError
 from .schema import actor_kinds, describe_type, resolve_ref, scene_schema
 
@@ -424,7 +424,7 @@ def _doc_table(node: dict) -> str:
 
 def _signature(node: dict, *, leading: list[inspect.Parameter] = ()) -> inspect.Signature:
     params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY), *leading]
-    for name, prop in node.get("properties", {}).items():
+    for name in node.get("properties", {}):
         if name in ("kind", "$schema") or not name.isidentifier():
             continue
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=_UNSET))
@@ -467,7 +467,7 @@ def _make_setter(section: str):
 def _install_schema_methods() -> None:
     for kind in actor_kinds():
         setattr(Scene, f"add_{kind}", _make_adder(kind))
-    for section, prop in scene_schema()["properties"].items():
+    for section in scene_schema()["properties"]:
         if section in ("$schema", "version", "actors", "sources"):
             continue
         setattr(Scene, f"set_{section}", _make_setter(section))

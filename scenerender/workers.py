@@ -100,8 +100,20 @@ def warm_worker_plugin():
         idempotent = True
 
         def setup(self, worker) -> None:
-            from scenerender.cache import warm_imports
-
             warm_imports()
 
     return WarmWorker()
+
+
+def warm_imports() -> None:
+    """Import what every render needs (the atlas API, pyvista, the actor and source
+    modules), so a worker process pays for it before its first task.
+
+    Opens no window and starts no thread: safe in a fork server's preload.
+    """
+    import brainglobe_atlasapi  # noqa: F401
+    import pyvista.plotting  # noqa: F401
+
+    from . import actors, compile, renderer, sources  # noqa: F401
+
+    actors.registered_actors()

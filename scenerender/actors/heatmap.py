@@ -320,7 +320,7 @@ def _smooth_section(spec: dict, ctx: BuildContext, by_id: dict[int, float], mapp
                                      smooth=False, lit=False, mapping=mapping))
     if spec["outline_color"] is not None:
         segments = []
-        for sid, _, cut in layers:  # the brain's outline and the valued regions': a clean figure
+        for _sid, _, cut in layers:  # the brain's outline and the valued regions': a clean figure
             lines = cut[0].lines.reshape(-1, 3)[:, 1:] if cut[0].n_lines else np.empty((0, 2), dtype=int)
             segments.append(np.asarray(cut[0].points)[lines])
         if segments:

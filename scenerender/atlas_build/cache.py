@@ -91,7 +91,7 @@ def cached_atlas(recipe_path: Path | str, *, log=None) -> Path:
 
     why = build_unavailable()
     if why is not None:
-        from ..atlas import AtlasUnavailable
+        from ..errors import AtlasUnavailable
 
         raise AtlasUnavailable(f"atlas recipe {Path(recipe_path).name} is not built yet, and {why}")
     root.mkdir(parents=True, exist_ok=True)

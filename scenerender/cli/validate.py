@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -55,7 +54,7 @@ def run(args) -> int:
 
 def _check(doc, item, *, resolve: bool, atlases: dict) -> None:
     from ..errors import SceneValidationError
-    from ..validate import validate_scene
+    from ..api import validate_scene
 
     if not resolve:  # the schema only, without the compile stack (numpy, atlas code)
         if item is None or item == _first_item(doc):  # a sweep's renders are all checked at once

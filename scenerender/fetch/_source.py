@@ -136,7 +136,7 @@ class Job:
             path = resolution_path(self.spec)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                from ..provenance import write_json_atomic
+                from ..paths import write_json_atomic
 
                 write_json_atomic(path, {"records": list(records)})
             except OSError:

@@ -44,7 +44,7 @@ def bundle_scene(scene_file: Path, to: Path, *, atlas_cache: dict | None = None)
     """Write the bundle of one scene; returns the written scene and the number of items."""
     from ..compile import _open_atlas, load_scene
     from ..errors import SceneError
-    from ..provenance import write_json_atomic
+    from ..paths import write_json_atomic
     from ..schema import file_references
     from ..sources import SourceContext, load_source
     from ..sweep import has_sweep
@@ -93,7 +93,7 @@ def bundle_scene(scene_file: Path, to: Path, *, atlas_cache: dict | None = None)
         if not resolved.is_file():
             raise SceneError(doc.problem(path, f"file {value!r} not found (looked for {resolved})"))
         files_dir.mkdir(exist_ok=True)
-        from ..fingerprint import file_digest
+        from ..paths import file_digest
 
         name = f"{file_digest(resolved)[:12]}-{resolved.name}"
         _copy_into(resolved, files_dir, name)

