@@ -41,7 +41,7 @@ t = {}
 t0 = time.perf_counter()
 import scenerender
 from scenerender.compile import compile_scene, load_scene, _open_atlas
-from scenerender.outputs import write_image
+from scenerender.images import write_image
 from scenerender.provenance import record_for, render_options
 from scenerender.renderer import render_plan
 import pyvista, brainglobe_atlasapi

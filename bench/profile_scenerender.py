@@ -64,7 +64,7 @@ STAGES = [
      "check_depth_peeling"),
     ("add actors to the plotter (_add_*)", "scenerender/renderer.py", "_add_"),
     ("draw + read pixels (_capture)", "scenerender/renderer.py", "_capture"),
-    ("write the PNG (outputs.write_image)", "scenerender/outputs.py", "write_image"),
+    ("write the PNG (images.write_image)", "scenerender/images.py", "write_image"),
     ("render_plan in all", "scenerender/renderer.py", "render_plan"),
 ]
 

@@ -11,12 +11,16 @@ from pathlib import Path
 
 from .document import SceneDocument, read_scene
 from .errors import Problem, RenderError, SceneError
+from .images import RenderedImage
+from .plan import ScenePlan
+from .provenance import record_for, render_options
+from .sweep import check_item, expand_sweep, has_sweep
 from .validate import problems_in
 
 
 def registered_actors():
     """Actor kind -> module implementing it (``KIND``, ``build``)."""
-    from .actors import registered_actors as _registered
+    from .actors import registered_actors as _registered  # lazy (start-up time): the actors load pyvista
 
     return _registered()
 
@@ -49,11 +53,9 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
         A numpy array, ``(height, width, 3)`` RGB or RGBA for a transparent
         background, that shows itself as the image in a notebook.
     """
+    # lazy (start-up time): compiling and rendering load VTK; ``import scenerender`` and validation must not
     from .compile import compile_scene
-    from .images import RenderedImage
-    from .exports import EXPORT_FORMATS, export_scene
-    from .outputs import check_output_path, write_image
-    from .plan import ScenePlan
+    from .outputs import check_output_path, write_output
     from .renderer import render_plan
 
     if time is not None and not (math.isfinite(time) and time >= 0):
@@ -64,17 +66,12 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
     image = render_plan(plan, time=time)
     if output is not None:
         record = _record(plan, output, size=size, scale=scale, time=time, call="render")
-        if Path(output).suffix.lower() in EXPORT_FORMATS:
-            export_scene(plan, Path(output), time=time, record=record)
-        else:
-            write_image(image, Path(output), record=record)
+        write_output(plan, Path(output), time=time, record=record, image=image)
     return image.view(RenderedImage)
 
 
 def _record(plan, output, *, size, scale=None, time=None, call: str) -> dict | None:
     """The provenance record of a Python API call, or ``None`` for a plan built by hand."""
-    from .provenance import record_for, render_options
-
     if plan.scene is None:
         return None
     command = [f"scenerender.{call}", plan.scene.file, str(output)]
@@ -91,15 +88,15 @@ def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = No
     frames an animation has. The sidecar ``<output>.scenerender.json``
     records how it was made. Returns the output path.
     """
+    # lazy (start-up time), as in render()
     from .compile import compile_scene
-    from .frames import render_animation
-    from .plan import ScenePlan
+    from .outputs import write_output
 
     plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
     if plan.timeline is None:
         raise RenderError("this scene has no 'animation:' section; use render() for a still image")
     record = _record(plan, output, size=size, call="render_video")
-    return render_animation(plan, Path(output), jobs=jobs, progress=progress, record=record)
+    return write_output(plan, Path(output), animation=True, jobs=jobs, progress=progress, record=record).path
 
 
 def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
@@ -121,10 +118,6 @@ def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
         Empty when the scene is valid. YAML syntax errors are returned as a
         single problem too.
     """
-
-
-    from .sweep import check_item, expand_sweep, has_sweep
-
     try:
         doc = read_scene(source)
         if has_sweep(doc):  # every render of a sweep must be valid
@@ -150,7 +143,7 @@ def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
 
 
 def _resolve(doc: SceneDocument, item: str | None) -> None:
-    from .compile import compile_scene, load_scene
+    from .compile import compile_scene, load_scene  # lazy (start-up time): schema-only validation loads no atlas
 
     compile_scene(load_scene(doc, item=item), check_unused_sources=True)
 

@@ -117,10 +117,10 @@ def _local_dask():
 
 
 def _draw(task: RenderTask, plan) -> None:
-    from .exports import EXPORT_FORMATS, export_scene
-    from .frames import render_animation
-    from .outputs import write_image
-    from .renderer import FrameRenderer, render_plan
+    # lazy (start-up time): the renderer and writers load VTK; planning a batch (and its --help) must not
+    from .images import write_image
+    from .outputs import write_output
+    from .renderer import FrameRenderer
 
     output = Path(task.output)
     if task.frames is not None:  # a frame range of a long video, as lossless PNGs joined later
@@ -131,12 +131,8 @@ def _draw(task: RenderTask, plan) -> None:
                 write_image(renderer.draw_time(timeline.time_of(i)), folder / f"frame_{i:06d}.png")
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    if output.suffix.lower() in EXPORT_FORMATS:
-        export_scene(plan, output, record=task.record)
-    elif plan.timeline is None:
-        write_image(render_plan(plan), output, record=task.record)  # PNG/TIFF carry the record inside too
-    else:
-        render_animation(plan, output, jobs=1, progress=False, record=task.record)
+    # an animated scene becomes a video (or frames folder), unless its output is an export (its first frame)
+    write_output(plan, output, animation=None, record=task.record)
 
 
 # --------------------------------------------------------------------------- planning

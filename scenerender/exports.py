@@ -17,6 +17,7 @@ once), to a temporary file in the output's folder, then renamed into place.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from html import escape
@@ -28,9 +29,18 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RenderError
-from .plan import ScenePlan
+from .overlays import PAINTED, drawing
+from .paths import check_output_folder
+from .plan import ScenePlan, color_mapping_of
+from .provenance import publish
+from .renderer import FrameRenderer
 
-from .outputs import EXPORT_FORMATS, GRAPHIC_FORMATS, SCENE_FORMATS  # noqa: F401  (the format table lives in outputs)
+#: Vector-graphics formats (a raster image of the 3-D scene inside, vector text).
+GRAPHIC_FORMATS = (".svg", ".pdf")
+#: 3-D scene formats.
+SCENE_FORMATS = (".gltf", ".glb", ".html")
+#: Every extension this module writes (the output stage, :mod:`scenerender.outputs`, chooses it by these).
+EXPORT_FORMATS = GRAPHIC_FORMATS + SCENE_FORMATS
 
 
 def _temporary(path: Path) -> Path:
@@ -45,13 +55,13 @@ def _temporary(path: Path) -> Path:
 def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, record: dict | None = None) -> Path:
     """Draw ``plan`` (at ``time`` for an animation) and write it as ``path``'s format, atomically;
     then the provenance sidecar, if a ``record`` is given."""
-    from .outputs import check_output_path
-    from .provenance import publish
-    from .renderer import FrameRenderer
-
     path = Path(path)
-    check_output_path(path)
     suffix = path.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise RenderError(f"{path}: cannot export {suffix or 'a name without an extension'}; "
+                          f"use one of {', '.join(EXPORT_FORMATS)} (scenerender.outputs.write_output writes "
+                          "every format)")
+    check_output_folder(path)
     if plan.panels:
         raise RenderError(f"{path}: a figure with panels is written as an image (.png, .jpg, .tif); "
                           f"{suffix} holds one 3-D view")
@@ -86,8 +96,6 @@ def _write_graphic(renderer, tmp: Path, *, time: float | None, title: str) -> No
     as vector marks and real text: fonts embedded in a PDF, <text> in an SVG."""
     from matplotlib.backends.backend_pdf import FigureCanvasPdf
     from matplotlib.backends.backend_svg import FigureCanvasSVG
-
-    from .overlays import PAINTED, drawing
 
     plan = renderer.plan
     timeline = plan.timeline
@@ -189,8 +197,6 @@ def _mapped_ranges(renderer) -> None:
     a viewer's colour bar reads them (not the 0-255 of stored RGB colours or a point count)."""
     from vtkmodules.vtkCommonCore import vtkLookupTable
 
-    from .plan import color_mapping_of
-
     for index, actor in enumerate(renderer.actors):
         mapping = color_mapping_of(renderer.plan.actors[index])
         mapper = actor.GetMapper() if hasattr(actor, "GetMapper") else None
@@ -250,9 +256,7 @@ def _write_html(plotter, tmp: Path, *, title: str) -> None:
 
 def _one_binary_buffer(gltf) -> None:
     """Move VTK's embedded (base64) buffers into the single binary chunk a GLB holds."""
-    import base64
-
-    import pygltflib
+    import pygltflib  # lazy: only glTF/GLB exports need it
 
     blob = bytearray()
     starts = []

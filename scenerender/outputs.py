@@ -1,82 +1,107 @@
-"""Stage 6: write images, atomically, in the format the extension names."""
+"""The output stage: which file a render becomes, chosen by its extension, in one place.
+
+The format table below is assembled from the writers, each of which declares
+the extensions it writes:
+
+======================  ==========================================  =========================
+kind                    extensions                                  writer
+======================  ==========================================  =========================
+image                   .png .jpg .jpeg .tif .tiff                  :func:`images.write_image`
+export (graphics)       .svg .pdf                                   :func:`exports.export_scene`
+export (3-D scene)      .gltf .glb .html                            :func:`exports.export_scene`
+video (an animation)    .mp4 .m4v .webm .gif                        :func:`frames.render_animation`
+frames (an animation)   a folder: a name without an extension       :func:`frames.render_animation`
+======================  ==========================================  =========================
+
+:func:`write_output` is what the Python API (:mod:`scenerender.api`), the
+command line (``scenerender render``) and batches (:mod:`scenerender.batch`)
+call. Every writer writes to a temporary name and renames it into place, then
+writes the provenance sidecar (``<output>.scenerender.json``) if given a record.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import RenderError
-from .provenance import EMBED_KEY, publish
+from .exports import EXPORT_FORMATS, GRAPHIC_FORMATS, SCENE_FORMATS, export_scene
+from .frames import render_animation
+from .images import IMAGE_FORMATS, write_image
+from .paths import check_output_folder
+from .plan import ScenePlan
+from .renderer import render_plan
+from .video import VIDEO_FORMATS, video_format
 
-#: Extensions of the still-image formats scenerender writes.
-IMAGE_FORMATS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-#: Vector-graphics formats (a raster image of the 3-D scene inside, vector text), written by exports.
-GRAPHIC_FORMATS = (".svg", ".pdf")
-#: 3-D scene formats, written by exports.
-SCENE_FORMATS = (".gltf", ".glb", ".html")
-EXPORT_FORMATS = GRAPHIC_FORMATS + SCENE_FORMATS
+__all__ = ["IMAGE_FORMATS", "GRAPHIC_FORMATS", "SCENE_FORMATS", "EXPORT_FORMATS", "VIDEO_FORMATS", "STILL_FORMATS",
+           "Written", "check_output_path", "check_video_path", "write_output"]
+
+#: Every extension a still render (one picture or one 3-D view) may be written as.
+STILL_FORMATS = IMAGE_FORMATS + EXPORT_FORMATS
 
 
 def check_output_path(path: Path) -> None:
-    """Fail before rendering if the output cannot be written."""
-    if path.suffix.lower() not in IMAGE_FORMATS + EXPORT_FORMATS:
-        raise RenderError(f"{path}: cannot write {path.suffix or 'files without an extension'}; "
-                          f"use one of {', '.join(IMAGE_FORMATS + EXPORT_FORMATS)}")
-    if not path.parent.exists():
-        raise RenderError(f"{path}: folder {path.parent} does not exist; create it first")
-
-
-def write_image(image: np.ndarray, path: Path, *, record: dict | None = None) -> Path:
-    """Write ``image`` to ``path`` via a temporary file and an atomic rename,
-    so a crash never leaves a half-written image behind.
-
-    With a provenance ``record``, PNG and TIFF carry it inside (a PNG iTXt
-    chunk / the TIFF ImageDescription, key ``scenerender``), and every format
-    gets the sidecar ``<path>.scenerender.json``, written after the image.
-    """
-    import imageio.v3 as iio
-
+    """Fail before rendering if a still output cannot be written: an unknown extension or a missing folder."""
     path = Path(path)
-    check_output_path(path)
+    if path.suffix.lower() not in STILL_FORMATS:
+        raise RenderError(f"{path}: cannot write {path.suffix or 'files without an extension'}; "
+                          f"use one of {', '.join(STILL_FORMATS)}")
+    check_output_folder(path)
+
+
+def check_video_path(path: Path) -> None:
+    """Fail before rendering if an animation cannot be written as ``path`` (a video or a frames folder)."""
+    video_format(Path(path))
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :func:`write_output` wrote: ``kind`` is ``"image"``, ``"export"`` or ``"animation"``
+    (a video or a folder of frames); ``image`` is the picture of an image output."""
+
+    path: Path
+    kind: str
+    image: np.ndarray | None = None
+
+
+def write_output(plan: ScenePlan, path: Path, *, animation: bool | None = False, time: float | None = None,
+                 record: dict | None = None, image: np.ndarray | None = None, jobs: int = 1,
+                 progress: bool = False) -> Written:
+    """Render ``plan`` into ``path`` in the format its extension names, atomically, with its provenance.
+
+    Parameters
+    ----------
+    plan : ScenePlan
+        The compiled scene.
+    path : Path
+        The output; its extension chooses the writer (see the table above).
+    animation : bool or None
+        ``True``: every frame of the animation, as a video or a folder of PNG
+        frames. ``False``: one still (the frame at ``time`` for an animated
+        scene). ``None``: every frame when the plan is animated, unless the
+        output is an export (a 3-D scene or vector graphics: its first frame).
+    time : float, optional
+        For a still of an animated scene, the time of its frame.
+    record : dict, optional
+        The provenance record (embedded in PNG/TIFF/glTF, and the sidecar).
+    image : ndarray, optional
+        The picture already rendered (an image output then only writes it).
+    jobs, progress
+        For an animation: worker processes, and a progress bar.
+    """
+    path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in IMAGE_FORMATS:
-        raise RenderError(f"{path}: {suffix} is not an image format; render it with scenerender.exports.export_scene")
-    if suffix in (".jpg", ".jpeg") and image.shape[-1] == 4:
-        raise RenderError(f"{path}: JPEG has no transparency; use .png or a background colour")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    try:  # from here on, whatever happens (an error, Ctrl-C, SIGTERM) the temporary file goes
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal file permissions
-        # zlib level 3: a fifth of level 6's time for files about a fifth larger
-        options = {"compress_level": 3} if suffix == ".png" else {}
-        if record is not None:
-            options.update(_embedded(record, suffix))
-        iio.imwrite(tmp, image, extension=suffix, **options)
-        publish(path, lambda: os.replace(tmp, path), record)
-    except OSError as err:
-        raise RenderError(f"{path}: cannot write image: {err}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-def _embedded(record: dict, suffix: str) -> dict:
-    """Writer options that put ``record`` inside a PNG or TIFF."""
-    import json
-
-    text = json.dumps(record, sort_keys=False)
-    if suffix == ".png":
-        from PIL.PngImagePlugin import PngInfo
-
-        info = PngInfo()
-        info.add_itxt(EMBED_KEY, text, zip=True)  # iTXt: UTF-8 (paths may not be Latin-1), compressed
-        return {"pnginfo": info}
-    if suffix in (".tif", ".tiff"):
-        return {"description": text, "metadata": None}  # metadata=None: no second, shape-only description
-    return {}
+    if animation is None:
+        animation = plan.timeline is not None and suffix not in EXPORT_FORMATS
+    if animation:
+        if plan.timeline is None:
+            raise RenderError("this scene has no 'animation:' section; use render() for a still image")
+        return Written(render_animation(plan, path, jobs=jobs, progress=progress, record=record), "animation")
+    check_output_path(path)
+    if suffix in EXPORT_FORMATS:
+        return Written(export_scene(plan, path, time=time, record=record), "export")
+    if image is None:
+        image = render_plan(plan, time=time)
+    return Written(write_image(image, path, record=record), "image", image)

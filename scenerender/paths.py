@@ -11,6 +11,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import RenderError
+
 _BLOCK = 1 << 20  # hash files a MiB at a time
 
 
@@ -27,6 +29,13 @@ def default_brainglobe_dir() -> Path:
         return Path(conf["default_dirs"]["brainglobe_dir"])
     except KeyError:
         return Path.home() / ".brainglobe"
+
+
+def check_output_folder(path: Path) -> None:
+    """Fail, naming the folder, when the folder an output goes into does not exist."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise RenderError(f"{path}: folder {path.parent} does not exist; create it first")
 
 
 def write_json_atomic(path: Path, data: dict) -> Path:

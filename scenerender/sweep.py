@@ -10,7 +10,6 @@ validated on its own, with problems still pointing at the scene file's lines.
 from __future__ import annotations
 
 import copy
-import csv
 import itertools
 import math
 import re
@@ -19,8 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from .document import SceneDocument, ScenePath
-from .errors import Problem, SceneError
+from .errors import LimitError, Problem, SceneError, SceneValidationError
+from .limits import PathRefused, check_input_file, check_limit, current_limits, over_limit
+from .readers.tables import DataFileError, read_delimited, scan_text  # not the package: its mesh readers use VTK
+from .schema import scene_schema
+from .validate import problems_in, schema_problems
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -40,11 +45,6 @@ def _safe_name(text: str) -> str:
 
 
 def _sweep_problems(doc: SceneDocument) -> list[Problem]:
-    from jsonschema import Draft202012Validator
-
-    from .schema import scene_schema
-    from .validate import schema_problems
-
     root = scene_schema()
     only_sweep = {"type": "object", "properties": {"sweep": {"$ref": "#/$defs/sweep"}}, "$defs": root["$defs"]}
     return schema_problems(doc, Draft202012Validator(only_sweep), root)
@@ -52,37 +52,32 @@ def _sweep_problems(doc: SceneDocument) -> list[Problem]:
 
 def _read_table(doc: SceneDocument, relative: str) -> list[dict]:
     where = ("sweep", "table")
-    from .limits import PathRefused, check_input_file, current_limits, over_limit
-    from .sources.readers import DataFileError, check_columns, scan_text
-
     path = doc.resolve_path(where, relative, what="sweep table")
     try:  # a regular file (a FIFO or device would block), bounded lines, rows and columns, before parsing
-        check_input_file(path, what="sweep table", shown=relative, missing_ok=True)
-        if path.exists():
-            lines, first = scan_text(path, what="the sweep table")
-            check_columns(first.count(b",") + 1, "the sweep table")
-            if lines - 1 > current_limits().renders:
-                raise SceneError(doc.problem(where, over_limit("the sweep has too many renders", lines - 1,
-                                                               "renders")))
-    except (PathRefused, DataFileError) as err:
+        if check_input_file(path, what="sweep table", shown=relative, missing_ok=True) < 0:
+            raise SceneError(doc.problem(where, f"sweep table {relative!r} not found (looked at {path}); "
+                                                "paths are relative to the scene file"))
+        lines, first = scan_text(path, what="the sweep table")
+        if not (first or b"").strip():
+            raise SceneError(doc.problem(where, f"sweep table {path} has no rows; add one row per render "
+                                                "below a header row naming the variables"))
+        if lines - 1 > current_limits().renders:
+            raise SceneError(doc.problem(where, over_limit("the sweep has too many renders", lines - 1, "renders")))
+        table = read_delimited(path, "csv", what="the sweep table", text=True)
+    except PathRefused as err:
         raise SceneError(doc.problem(where, f"sweep table {relative!r}: {err}")) from None
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-    except FileNotFoundError:
-        raise SceneError(doc.problem(where, f"sweep table {relative!r} not found (looked at {path}); "
-                                            "paths are relative to the scene file")) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+    except (DataFileError, OSError) as err:
         raise SceneError(doc.problem(where, f"cannot read sweep table {path}: {err}; give a UTF-8 CSV file "
                                             "whose first row names the variables")) from None
-    if not rows:
+    if table.empty:
         raise SceneError(doc.problem(where, f"sweep table {path} has no rows; add one row per render "
                                             "below a header row naming the variables"))
-    bad = [name for name in rows[0] if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)]
-    if bad or any(None in row for row in rows):
+    names = [str(name) for name in table.columns]
+    bad = [name for name in names if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)]
+    if bad or table.isna().to_numpy().any():
         raise SceneError(doc.problem(where, f"sweep table {path}: header names must be variable names "
                                             f"(letters, digits, '_') and rows as long as the header; check {bad or 'row lengths'}"))
-    return [{k: _cell(v) for k, v in row.items()} for row in rows]
+    return [{name: _cell(value) for name, value in zip(names, row)} for row in table.itertuples(index=False)]
 
 
 def _cell(text: str):
@@ -98,9 +93,6 @@ def _cell(text: str):
 
 
 def _combinations(doc: SceneDocument, sweep: dict) -> list[dict]:
-    from .errors import LimitError
-    from .limits import check_limit, over_limit
-
     if "product" in sweep:
         names = list(sweep["product"])
         count = math.prod(len(sweep["product"][n]) for n in names)  # before expanding: a product can explode
@@ -198,14 +190,10 @@ def expand_sweep(doc: SceneDocument) -> list[SweepItem]:
 
 def check_item(item: SweepItem, *, swept: bool) -> None:
     """Validate one render's scene; problems name the render for a sweep."""
-    from .validate import problems_in
-
     problems = problems_in(item.doc)
     if problems and swept:
         label = ", ".join(f"{k}={v}" for k, v in item.values.items())
         problems = [Problem(p.file, p.line, p.col, p.path, f"{p.message} (in sweep render {item.name!r}: {label})")
                     for p in problems]
     if problems:
-        from .errors import SceneValidationError
-
         raise SceneValidationError(problems)

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RenderError
+from .paths import check_output_folder
 
+#: Extension -> the container written (the output stage, :mod:`scenerender.outputs`, chooses by these).
 VIDEO_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".webm": "webm", ".gif": "gif"}
 
 
@@ -87,8 +89,7 @@ class VideoWriter:
         self.size = size
         self.count = 0
         parent = self.path.parent
-        if not parent.exists():
-            raise RenderError(f"{self.path}: folder {parent} does not exist; create it first")
+        check_output_folder(self.path)
         if self.format == "png":
             check_frames_folder(self.path)
             self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=parent))

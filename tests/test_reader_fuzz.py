@@ -1,4 +1,4 @@
-"""Fuzzing the bounded readers themselves (scenerender.sources.readers):
+"""Fuzzing the bounded readers themselves (scenerender.readers):
 hypothesis mutates the header and body of a small valid file of each
 format (overwritten bytes, forged numbers in the header, truncation,
 appended bytes) and the reader must either return data within the limits
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scenerender import limits
-from scenerender.sources import readers
+from scenerender import readers
 
 LIMITS = {"points": 10_000, "voxels": 100_000, "array_bytes": 1_000_000, "line_bytes": 10_000, "table_columns": 50}
 

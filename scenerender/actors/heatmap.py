@@ -24,10 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atlas import RegionNotFound
+from ..limits import PathRefused, check_input_file
 from ..plan import ColorBarPlan, ColorMapping, LinesPlan, SurfacePlan
+from ..readers import DataFileError, read_delimited
 from ..spaces import atlas_to_world
-from ._context import BuildContext
 from ..suggest import did_you_mean
+from ._context import BuildContext
 
 KIND = "heatmap"
 
@@ -43,23 +46,17 @@ def read_values(spec: dict, ctx: BuildContext) -> dict[str, tuple[float, tuple]]
         for acronym, value in values.items():
             out[str(acronym)] = (math.nan if value is None else float(value), ("values", acronym))
         return out
-    import pandas as pd
+    import pandas as pd  # lazy: pandas loads only for a heatmap read from a CSV file
 
     key = ("values", "csv")
     path = ctx.doc.resolve_path(ctx.path + key, values["csv"], what="CSV file")  # sandbox, symlink loops
-    from ..limits import PathRefused, check_input_file
-    from ..sources.readers import DataFileError, scan_text
-
-    try:  # a regular file (a FIFO would block), within file_bytes; text with bounded lines and rows
-        if check_input_file(path, what="CSV file", shown=values["csv"], missing_ok=True) >= 0:
-            scan_text(path, what="the CSV file")
-    except (PathRefused, DataFileError) as err:
+    try:  # a regular file (a FIFO would block), within file_bytes; then the bounded table reader
+        if check_input_file(path, what="CSV file", shown=values["csv"], missing_ok=True) < 0:
+            raise ctx.fail(key, f"CSV file {path} not found (paths are relative to the scene file)")
+        table = read_delimited(path, "sniff", what="the CSV file")
+    except PathRefused as err:
         raise ctx.fail(key, f"{err}") from None
-    try:
-        table = pd.read_csv(path, sep=None, engine="python")
-    except FileNotFoundError:
-        raise ctx.fail(key, f"CSV file {path} not found (paths are relative to the scene file)") from None
-    except Exception as err:  # pandas and csv raise many types (csv.Error for NUL bytes); all mean unreadable
+    except (DataFileError, OSError) as err:
         raise ctx.fail(key, f"cannot read {path} as CSV: {err}") from None
     out = {}
     for role in ("region", "value"):
@@ -137,8 +134,6 @@ def _has_colorbar(spec: dict, ctx: BuildContext) -> bool:
 
 
 def _surfaces(spec: dict, ctx: BuildContext, by_id, acronyms, mapping: ColorMapping, missing) -> list:
-    from ..atlas import RegionNotFound
-
     plans = []
     for sid, value in by_id.items():
         try:
@@ -268,8 +263,6 @@ def _cut(atlas, structure_id: int, origin, normal):
     microns, or None where the region has no mesh or the plane misses it."""
     import pyvista as pv
     from vtkmodules.vtkFiltersGeneral import vtkContourTriangulator
-
-    from ..atlas import RegionNotFound
 
     try:
         points, faces = atlas.region_mesh(structure_id)

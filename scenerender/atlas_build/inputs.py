@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..limits import PathRefused, resolve_input_file
+from ..readers import DataFileError, check_array, read_volume
+from ..readers._common import _plain_dtype
 from .recipe import StackSource
 
 
@@ -68,14 +71,11 @@ def read_stack(source: StackSource) -> np.ndarray:
 
 
 def _bounded(fmt: str):
-    """A reader from scenerender.sources.readers: header checked against the
+    """A reader from scenerender.readers: header checked against the
     voxels and array_bytes limits before reading, decompression bounded, no
     pickles; a detached NRRD data file goes through the same path checks."""
 
     def read(path: Path, _array) -> np.ndarray:
-        from ..limits import PathRefused, resolve_input_file
-        from ..sources.readers import DataFileError, read_volume
-
         def resolve(name: str) -> Path:
             try:
                 return resolve_input_file(name, path.parent, what="NRRD data file")
@@ -116,7 +116,6 @@ def _read_zarr(path: Path, array_name: str | None) -> np.ndarray:
 
 def _checked_zarr(array, what: str) -> np.ndarray:
     """A Zarr array read after its declared shape x type passed the limits."""
-    from ..sources.readers._common import DataFileError, _plain_dtype, check_array
 
     try:
         _plain_dtype(np.dtype(array.dtype), what)

@@ -172,7 +172,8 @@ def run_inspect(args) -> int:
     from ..camera import PRESETS
     from ..contact_sheet import contact_sheet, default_regions, has_mesh
     from ..errors import Problem, SceneError
-    from ..outputs import check_output_path, write_image
+    from ..images import write_image
+    from ..outputs import check_output_path
     from ..suggest import did_you_mean
 
     check_output_path(args.output)

@@ -7,6 +7,9 @@ import math
 import sys
 from pathlib import Path
 
+from ..errors import RenderError
+from ..provenance import record_for, render_options
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -50,23 +53,18 @@ def register(commands) -> None:
 def camera_yaml(plan) -> str:
     import yaml
 
-    from ..camera import camera_to_scene
+    from ..camera import camera_to_scene  # lazy (start-up time), as in run()
 
     return yaml.safe_dump({"camera": camera_to_scene(plan.camera)}, sort_keys=False, default_flow_style=None)
 
 
 def run(args) -> int:
+    # lazy (start-up time): these load VTK; 'scenerender --help' and 'validate' must not wait for them
     from ..compile import compile_scene, load_scene, output_path
-    from ..errors import RenderError
-    from ..exports import EXPORT_FORMATS, export_scene
-    from ..frames import render_animation
-    from ..outputs import check_output_path, write_image
-    from ..provenance import record_for, render_options
-    from ..renderer import render_plan
-    from ..video import video_format
+    from ..outputs import check_output_path, check_video_path, write_output
 
     if args.time is not None and not (math.isfinite(args.time) and args.time >= 0):
-        from . import UsageError
+        from . import UsageError  # cli/__init__ imports this module before it defines UsageError
 
         raise UsageError(f"--time {args.time}: not a time; give seconds from 0, e.g. --time 2.5")
     scene = load_scene(args.scene, item=args.item)
@@ -85,7 +83,7 @@ def run(args) -> int:
     if still:
         check_output_path(out)
     else:
-        video_format(out)
+        check_video_path(out)
     plan = compile_scene(scene, size=args.size, scale=args.scale)
     if still:
         t = 0.0
@@ -98,17 +96,14 @@ def run(args) -> int:
         record = record_for(scene, out, command=args.command_line,
                             options=render_options(output=out, size=args.size, scale=args.scale,
                                                    time=t if animated else None))
-        if out.suffix.lower() in EXPORT_FORMATS:
-            export_scene(plan, out, time=t if animated else None, record=record)
-            print(f"wrote {out}", file=sys.stderr)
-        else:
-            image = render_plan(plan, time=t)
-            write_image(image, out, record=record)
-            print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})", file=sys.stderr)
+        written = write_output(plan, out, time=t if animated else None, record=record)
+        image = written.image
+        print(f"wrote {out}" + (f" ({image.shape[1]}x{image.shape[0]})" if image is not None else ""),
+              file=sys.stderr)
     else:
         record = record_for(scene, out, command=args.command_line,
                             options=render_options(output=out, size=args.size, scale=args.scale))
-        render_animation(plan, out, jobs=args.jobs, record=record)
+        write_output(plan, out, animation=True, jobs=args.jobs, progress=True, record=record)
         width, height = plan.render.size
         print(f"wrote {out} ({plan.timeline.n_frames} frames, {width}x{height}, {plan.timeline.fps:g} fps)",
               file=sys.stderr)
@@ -117,8 +112,6 @@ def run(args) -> int:
 
 
 def _camera_out(args, plan) -> None:
-    from ..errors import RenderError
-
     if not (args.print_camera or args.save_camera):
         return
     text = camera_yaml(plan)

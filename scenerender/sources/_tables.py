@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import readers
+from ..suggest import did_you_mean
+
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".npy": "npy", ".h5": "hdf5", ".hdf5": "hdf5",
                   ".hdf": "hdf5"}
 
@@ -13,11 +16,10 @@ TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".npy": "npy", ".
 def read_table(path: Path, fmt: str, *, key: str | None = None):
     """A pandas DataFrame from CSV/TSV, NPY (columns 0, 1, ...) or HDF5 (a
     pandas HDFStore table, or a plain 2-D dataset), through the bounded
-    readers of :mod:`scenerender.sources.readers` (no pickles, sizes checked
-    before reading)."""
-    import pandas as pd
-
-    from . import readers
+    readers of :mod:`scenerender.readers` (no pickles, sizes checked
+    before reading; CSV/TSV by :func:`scenerender.readers.read_delimited`,
+    the one table reader, which heatmap values and sweep tables use too)."""
+    import pandas as pd  # lazy: pandas loads only when a table is read
 
     if fmt in ("csv", "tsv"):
         return readers.read_delimited(path, fmt)
@@ -57,8 +59,6 @@ def select_columns(table, columns, fail) -> tuple[np.ndarray, list[str]]:
                        "in format='fixed'); scenerender never unpickles, as that can run code: save it with "
                        "format='table' or as numbers", ("columns", index))
         if col not in table.columns:
-            from ..suggest import did_you_mean
-
             raise fail(f"no column {col!r}{did_you_mean(col, table.columns)}; columns are "
                        f"{', '.join(map(str, table.columns))}", ("columns", index))
         picked.append(col)

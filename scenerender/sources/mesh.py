@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..readers import read_mesh
 from ._context import SourceContext
 
 KIND = "mesh"
@@ -21,7 +22,6 @@ class MeshData:
 
 
 def load(spec: dict, *, ctx: SourceContext) -> MeshData:
-    from .readers import read_mesh
 
     path, fmt = ctx.file(spec, SUFFIXES)
     try:  # pure numpy readers (PLY, OBJ, STL), or VTK behind count and index checks: no native crash

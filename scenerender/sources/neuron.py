@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..readers import quiet_native_stderr, read_mouselight_json, read_swc
 from ._context import SourceContext
 
 KIND = "neuron"
@@ -38,7 +39,6 @@ class NeuronData:
 def _read_swc(path):
     import morphio
 
-    from .readers import quiet_native_stderr, read_swc
 
     read_swc(path)  # bounded, and ids, parents and cycles checked in linear time, with line numbers
     morphio.set_maximum_warnings(0)  # its warnings go straight to stderr; errors still raise
@@ -79,7 +79,6 @@ def _chains(nodes: dict[int, tuple], children: dict[int, list[int]], roots: list
 
 
 def _read_mouselight_json(path):
-    from .readers import read_mouselight_json
 
     neuron = read_mouselight_json(path)  # ids unique, parents present, no cycles (else the chain walk loops)
     soma_node = neuron["soma"]

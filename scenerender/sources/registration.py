@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..limits import check_limit, over_limit
+from ..readers import read_volume_file as _read
 from ..spaces import RegistrationSpace, SourceSpace, SpaceError
 
 METADATA = "brainreg.json"
@@ -101,7 +102,6 @@ def _tiff_shape(path: Path) -> tuple[int, ...]:
 
 def _read_field(path: Path, expected: tuple[int, ...] | None) -> np.ndarray:
     """One deformation field, its size checked from the TIFF header first."""
-    from .readers import read_volume_file as _read
 
     if not path.is_file():
         raise RegistrationError(f"{path.parent} has no {path.name}: brainreg writes deformation_field_0.tiff, "

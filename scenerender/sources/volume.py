@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..readers import read_volume_file
 from ._context import SourceContext
 
 KIND = "volume"
@@ -31,7 +32,6 @@ class VolumeData:
 
 def _read(path, fmt: str) -> np.ndarray:
     """The stack, read by the bounded readers (see ``readers.read_volume_file``)."""
-    from .readers import read_volume_file
 
     return read_volume_file(path, fmt)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...limits import current_limits, over_limit
+from ..limits import current_limits, over_limit
 from ._common import DataFileError, _quiet, scan_text
 
 # ------------------------------------------------------------ neuron graphs

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...limits import over_values
+from ..limits import over_values
 from ._common import (
     DataFileError,
     _plain_dtype,
@@ -56,32 +56,71 @@ def read_npy(path: Path, *, what: str = "the array", count_as: str | None = None
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
 
 
-@_quiet
-def read_delimited(path: Path, fmt: str, *, what: str = "the table"):
-    """A pandas DataFrame from CSV (``fmt='csv'``) or TSV/whitespace text,
-    bounded: text only, line length, rows and columns within the limits,
-    values within ``3 x points``."""
-    import pandas as pd
+#: The delimited-text formats :func:`read_delimited` reads: comma-separated, tab- or
+#: whitespace-separated, or either (the delimiter sniffed from the text, as for heatmap values).
+DELIMITED_FORMATS = ("csv", "tsv", "sniff")
 
+
+@_quiet
+def read_delimited(path: Path, fmt: str, *, what: str = "the table", text: bool = False):
+    """A pandas DataFrame from delimited text: the one table reader of scenerender
+    (point and track sources, heatmap values, sweep tables).
+
+    Bounded before parsing: text only (no NUL bytes), line length, rows and
+    columns within the limits, values within ``3 x points``.
+
+    Parameters
+    ----------
+    path : Path
+        The file (already through :func:`scenerender.limits.check_input_file`).
+    fmt : {"csv", "tsv", "sniff"}
+        Comma-separated; tab- (or else whitespace-) separated; or the
+        delimiter sniffed from the text.
+    what : str
+        How messages name the file.
+    text : bool
+        Every cell as text, as written (no number or missing-value conversion;
+        a short row's missing cells are NaN).
+
+    Raises
+    ------
+    DataFileError
+        Over a limit, empty, or not parseable as that format.
+    """
+    import csv
+
+    import pandas as pd  # lazy: pandas is only loaded when a table is read
+
+    if fmt not in DELIMITED_FORMATS:
+        raise ValueError(f"unknown delimited format {fmt!r}; use one of {DELIMITED_FORMATS}")
     lines, first = scan_text(path, what=what)
-    header = first.decode("utf-8", errors="replace")
-    columns = header.count(",") + 1 if fmt == "csv" else max(len(header.split("\t")), len(header.split()))
+    header = (first or b"").decode("utf-8", errors="replace")
+    if fmt == "tsv":
+        columns = max(len(header.split("\t")), len(header.split()))
+    elif fmt == "csv":
+        columns = header.count(",") + 1
+    else:
+        columns = max(header.count(d) for d in ",\t;| ") + 1
     check_columns(columns, what)
     message = over_values(f"{what} ({lines:,} lines x {columns:,} columns) is too large", lines * columns)
     if message:
         raise DataFileError(message)
+    options = {"dtype": str, "keep_default_na": False} if text else {}
     try:
         if fmt == "csv":
-            return pd.read_csv(path, sep=",", engine="c", encoding_errors="replace")
+            return pd.read_csv(path, sep=",", engine="c", encoding_errors="replace", **options)
+        if fmt == "sniff":
+            return pd.read_csv(path, sep=None, engine="python", **options)
         return pd.read_csv(
             path,
             sep="\t" if "\t" in header else r"\s+",
             engine="c",
             encoding_errors="replace",
+            **options,
         )
     except pd.errors.EmptyDataError:
         raise DataFileError(f"{what} holds no columns") from None
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, csv.Error) as err:
         raise DataFileError(" ".join(str(err).split())[:300]) from None
 
 

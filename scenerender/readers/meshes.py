@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...limits import current_limits, over_limit, over_values
+from ..limits import current_limits, over_limit, over_values
 from ._common import (
     _CHUNK,
     HEADER_MAX,
@@ -416,7 +416,7 @@ def read_vtk_mesh(path: Path, fmt: str) -> tuple[np.ndarray, np.ndarray]:
         "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
     }
     code = (
-        "import sys, numpy as np; from scenerender.sources.readers.meshes import _read_vtk_here, DataFileError\n"
+        "import sys, numpy as np; from scenerender.readers.meshes import _read_vtk_here, DataFileError\n"
         "try:\n    p, f = _read_vtk_here(sys.argv[1], sys.argv[2])\n"
         "except DataFileError as e:\n    sys.stderr.write(str(e)); sys.exit(3)\n"
         "np.savez(sys.stdout.buffer, points=p, faces=f)\n"

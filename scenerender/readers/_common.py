@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...limits import current_limits, over_limit, over_values
+from ..limits import current_limits, over_limit, over_values
 
 _CHUNK = 1 << 20
 #: Most bytes a text header (NRRD, PLY) may take before its end.
