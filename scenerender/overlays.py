@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .camera import image_directions, scale_at_depth
-from .plan import (CameraPlan, ColorBarPlan, LabelsPlan, LegendPlan, LetterPlan, OrientationPlan, ScaleBarPlan,
+from .plan import (ACTOR_PLANS, CameraPlan, ColorBarPlan, LabelsPlan, LegendPlan, LetterPlan, OrientationPlan, ScaleBarPlan,
                    ScenePlan, TitlePlan)
 
-#: Plan kinds drawn here.
-PAINTED = (TitlePlan, LegendPlan, ColorBarPlan, ScaleBarPlan, OrientationPlan, LabelsPlan, LetterPlan)
+#: Plan kinds drawn here: those declaring ``DRAWN_AS = "painted"``.
+PAINTED = tuple(t for t in ACTOR_PLANS if t.DRAWN_AS == "painted")
 #: Sizes in the scene are for an image this many pixels on its short side.
 REFERENCE_SHORT_SIDE = 1000.0
 #: Free space at the image edges and between overlays, as a fraction of the short side.

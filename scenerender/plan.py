@@ -8,13 +8,22 @@ are cheap to test and to send to worker processes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol, get_args
 
 import numpy as np
 
 RGB = tuple[float, float, float]
+
+#: Field metadata of a size given in pixels (for ``render.scale`` 1): a supersampled
+#: image multiplies it, so that lines keep their proportions (overlays scale themselves).
+PIXELS = {"pixels": True}
+
+# Each actor plan type declares ``DRAWN_AS``, how the renderer draws it: "surface", "points", "lines",
+# "volume" (a VTK actor each), "cut" (a clipping plane on other actors) or "painted" (a flat mark
+# drawn over the image by scenerender.overlays).
 
 
 class Timeline(Protocol):
@@ -101,6 +110,8 @@ class SurfacePlan:
         camera, ``silhouette_width`` pixels wide.
     """
 
+    DRAWN_AS: ClassVar[str] = "surface"
+
     name: str
     points: np.ndarray
     faces: np.ndarray
@@ -113,7 +124,7 @@ class SurfacePlan:
     mapping: ColorMapping | None = None
     shading: str = ""
     silhouette: RGB | None = None
-    silhouette_width: float = 2.0
+    silhouette_width: float = field(default=2.0, metadata=PIXELS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +134,8 @@ class PointsPlan:
     ``scalars`` with ``cmap`` and ``clim`` colour each point; otherwise all
     points take ``color``. ``radius`` is in microns.
     """
+
+    DRAWN_AS: ClassVar[str] = "points"
 
     name: str
     points: np.ndarray
@@ -143,12 +156,14 @@ class LinesPlan:
     ``lines`` is VTK's flat connectivity: ``[n, i0, ..., in-1, n, ...]``.
     """
 
+    DRAWN_AS: ClassVar[str] = "lines"
+
     name: str
     points: np.ndarray
     lines: np.ndarray
     color: RGB
     alpha: float
-    width: float
+    width: float = field(metadata=PIXELS)
     vertex_colors: np.ndarray | None = None
     group: str = ""
 
@@ -160,6 +175,8 @@ class VolumePlan:
     ``values`` is on a regular grid whose first voxel centre is at ``origin``
     (world), ``spacing`` apart along the world axes.
     """
+
+    DRAWN_AS: ClassVar[str] = "volume"
 
     name: str
     values: np.ndarray
@@ -174,6 +191,8 @@ class VolumePlan:
 @dataclass(frozen=True, eq=False)
 class LabelsPlan:
     """Text labels anchored at world points, drawn flat on top of the image."""
+
+    DRAWN_AS: ClassVar[str] = "painted"
 
     name: str
     points: np.ndarray
@@ -192,6 +211,8 @@ class ScaleBarPlan:
     one depth only: that of ``at`` (a world point), or of the camera's focal
     point when ``at`` is None.
     """
+
+    DRAWN_AS: ClassVar[str] = "painted"
 
     name: str
     length: float
@@ -212,6 +233,8 @@ class OrientationPlan:
     inferior, left, right) with its text; ``length`` is the longest arm in pixels.
     """
 
+    DRAWN_AS: ClassVar[str] = "painted"
+
     name: str
     labels: tuple[tuple[str, str], ...]
     corner: str
@@ -225,6 +248,8 @@ class OrientationPlan:
 @dataclass(frozen=True)
 class ColorBarPlan:
     """A colour bar for a :class:`ColorMapping`, at the image edge."""
+
+    DRAWN_AS: ClassVar[str] = "painted"
 
     name: str
     mapping: ColorMapping
@@ -240,6 +265,8 @@ class ColorBarPlan:
 class LegendPlan:
     """A box of (text, colour) entries in an image corner."""
 
+    DRAWN_AS: ClassVar[str] = "painted"
+
     name: str
     entries: tuple[tuple[str, RGB], ...]
     corner: str
@@ -253,6 +280,8 @@ class LegendPlan:
 @dataclass(frozen=True)
 class TitlePlan:
     """A line of text at the top (or bottom) of the image."""
+
+    DRAWN_AS: ClassVar[str] = "painted"
 
     name: str
     text: str
@@ -272,6 +301,8 @@ class CutPlan:
     separate :class:`SurfacePlan` s of the cut's own group.
     """
 
+    DRAWN_AS: ClassVar[str] = "cut"
+
     name: str
     origin: tuple[float, float, float]
     normal: tuple[float, float, float]
@@ -284,6 +315,8 @@ class CutPlan:
 @dataclass(frozen=True)
 class LetterPlan:
     """A panel letter: bold text in the image's top-left corner, ``size`` pixels high (at scale 1)."""
+
+    DRAWN_AS: ClassVar[str] = "painted"
 
     name: str
     text: str
@@ -299,10 +332,19 @@ class LetterPlan:
 ActorPlan = (SurfacePlan | PointsPlan | LinesPlan | VolumePlan | LabelsPlan | ScaleBarPlan | OrientationPlan
              | ColorBarPlan | LegendPlan | TitlePlan | CutPlan | LetterPlan)
 
+#: Every type of :data:`ActorPlan`.
+ACTOR_PLANS = get_args(ActorPlan)
+
+
+@lru_cache(maxsize=None)
+def pixel_fields(plan_type: type) -> tuple[str, ...]:
+    """The fields of a plan type given in pixels (declared with ``metadata=PIXELS``)."""
+    return tuple(f.name for f in fields(plan_type) if f.metadata.get("pixels"))
+
+
 #: Plans that are not geometry of their own: marks drawn flat over the image
 #: (text, bars) and cuts. Never translucent; only their visibility is animated.
-OVERLAYS = (LabelsPlan, ScaleBarPlan, OrientationPlan, ColorBarPlan, LegendPlan, TitlePlan, CutPlan,
-            LetterPlan)
+OVERLAYS = tuple(t for t in ACTOR_PLANS if t.DRAWN_AS in ("painted", "cut"))
 
 
 def color_mapping_of(plan) -> ColorMapping | None:

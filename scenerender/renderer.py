@@ -13,8 +13,9 @@ from dataclasses import replace
 import numpy as np
 
 from .errors import RenderError
-from .overlays import PAINTED, OverlayPainter
-from .plan import OVERLAYS, CameraPlan, CutPlan, LinesPlan, PointsPlan, ScenePlan, SurfacePlan, VolumePlan
+from .overlays import OverlayPainter
+from .plan import (OVERLAYS, CameraPlan, CutPlan, LinesPlan, PointsPlan, ScenePlan, SurfacePlan, VolumePlan,
+                   pixel_fields)
 
 # Headless first: without a display, ask VTK for its EGL window directly
 # instead of letting it try X and warn. VTK_DEFAULT_OPENGL_WINDOW=vtkOSMesaRenderWindow
@@ -243,17 +244,14 @@ def _apply_cuts(plans, actors, silhouettes: dict) -> None:
                     silhouettes[index].GetMapper().AddClippingPlane(cut.plane)
 
 
-_DRAW = {SurfacePlan: _add_surface, PointsPlan: _add_points, LinesPlan: _add_lines, VolumePlan: _add_volume,
-         CutPlan: _Cut, **{kind: _Painted for kind in PAINTED}}
-
-#: Plan fields given in pixels, for ``render.scale`` 1: a supersampled image
-#: multiplies them so that lines keep their proportions (overlays scale themselves).
-PIXEL_FIELDS = {SurfacePlan: ("silhouette_width",), LinesPlan: ("width",)}
+#: How each ``DRAWN_AS`` (declared by the plan types in :mod:`scenerender.plan`) is drawn.
+DRAWERS = {"surface": _add_surface, "points": _add_points, "lines": _add_lines, "volume": _add_volume,
+           "cut": _Cut, "painted": _Painted}
 
 
 def at_scale(actor, scale: int):
-    """``actor`` with its pixel sizes multiplied by ``scale``."""
-    names = PIXEL_FIELDS.get(type(actor), ())
+    """``actor`` with its pixel sizes (fields declared with ``metadata=PIXELS``) multiplied by ``scale``."""
+    names = pixel_fields(type(actor))
     if scale == 1 or not names:
         return actor
     return replace(actor, **{name: getattr(actor, name) * scale for name in names})
@@ -326,7 +324,7 @@ class FrameRenderer:
             self.plotter.set_background((0.0, 0.0, 0.0))
             self.plotter.renderer.SetBackgroundAlpha(0.0)
         scale = plan.render.scale
-        self.actors = [_DRAW[type(actor)](self.plotter, at_scale(actor, scale)) for actor in plan.actors]
+        self.actors = [DRAWERS[actor.DRAWN_AS](self.plotter, at_scale(actor, scale)) for actor in plan.actors]
         self.silhouettes = {index: _add_silhouette(self.plotter, at_scale(actor, scale))
                             for index, actor in enumerate(plan.actors)
                             if isinstance(actor, SurfacePlan) and actor.silhouette is not None}

@@ -4,25 +4,39 @@ Each module declares ``KIND`` (schema entry ``$defs/<KIND>_source``) and a
 keyword-only ``load(spec, *, ctx) -> data`` that reads the file and maps it
 into atlas microns through the source's declared space
 (:class:`scenerender.spaces.SourceSpace`).
+
+The registry is derived: every module of this package, and of
+:mod:`scenerender.fetch` (public data fetched by name; each also declares
+``PROVIDES``, the kind actors draw it as), that declares ``KIND``.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from functools import lru_cache
 from types import ModuleType
 
 from ._context import SourceContext, SourceError
 
-_MODULES = ("points", "neuron", "mesh", "volume", "track")
-#: Public data fetched by name (scenerender.fetch); each declares ``PROVIDES``, the kind actors draw it as.
-_FETCHED = ("mouselight", "neuromorpho", "allen_gene_expression", "allen_streamlines")
+#: The packages whose modules declaring ``KIND`` are source kinds. The fetch modules are imported
+#: by name on first use (they sit in a later stage, and load only when a scene asks for a source).
+_PACKAGES = (__name__, "scenerender.fetch")
+
+
+@lru_cache(maxsize=None)
+def _discovered() -> tuple[ModuleType, ...]:
+    modules = []
+    for package in _PACKAGES:
+        path = importlib.import_module(package).__path__
+        modules += [importlib.import_module(f"{package}.{info.name}")
+                    for info in pkgutil.iter_modules(path) if not info.name.startswith("_")]
+    return tuple(m for m in modules if hasattr(m, "KIND"))
 
 
 def registered_sources() -> dict[str, ModuleType]:
     """Source kind -> module with ``KIND`` and ``load``."""
-    modules = [importlib.import_module(f"{__name__}.{m}") for m in _MODULES]
-    modules += [importlib.import_module(f"scenerender.fetch.{m}") for m in _FETCHED]
-    return {m.KIND: m for m in modules}
+    return {m.KIND: m for m in _discovered()}
 
 
 def provided_kind(kind: str) -> str:

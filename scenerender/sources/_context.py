@@ -61,7 +61,7 @@ class SourceContext:
             raise self.fail(str(err), ("path",)) from None
         if size == 0:
             raise self.fail(f"file {spec['path']!r} is empty; give a {spec['kind']} file with data in it", ("path",))
-        fmt = spec.get("format") or next((f for s, f in suffixes.items() if path.name.lower().endswith(s)), None)
+        fmt = next((f for s, f in suffixes.items() if path.name.lower().endswith(s)), None)
         if fmt is None:
             known = ", ".join(sorted(suffixes))
             raise self.fail(f"cannot read {path.name!r}: unknown file type; {spec['kind']} sources read {known}",

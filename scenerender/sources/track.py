@@ -1,4 +1,4 @@
-"""``kind: track`` sources - probe tracks and other N x 3 polylines (NPY, CSV)."""
+"""``kind: track`` sources - probe tracks and other N x 3 polylines (NPY, or CSV/TSV text)."""
 
 from __future__ import annotations
 
