@@ -33,7 +33,22 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .document import SceneDocument
+from ._version import __version__
+from .animation import frame_count
+from .compile import Scene, check_input_paths, compile_scene, output_path
+from .document import SceneDocument, read_scene
+from .errors import RenderError, SceneError
+from .fetch import prefetch
+from .fingerprint import scene_fingerprint
+from .images import write_image
+from .outputs import write_output
+from .paths import write_json_atomic
+from .provenance import is_up_to_date, provenance_record, publish
+from .renderer import FrameRenderer
+from .schema import fill_defaults
+from .sweep import check_item, expand_sweep, has_sweep
+from .video import VideoWriter
+from .workers import adopt_environment, context, gl_threads, warm_imports, warm_worker_plugin
 
 #: Task and render states, as shown in the summary and the JSON report.
 RENDERED, SKIPPED, FAILED, INVALID = "rendered", "up to date", "failed", "invalid"
@@ -84,9 +99,6 @@ _render_lock = threading.Lock()  # one render at a time per process (a Dask work
 
 def execute_task(task: RenderTask) -> dict:
     """Run one task in this process; never raises (the result says what went wrong)."""
-    from .compile import Scene, compile_scene
-    from .errors import RenderError, SceneError
-    from .schema import fill_defaults
 
     start = time.perf_counter()
     result = {"task": task.key, "pid": os.getpid()}
@@ -118,9 +130,6 @@ def _local_dask():
 
 def _draw(task: RenderTask, plan) -> None:
     # lazy (start-up time): the renderer and writers load VTK; planning a batch (and its --help) must not
-    from .images import write_image
-    from .outputs import write_output
-    from .renderer import FrameRenderer
 
     output = Path(task.output)
     if task.frames is not None:  # a frame range of a long video, as lossless PNGs joined later
@@ -140,7 +149,6 @@ def _draw(task: RenderTask, plan) -> None:
 
 def find_scenes(patterns: list[str]) -> list[Path]:
     """Scene files named by paths, folders (their *.yaml) or glob patterns, in order, once each."""
-    from .errors import RenderError
 
     found: list[Path] = []
     for pattern in patterns:
@@ -170,13 +178,6 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
 
     ``on_first_task`` is called once, as soon as there is something to render
     (the batch starts its workers then)."""
-    from .compile import Scene, check_input_paths, output_path
-    from .document import read_scene
-    from .errors import SceneError
-    from .fingerprint import scene_fingerprint
-    from .provenance import is_up_to_date, provenance_record
-    from .schema import fill_defaults
-    from .sweep import check_item, expand_sweep, has_sweep
 
     jobs: list[RenderJob] = []
     tasks: list[RenderTask] = []
@@ -220,8 +221,6 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
             by_output[out] = job
             options = {"size": list(size) if size else None, "format": out.suffix.lower()}
             if scene.spec.get("sources"):  # public data: fetched here, once per item, before the workers need it
-                from .errors import RenderError
-                from .fetch import prefetch
 
                 try:
                     prefetch(scene, atlases)
@@ -263,7 +262,6 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
 
 def _frame_count(scene) -> int:
     """Frames of an animated scene, from its timeline spec alone (no atlas needed)."""
-    from .animation import frame_count
 
     spec = scene.spec["animation"]
     return frame_count(spec, max([float(k["time"]) for k in spec.get("keyframes", [])] + [0.0]))
@@ -276,7 +274,6 @@ def _worker_main(conn, recycle_after: int, gl_threads: int | None = None, env: d
     """A local worker: render tasks sent on ``conn`` until told to stop or recycled."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     if env is not None:
-        from .workers import adopt_environment
 
         adopt_environment(env)
     if gl_threads and "LP_NUM_THREADS" not in os.environ:
@@ -285,7 +282,6 @@ def _worker_main(conn, recycle_after: int, gl_threads: int | None = None, env: d
         os.environ["LP_NUM_THREADS"] = str(gl_threads)
     # A fork of the warm fork server has these imported already (scenerender.workers);
     # a spawned worker imports them now, while the parent is still planning the batch.
-    from .workers import warm_imports
 
     warm_imports()
     done = 0
@@ -342,12 +338,10 @@ class LocalExecutor:
 
     @property
     def gl_threads(self) -> int:
-        from .workers import gl_threads
 
         return gl_threads(self.jobs)
 
     def _new_worker(self) -> _Worker:
-        from .workers import context
 
         # A fork of the warm fork server (scenerender.workers), never of this process (GL state, threads).
         worker = _Worker(context(), self.recycle_after, self.gl_threads)
@@ -434,7 +428,6 @@ class DaskExecutor:
         return f"Dask scheduler {getattr(self.scheduler, 'scheduler', None) and self.scheduler.scheduler.address or self.scheduler}"
 
     def run(self, tasks: list[RenderTask], on_result) -> None:
-        from .errors import RenderError
 
         try:
             from distributed import Client, as_completed
@@ -448,7 +441,6 @@ class DaskExecutor:
             raise RenderError(f"cannot reach the Dask scheduler at {self.scheduler}: {err}; start one with "
                               "'dask scheduler' and workers with 'dask worker ADDRESS --nthreads 1'") from None
         try:
-            from .workers import warm_worker_plugin
 
             client.register_plugin(warm_worker_plugin())  # imports on every worker now, and on workers that join later
             futures = {client.submit(execute_task, task, pure=False, retries=self.retries,
@@ -498,7 +490,6 @@ class BatchReport:
         return 1 if counts[FAILED] else 2 if counts[INVALID] else 0
 
     def to_dict(self) -> dict:
-        from ._version import __version__
 
         return {"scenerender": __version__, "executor": self.executor, "seconds": round(self.seconds, 3),
                 "counts": self.counts(), "exit_status": self.exit_status,
@@ -509,8 +500,6 @@ def _join_frames(job: RenderJob, task: RenderTask, fps: float, quality: int) -> 
     """Encode a video's frame folder (made by several tasks) into its output."""
     import imageio.v3 as iio
 
-    from .provenance import publish
-    from .video import VideoWriter
 
     folder = Path(task.frames_dir)
     output = Path(job.output)
@@ -535,7 +524,6 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
               size: tuple[int, int] | None = None, force: bool = False, frames_per_task: int | None = None,
               command: list[str] | None = None, log=None) -> BatchReport:
     """Render every scene (and sweep render) in ``scene_files`` that is not up to date."""
-    from .schema import fill_defaults
 
     say = log or (lambda text: print(text, file=sys.stderr, flush=True))
     executor = executor or LocalExecutor(1)
@@ -608,7 +596,6 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
 
 def write_report(report: BatchReport, path: Path) -> Path:
     """The JSON report, written atomically."""
-    from .paths import write_json_atomic
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera import image_directions, scale_at_depth
-from .plan import (ACTOR_PLANS, CameraPlan, ColorBarPlan, LabelsPlan, LegendPlan, LetterPlan, OrientationPlan, ScaleBarPlan,
-                   ScenePlan, TitlePlan)
+from .camera import _frame, image_directions, scale_at_depth
+from .errors import RenderError
+from .plan import (ACTOR_PLANS, CameraPlan, ColorBarPlan, LabelsPlan, LegendPlan, LetterPlan,
+                   OrientationPlan, ScaleBarPlan, ScenePlan, TitlePlan)
 
 #: Plan kinds drawn here: those declaring ``DRAWN_AS = "painted"``.
 PAINTED = tuple(t for t in ACTOR_PLANS if t.DRAWN_AS == "painted")
@@ -87,8 +88,6 @@ def text_scale(settings) -> float:
 
 def project(camera: CameraPlan, points, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Pixel positions (origin bottom-left) of world points, and whether each is in front of the camera."""
-    from .camera import _frame
-
     width, height = size
     back, up, right = _frame(camera)
     rel = np.asarray(points, dtype=float).reshape(-1, 3) - np.asarray(camera.position)
@@ -264,8 +263,6 @@ class OverlayLayout:
         if isinstance(plan, ScaleBarPlan):
             length = 0.0 if camera is None else plan.length * scale_at_depth(camera, self.size[1], plan.at)
             if not np.isfinite(length):
-                from .errors import RenderError
-
                 raise RenderError(f"{plan.name}: its depth point 'at' is behind the camera; no length is true there")
             tw, th = self.measure(plan.text, size)
             thick = max(2.0, size / 4)

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import RenderError
+from .limits import PathRefused, check_input_file
 
 _BLOCK = 1 << 20  # hash files a MiB at a time
 
@@ -67,8 +68,6 @@ def file_digest(path: Path) -> str | None:
     """SHA-256 of a file's bytes; ``None`` when it does not exist or is not
     something scenerender reads (a folder, FIFO, device, or a file over the
     ``file_bytes`` limit: hashing one could block or never end)."""
-    from .limits import PathRefused, check_input_file
-
     path = Path(path)
     try:
         if check_input_file(path, missing_ok=True) < 0:

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..limits import PathRefused, resolve_input_file
+from ..document import read_scene_text
+from ..errors import SceneError
+from ..limits import PathRefused, check_input_file, current_limits, over_limit, resolve_input_file
 from ..readers import DataFileError, check_array, read_volume
 from ..readers._common import _plain_dtype
 from .recipe import StackSource
@@ -44,8 +46,6 @@ def read_stack(source: StackSource) -> np.ndarray:
     InputError
         When the file is missing, unreadable or not 3-D.
     """
-    from ..limits import PathRefused, check_input_file
-
     path = source.path
     try:  # a regular file within file_bytes (a Zarr store is a folder), checked before opening
         if check_input_file(path, what="recipe input", shown=path.name, folder=source.format == "zarr",
@@ -224,10 +224,6 @@ def read_structures(path: Path, fmt: str = "auto") -> Structures:
     InputError
         When the file is missing or is not any of these formats.
     """
-    from ..document import read_scene_text
-    from ..errors import SceneError
-    from ..limits import PathRefused, check_input_file, current_limits, over_limit
-
     try:  # a regular file within limits, checked before opening
         size = check_input_file(path, what="structures file", shown=path.name, missing_ok=True)
     except PathRefused as err:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..limits import current_limits, over_limit
+from ..limits import PathRefused, current_limits, over_limit, resolve_input_file
 from ._common import (
     HEADER_MAX,
     DataFileError,
@@ -202,8 +202,6 @@ def read_volume_file(path, fmt: str) -> np.ndarray:
     checked against the voxels and array_bytes limits before any voxel is
     read; a detached NRRD data file must pass the same path checks (and
     sandbox) as the NRRD itself."""
-    from ..limits import PathRefused, resolve_input_file
-
     def resolve(name: str):
         try:
             return resolve_input_file(name, Path(path).parent, what="NRRD data file")
