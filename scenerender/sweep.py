@@ -74,9 +74,9 @@ def _read_table(doc: SceneDocument, relative: str) -> list[dict]:
                                             "below a header row naming the variables"))
     names = [str(name) for name in table.columns]
     bad = [name for name in names if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)]
-    if bad or table.isna().to_numpy().any():
+    if bad:
         raise SceneError(doc.problem(where, f"sweep table {path}: header names must be variable names "
-                                            f"(letters, digits, '_') and rows as long as the header; check {bad or 'row lengths'}"))
+                                            f"(letters, digits, '_'); check {bad}"))
     return [{name: _cell(value) for name, value in zip(names, row)} for row in table.itertuples(index=False)]
 
 

@@ -79,8 +79,8 @@ def read_delimited(path: Path, fmt: str, *, what: str = "the table", text: bool 
     what : str
         How messages name the file.
     text : bool
-        Every cell as text, as written (no number or missing-value conversion;
-        a short row's missing cells are NaN).
+        Every cell as text, exactly as written (no number or missing-value
+        conversion), and every row as long as the header.
 
     Raises
     ------
@@ -105,23 +105,46 @@ def read_delimited(path: Path, fmt: str, *, what: str = "the table", text: bool 
     message = over_values(f"{what} ({lines:,} lines x {columns:,} columns) is too large", lines * columns)
     if message:
         raise DataFileError(message)
-    options = {"dtype": str, "keep_default_na": False} if text else {}
     try:
+        if text:
+            return _text_table(path, fmt, header, what)
         if fmt == "csv":
-            return pd.read_csv(path, sep=",", engine="c", encoding_errors="replace", **options)
+            return pd.read_csv(path, sep=",", engine="c", encoding_errors="replace")
         if fmt == "sniff":
-            return pd.read_csv(path, sep=None, engine="python", **options)
+            return pd.read_csv(path, sep=None, engine="python")
         return pd.read_csv(
             path,
             sep="\t" if "\t" in header else r"\s+",
             engine="c",
             encoding_errors="replace",
-            **options,
         )
     except pd.errors.EmptyDataError:
         raise DataFileError(f"{what} holds no columns") from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError, csv.Error) as err:
         raise DataFileError(" ".join(str(err).split())[:300]) from None
+
+
+def _text_table(path: Path, fmt: str, header: str, what: str):
+    """Cells exactly as written (Python's csv module, UTF-8 with or without a BOM); blank lines skipped;
+    every row as long as the header."""
+    import csv
+
+    import pandas as pd
+
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        if fmt == "sniff":
+            dialect = csv.Sniffer().sniff(header)
+        else:
+            dialect = csv.excel if fmt == "csv" or "\t" not in header else csv.excel_tab
+        rows = [row for row in csv.reader(fh, dialect) if row]
+    if not rows:
+        raise DataFileError(f"{what} holds no columns")
+    names, body = rows[0], rows[1:]
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(names):
+            raise DataFileError(f"row {number} has {len(row)} cells and the header {len(names)}; make every row "
+                                "as long as the header")
+    return pd.DataFrame(body, columns=names, dtype=object)
 
 
 # ---------------------------------------------------------------------- HDF5
