@@ -1,4 +1,4 @@
-"""Data source kinds: one module each (points, neuron, mesh, volume, track).
+"""Data source kinds: one module each (the kinds are listed by ``registered_sources()``).
 
 Each module declares ``KIND`` (schema entry ``$defs/<KIND>_source``) and a
 keyword-only ``load(spec, *, ctx) -> data`` that reads the file and maps it
