@@ -304,8 +304,19 @@ def _column_names(spec: dict, data, order) -> list:
     return [columns[i] for i in order]
 
 
-def mapping_report(scene, *, atlas=None) -> list[SourceReport]:
-    """A :class:`SourceReport` for every source of a loaded scene."""
+def can_warn(spec: dict) -> bool:
+    """Whether the report can suggest another declaration for a source: not for a volume (measured only),
+    a source mapped through a registration, or public data (each service's convention is declared in code)."""
+    from .fetch import FETCHED_KINDS
+
+    space = spec.get("space")
+    return spec.get("kind") not in ("volume", *FETCHED_KINDS) and not (isinstance(space, dict)
+                                                                       and "registration" in space)
+
+
+def mapping_report(scene, *, atlas=None, warnings_only: bool = False) -> list[SourceReport]:
+    """A :class:`SourceReport` for every source of a loaded scene (with ``warnings_only``, only for the
+    sources that can get a warning: :func:`can_warn`)."""
     from .compile import _open_atlas, load_scene
 
     if not hasattr(scene, "spec"):
@@ -316,4 +327,5 @@ def mapping_report(scene, *, atlas=None) -> list[SourceReport]:
     # Fetched public data are mapped with each service's declared convention (scenerender/fetch), not a
     # declaration of the scene's: there is nothing here to check or suggest.
     return [report_source(name, spec, doc=scene.doc, atlas=atlas)
-            for name, spec in scene.spec.get("sources", {}).items() if spec.get("kind") not in FETCHED_KINDS]
+            for name, spec in scene.spec.get("sources", {}).items()
+            if spec.get("kind") not in FETCHED_KINDS and (can_warn(spec) or not warnings_only)]

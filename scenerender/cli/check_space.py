@@ -23,12 +23,13 @@ def register(commands) -> None:
     p.set_defaults(run=run)
 
 
-def print_report(scene, *, out=sys.stdout, err=sys.stderr) -> int:
-    """Print the mapping report of a loaded scene; return the number of warnings."""
+def print_report(scene, *, out=sys.stdout, err=sys.stderr, warnings_only: bool = False) -> int:
+    """Print the mapping report of a loaded scene; return the number of warnings. ``warnings_only``:
+    measure only the sources that can get a warning (see :func:`scenerender.mapping_report.mapping_report`)."""
     from ..mapping_report import mapping_report
 
     warnings = 0
-    for report in mapping_report(scene):
+    for report in mapping_report(scene, warnings_only=warnings_only):
         for line in report.lines():
             print(f"{scene.doc.file}: {line}", file=out)
         if report.warning:

@@ -30,7 +30,6 @@ def run(args) -> int:
     from ..sweep import expand_sweep, has_sweep
 
     status = 0
-    atlases: dict = {}  # scenes on the same atlas open it once
     for path in args.scenes:
         problems = []
         try:
@@ -41,7 +40,7 @@ def run(args) -> int:
         with _without_network(not args.schema_only) as notes:
             for item in items:  # every render of a sweep
                 try:
-                    _check(doc, item, resolve=not args.schema_only, atlases=atlases)
+                    _check(doc, item, resolve=not args.schema_only)
                 except SceneError as err:
                     problems += [p for p in err.problems if p not in problems]
             if not problems and not args.schema_only:
@@ -71,7 +70,7 @@ def _without_network(resolve: bool):
     return cache_only()
 
 
-def _check(doc, item, *, resolve: bool, atlases: dict) -> None:
+def _check(doc, item, *, resolve: bool) -> None:
     from ..errors import SceneValidationError
     from ..api import validate_scene
 
@@ -83,7 +82,8 @@ def _check(doc, item, *, resolve: bool, atlases: dict) -> None:
         return
     from ..compile import compile_scene, load_scene
 
-    compile_scene(load_scene(doc, item=item), atlas_cache=atlases, check_unused_sources=True)
+    # The process's atlases (scenerender.cache): scenes on the same atlas, and the mapping report, open it once.
+    compile_scene(load_scene(doc, item=item), check_unused_sources=True)
 
 
 def _mapping_warnings(doc, items, *, show: bool) -> list:
@@ -96,7 +96,8 @@ def _mapping_warnings(doc, items, *, show: bool) -> list:
     from .check_space import print_report
 
     try:
-        print_report(load_scene(doc, item=items[0]), out=sys.stdout if show else io.StringIO(), err=sys.stderr)
+        print_report(load_scene(doc, item=items[0]), out=sys.stdout if show else io.StringIO(), err=sys.stderr,
+                     warnings_only=not show)
     except SceneError as err:
         return list(err.problems)
     return []
