@@ -9,7 +9,8 @@ clearly better declaration (see :mod:`scenerender.mapping_report`).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+from ._options import add_scene_files
 
 
 def register(commands) -> None:
@@ -19,7 +20,7 @@ def register(commands) -> None:
                     "(MouseLight allenId, a points table's region_column), the fraction in their labelled major "
                     "division; warns, with the file and line, when another orientation or column order fits "
                     "clearly better. Exit 0 when no warning, 1 with warnings, 2 for an invalid scene.")
-    p.add_argument("scenes", nargs="+", type=Path, metavar="SCENE", help="scene YAML files")
+    add_scene_files(p)
     p.set_defaults(run=run)
 
 

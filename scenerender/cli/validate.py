@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+from ._options import add_scene_files
 
 
 def register(commands) -> None:
@@ -15,7 +16,7 @@ def register(commands) -> None:
                                         "Never uses the network: public data sources (fetched by name) are "
                                         "checked from the cache or their bundle; one not fetched yet gets a "
                                         "note (it is fetched at render time), not an error.")
-    p.add_argument("scenes", nargs="+", type=Path, metavar="SCENE", help="scene YAML files")
+    add_scene_files(p)
     p.add_argument("--schema-only", action="store_true",
                    help="only check each scene against the JSON Schema: fast, opens no atlas and reads no data")
     p.add_argument("--resolve", action="store_true",
