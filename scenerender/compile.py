@@ -201,8 +201,9 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
         # repeat its problem.
         collector = _Problems() if describes and (problems.errors or problems.not_fetched) else problems
         plans = collector.attempt(kinds[actor_spec["kind"]].build, actor_spec, ctx=ctx)
-        if plans is None and collector.not_fetched and collector.not_fetched[-1] is actor_spec:
-            problems.attempt(_check_without_data, actor_spec, ctx=ctx)
+        waits = bool(collector.not_fetched) and collector.not_fetched[-1] is actor_spec  # on its data
+        if plans is None and (waits or (collector is not problems and problems.not_fetched)):
+            problems.attempt(_check_without_data, actor_spec, ctx=ctx)  # what it says besides its data
         built[index] = [replace(plan, group=group) for plan in plans or ()]
     actors = [plan for index in sorted(built) for plan in built[index]]
 

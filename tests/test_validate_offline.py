@@ -132,19 +132,22 @@ def test_query_and_actor_mistakes_are_still_found_offline(unreachable, tmp_path,
                      "  bad: {kind: mouselight, soma_in: [HPFX, Thal]}\n"
                      "  genes: {kind: allen_gene_expression, gene: Gpr161}\n"
                      "actors:\n"
-                     "  - {kind: volume, source: genes, mode: render, cmap: magmaa}\n"
-                     "  - {kind: volume, source: genes, color: bluee}\n")
+                     "  - {kind: volume, source: genes, mode: render, cmap: magmaa, id: expr}\n"
+                     "  - {kind: volume, source: genes, color: bluee}\n"
+                     "  - {kind: colorbar, of: expr, color: whitee}\n")
     assert run_cli("validate", scene) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[:4] == [
+    assert err[:5] == [
         f"{where(scene, 'sources', 'bad', 'soma_in', 0)}: sources.bad.soma_in[0]: source 'bad': unknown region "
         "'HPFX' in atlas allen_mouse_scenerender_100um; did you mean 'HPF' (Hippocampal formation)?",
         f"{where(scene, 'sources', 'bad', 'soma_in', 1)}: sources.bad.soma_in[1]: source 'bad': unknown region "
         "'Thal' in atlas allen_mouse_scenerender_100um; did you mean 'TH' (Thalamus)?",
         f"{where(scene, 'actors', 0, 'cmap')}: actors[0].cmap: unknown colour map 'magmaa'; did you mean 'magma'?",
         f"{where(scene, 'actors', 1, 'color')}: actors[1].color: unknown colour 'bluee'; did you mean 'blue'? "
+        "(use a colour name, '#rrggbb' or [r, g, b] 0-255)",
+        f"{where(scene, 'actors', 2, 'color')}: actors[2].color: unknown colour 'whitee'; did you mean 'white'? "
         "(use a colour name, '#rrggbb' or [r, g, b] 0-255)"]
-    assert len(err) == 5 and err[4].startswith(f"note: {where(scene, 'sources', 'genes')}: sources.genes: not "
+    assert len(err) == 6 and err[5].startswith(f"note: {where(scene, 'sources', 'genes')}: sources.genes: not "
                                                "fetched yet")
     assert not (tmp_path / "cache").exists()
 
