@@ -34,9 +34,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .document import SceneDocument
+from .options import BatchState
 
-#: Task and render states, as shown in the summary and the JSON report.
-RENDERED, SKIPPED, FAILED, INVALID = "rendered", "up to date", "failed", "invalid"
+#: Task and render states, as shown in the summary and the JSON report (:class:`scenerender.options.BatchState`).
+RENDERED, SKIPPED, FAILED, INVALID = BatchState.RENDERED, BatchState.SKIPPED, BatchState.FAILED, BatchState.INVALID
 
 
 # --------------------------------------------------------------------------- tasks

@@ -23,6 +23,7 @@ from .overlays import free_rect
 from .document import SceneDocument, read_scene
 from .errors import AtlasNotFoundError, LimitError, SceneError
 from .limits import check_limit, over_limit
+from .options import Projection
 from .plan import ScenePlan, RenderSettings
 from .schema import fill_defaults
 from .spaces import atlas_to_world, world_direction
@@ -229,11 +230,11 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
             framing = brain if cam.get("frame") == "brain" else shown
             return checked(preset_camera(cam["preset"], framing, aspect=aspect or width / height,
                                          view_angle=cam["view_angle"], zoom=cam["zoom"],
-                                         orthographic=cam["projection"] == "orthographic",
+                                         orthographic=cam["projection"] == Projection.ORTHOGRAPHIC,
                                          rect=rect if aspect is None else (0.0, 1.0, 0.0, 1.0)))
         except CameraError as err:
-            key = next((k for k in ("view_angle", "zoom", "view_up") if str(err).startswith(k) and k in cam), None)
-            raise SceneError(doc.problem(where + ((key,) if key else ()), f"{err}")) from None
+            key = (err.key,) if err.key is not None and err.key in cam else ()  # the key, when the scene gives it
+            raise SceneError(doc.problem(where + key, f"{err}")) from None
 
     camera = problems.attempt(camera_from_spec, spec["camera"])
     problems.raise_any()  # the animation and panels start from the actors and the camera

@@ -9,6 +9,7 @@ from ..atlas import RegionNotFound, SceneAtlas
 from ..colors import parse_color
 from ..document import ScenePath, SceneDocument
 from ..errors import SceneError, UnknownRegionError
+from ..options import Shading
 from ..plan import RGB
 from ..suggest import did_you_mean
 
@@ -92,13 +93,13 @@ class BuildContext:
     def look(self, spec: dict) -> dict:
         """The surface look keys of an actor (shading, silhouette) as SurfacePlan fields."""
         silhouette = spec.get("silhouette")
-        if silhouette is None and spec.get("shading") == "cartoon":
+        if silhouette is None and spec.get("shading") == Shading.CARTOON:
             silhouette = "black"  # cartoons are outlined
         return {"shading": spec.get("shading") or "",
                 "silhouette": None if silhouette is None else self.color(silhouette, ("silhouette",)),
                 # a cartoon's outline is its drawing: bolder than a silhouette on a shaded surface
                 "silhouette_width": float(spec.get("silhouette_width", 2.0))
-                * (CARTOON_OUTLINE if spec.get("shading") == "cartoon" else 1.0)}
+                * (CARTOON_OUTLINE if spec.get("shading") == Shading.CARTOON else 1.0)}
 
     def color(self, value, key_path: ScenePath) -> RGB:
         """A scene colour as RGB 0-1, failing with a located message."""
