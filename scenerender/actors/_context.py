@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from ..atlas import RegionNotFound, SceneAtlas
 from ..colors import parse_color
 from ..document import ScenePath, SceneDocument
 from ..errors import SceneError, UnknownRegionError
 from ..options import Shading
 from ..plan import RGB
+from ..sources import SourceContext, load_source, provided_kind
 from ..suggest import did_you_mean
 
 
@@ -27,8 +27,6 @@ class SourceLoader:
 
     def get(self, name: str):
         if name not in self._loaded:
-            from ..sources import SourceContext, load_source
-
             ctx = SourceContext(doc=self.doc, path=("sources", name), atlas=self.atlas)
             self._loaded[name] = load_source(name, self.specs[name], ctx=ctx)
         return self._loaded[name]
@@ -63,8 +61,6 @@ class BuildContext:
             known = ", ".join(specs) or "none are defined"
             raise self.fail(key_path, f"no source named {name!r}{did_you_mean(name, specs)} (sources: {known}); "
                                       "define it under 'sources:'")
-        from ..sources import provided_kind
-
         kind = provided_kind(specs[name]["kind"])
         if kind not in kinds:
             raise self.fail(key_path, f"source {name!r} is a {kind} source; this actor draws "
