@@ -12,6 +12,7 @@ repeat the first: ``round(D * fps)`` frames, the turn ending after the last.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from .camera import CameraError, checked, interpolate_cameras, move_camera, rotate_about_focal
 from .plan import RGB, CameraPlan
@@ -99,7 +100,7 @@ class Timeline:
 
     def states_at(self, t: float) -> dict[int, dict]:
         """plan index -> {property: value} for every animated property at time t."""
-        states: dict[str, dict] = {}
+        states: dict[int, dict] = {}
         for (index, prop), keys in self.tracks.items():
             states.setdefault(index, {})[prop] = _property_at(keys, t, prop)
         return states
@@ -114,7 +115,7 @@ def _property_at(keys: tuple[PropertyKey, ...], t: float, prop: str):
                 return key.value if t >= key.time else prev.value
             s = EASINGS[key.easing]((t - prev.time) / (key.time - prev.time))
             if prop == "color":
-                return tuple((1 - s) * a + s * b for a, b in zip(prev.value, key.value))
+                return tuple((1 - s) * a + s * b for a, b in zip(cast(RGB, prev.value), cast(RGB, key.value)))
             return (1 - s) * prev.value + s * key.value
     return keys[-1].value
 
@@ -164,7 +165,7 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     current = start_camera
     tracks: dict[tuple[int, str], list[PropertyKey]] = {}
     for position, key in keyframes:
-        where = ("animation", "keyframes", position)
+        where: tuple = ("animation", "keyframes", position)
         easing = key["easing"]
         if "camera" in key or "move" in key or not camera_keys:
             if "camera" in key:

@@ -492,7 +492,7 @@ class BatchReport:
     seconds: float
 
     def counts(self) -> dict[str, int]:
-        out = {RENDERED: 0, SKIPPED: 0, FAILED: 0, INVALID: 0}
+        out: dict[str, int] = {RENDERED: 0, SKIPPED: 0, FAILED: 0, INVALID: 0}
         for job in self.renders:
             out[job.status] = out.get(job.status, 0) + 1
         return out

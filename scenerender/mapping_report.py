@@ -26,7 +26,7 @@ from itertools import permutations, product
 import numpy as np
 
 from .sources import SourceContext, load_source
-from .spaces import ATLAS_ORIGIN, SourceSpace
+from .spaces import ATLAS_ORIGIN, RegistrationSpace, SourceSpace
 
 #: Major divisions of the Allen mouse ontology (acronyms), for label scores.
 MAJOR_DIVISIONS = ("Isocortex", "OLF", "HPF", "CTXsp", "STR", "PAL", "TH", "HY", "MB", "P", "MY", "CB",
@@ -166,7 +166,10 @@ def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
     data = load_source(name, spec, ctx=ctx)
     kind = spec["kind"]
     space = ctx.space(spec)
-    declared = "space: atlas" if spec.get("space", "atlas") == "atlas" else f"orientation {space.orientation!r}"
+    if isinstance(space, RegistrationSpace):
+        declared = f"registration {spec['space']['registration']!r}"
+    else:
+        declared = "space: atlas" if spec.get("space", "atlas") == "atlas" else f"orientation {space.orientation!r}"
     labels = None
     label_what = {"neuron": "neuron nodes", "mesh": "mesh vertices", "track": "track points"}.get(kind, "points")
     if kind == "volume":
@@ -188,6 +191,10 @@ def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
             raise ctx.fail(f"no column {column!r} for region labels; columns are "
                            f"{', '.join(map(str, data.table.columns))}", ("region_column",))
         labels = _labels_as_ids(atlas, data.table[column].tolist())
+    if isinstance(space, RegistrationSpace):  # the registration is the map: no other declaration to score
+        mapped = space.to_atlas(raw[ctx.inside_sample(spec, raw)])
+        inside = float(atlas.in_brain(mapped).mean()) if len(mapped) else 0.0
+        return SourceReport(name, kind, len(raw), inside, label_what=label_what, declared=declared)
     matrix = space.matrix(shape)
     mapped = _apply(matrix, raw)
     divisions, have_divisions = _division_lookup(atlas)

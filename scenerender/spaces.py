@@ -13,6 +13,7 @@ microns.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 #: Linear map from atlas microns (``asr``) to the right-handed render world.
 ATLAS_TO_WORLD = np.diag([1.0, 1.0, -1.0])
@@ -31,12 +32,12 @@ def _anatomical_space():
     return AnatomicalSpace
 
 
-def atlas_to_world(points: np.ndarray) -> np.ndarray:
+def atlas_to_world(points: npt.ArrayLike) -> np.ndarray:
     """Atlas microns (N x 3 or 3) to world coordinates."""
     return np.asarray(points, dtype=float) @ ATLAS_TO_WORLD.T
 
 
-def world_to_atlas(points: np.ndarray) -> np.ndarray:
+def world_to_atlas(points: npt.ArrayLike) -> np.ndarray:
     """World coordinates (N x 3 or 3) to atlas microns."""
     return np.asarray(points, dtype=float) @ WORLD_TO_ATLAS.T
 
@@ -327,7 +328,7 @@ class RegistrationSpace:
     def outside(self, index: np.ndarray) -> np.ndarray:
         """Grid indices beyond the grid by more than :attr:`MARGIN` voxels."""
         shape = np.asarray(self.grid_shape, dtype=float)
-        return ((index < -self.MARGIN) | (index > shape - 1 + self.MARGIN)).any(axis=1)
+        return np.asarray(((index < -self.MARGIN) | (index > shape - 1 + self.MARGIN)).any(axis=1))
 
     def lookup(self, index: np.ndarray) -> np.ndarray:
         """Atlas microns at N x 3 grid indices (trilinear; clamped at the edge)."""

@@ -57,7 +57,7 @@ class BuildContext:
     def source(self, name: str, kinds: tuple[str, ...], key_path: ScenePath = ("source",)):
         """The loaded data of source ``name``, which must be one of ``kinds``."""
         specs = self.sources.specs if self.sources is not None else {}
-        if name not in specs:
+        if self.sources is None or name not in specs:
             known = ", ".join(specs) or "none are defined"
             raise self.fail(key_path, f"no source named {name!r}{did_you_mean(name, specs)} (sources: {known}); "
                                       "define it under 'sources:'")

@@ -87,6 +87,7 @@ class SourceContext:
         located errors); later calls return the same object, with its matrix."""
         value = spec.get("space", "atlas")
         known = self._spaces.get(id(value))
+        space: SourceSpace | RegistrationSpace
         if known is not None and known[0] is value:
             return known[1]
         if isinstance(value, dict) and "registration" in value:
