@@ -25,8 +25,10 @@ from itertools import permutations, product
 
 import numpy as np
 
+from .compile import _open_atlas, load_scene
+from .fetch import FETCHED_KINDS
 from .sources import SourceContext, load_source
-from .spaces import ATLAS_ORIGIN, RegistrationSpace, SourceSpace
+from .spaces import RegistrationSpace, SourceSpace, atlas_axes_of
 
 #: Major divisions of the Allen mouse ontology (acronyms), for label scores.
 MAJOR_DIVISIONS = ("Isocortex", "OLF", "HPF", "CTXsp", "STR", "PAL", "TH", "HY", "MB", "P", "MY", "CB",
@@ -131,10 +133,7 @@ def _candidates(declared: SourceSpace, atlas_shape_um: np.ndarray, *, columns: b
         if declared.shape is not None:
             return declared.shape
         # Undeclared: assume the source space spans the atlas along each axis.
-        from brainglobe_space import AnatomicalSpace
-
-        order = [AnatomicalSpace(ATLAS_ORIGIN).axes_order.index(ax) for ax in AnatomicalSpace(orientation).axes_order]
-        return tuple(int(np.ceil(atlas_shape_um[a] / r)) for a, r in zip(order, res))
+        return tuple(int(np.ceil(atlas_shape_um[a] / r)) for a, r in zip(atlas_axes_of(orientation), res))
 
     if columns:
         matrix = declared.matrix(declared.shape or shape_for(declared.orientation))
@@ -272,12 +271,8 @@ def _column_names(spec: dict, data, order) -> list:
 
 def mapping_report(scene, *, atlas=None) -> list[SourceReport]:
     """A :class:`SourceReport` for every source of a loaded scene."""
-    from .compile import _open_atlas, load_scene
-
     if not hasattr(scene, "spec"):
         scene = load_scene(scene)
-    from .fetch import FETCHED_KINDS
-
     atlas = atlas or _open_atlas(scene)
     # Fetched public data are mapped with each service's declared convention (scenerender/fetch), not a
     # declaration of the scene's: there is nothing here to check or suggest.

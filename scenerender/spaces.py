@@ -84,6 +84,13 @@ class SpaceError(ValueError):
 _PAIRS = ("ap", "si", "lr")
 
 
+def atlas_axes_of(orientation: str) -> list[int]:
+    """For each axis of a source in ``orientation``, the atlas (``asr``) axis it runs along."""
+    space_class = _anatomical_space()
+    atlas_order = space_class(ATLAS_ORIGIN).axes_order
+    return [atlas_order.index(axis) for axis in space_class(check_orientation(orientation)).axes_order]
+
+
 def check_orientation(orientation: str) -> str:
     """Normalise and check a brainglobe-space orientation string like ``psl``."""
     text = str(orientation).strip().lower()
