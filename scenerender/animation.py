@@ -12,17 +12,18 @@ repeat the first: ``round(D * fps)`` frames, the turn ending after the last.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Callable, cast
 
 from .camera import CameraError, checked, interpolate_cameras, move_camera, rotate_about_focal
+from .options import Easing
 from .plan import RGB, CameraPlan
 from .suggest import did_you_mean
 
 #: Easing of a segment, applied to the fraction u of the segment elapsed.
-EASINGS = {
-    "linear": lambda u: u,
-    "ease_in_out": lambda u: u * u * (3 - 2 * u),
-    "step": lambda u: 1.0 if u >= 1 else 0.0,
+EASINGS: dict[str, Callable[[float], float]] = {
+    Easing.LINEAR: lambda u: u,
+    Easing.EASE_IN_OUT: lambda u: u * u * (3 - 2 * u),
+    Easing.STEP: lambda u: 1.0 if u >= 1 else 0.0,
 }
 
 
@@ -116,7 +117,7 @@ def _property_at(keys: tuple[PropertyKey, ...], t: float, prop: str):
             s = EASINGS[key.easing]((t - prev.time) / (key.time - prev.time))
             if prop == "color":
                 return tuple((1 - s) * a + s * b for a, b in zip(cast(RGB, prev.value), cast(RGB, key.value)))
-            return (1 - s) * prev.value + s * key.value
+            return (1 - s) * cast(float, prev.value) + s * cast(float, key.value)
     return keys[-1].value
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from scenerender.options import SCHEMA_ENUMS, BatchState, Option, Shading
+from scenerender.animation import EASINGS
+from scenerender.camera import PRESETS
+from scenerender.options import SCHEMA_ENUMS, BatchState, CameraPreset, Easing, Option, Shading
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "scenerender" / "schemas" / "scene.schema.json")
                     .read_text(encoding="utf-8"))
@@ -53,3 +55,10 @@ def test_members_are_their_strings():
     assert json.dumps({"status": BatchState.SKIPPED}) == '{"status": "up to date"}'
     assert Shading("metallic") is Shading.METALLIC
     assert all(issubclass(cls, Option) and issubclass(cls, str) for cls in SCHEMA_ENUMS)
+
+
+def test_tables_keyed_by_an_option_cover_it():
+    """Code that dispatches on an option has an entry for each of its values (and no other)."""
+    assert set(EASINGS) == set(Easing)
+    assert set(PRESETS) == set(CameraPreset)
+    assert EASINGS["ease_in_out"] is EASINGS[Easing.EASE_IN_OUT]  # a validated scene's plain string finds it
