@@ -40,7 +40,8 @@ class SourceContext:
     doc: SceneDocument
     path: ScenePath
     atlas: SceneAtlas
-    #: Each ``space:`` value read (id -> (value, space)): a source's space is parsed once.
+    #: Each ``space:`` value read through this context, by identity (id -> (value, space)): a source's
+    #: space is parsed once, and every later call (per branch, per check) gets the same object.
     _spaces: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -87,9 +88,9 @@ class SourceContext:
         located errors); later calls return the same object, with its matrix."""
         value = spec.get("space", "atlas")
         known = self._spaces.get(id(value))
-        space: SourceSpace | RegistrationSpace
         if known is not None and known[0] is value:
             return known[1]
+        space: SourceSpace | RegistrationSpace
         if isinstance(value, dict) and "registration" in value:
             space = self.registration_space(value)
         else:
