@@ -201,7 +201,8 @@ class SceneAtlas:
 
     @property
     def resolution(self) -> tuple[float, float, float]:
-        return tuple(float(r) for r in self.bg.resolution)
+        a, b, c = (float(r) for r in self.bg.resolution)
+        return a, b, c
 
     @property
     def shape_um(self) -> np.ndarray:
@@ -460,7 +461,7 @@ class BrainMask:
             where = np.nonzero(cols)[0]
             lo.append(where[0] if len(where) else 0)
             hi.append(where[-1] if len(where) else -1)
-        return cls(bits=bits, shape=tuple(int(n) for n in shape), lo=np.array(lo), hi=np.array(hi))
+        return cls(bits=bits, shape=(int(shape[0]), int(shape[1]), int(shape[2])), lo=np.array(lo), hi=np.array(hi))
 
     def contains(self, atlas_um: np.ndarray, resolution: np.ndarray) -> np.ndarray:
         """For each point (atlas microns), whether its voxel (``int(um / res)``) is brain."""

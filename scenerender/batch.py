@@ -34,9 +34,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .document import SceneDocument
+from .options import BatchState
 
-#: Task and render states, as shown in the summary and the JSON report.
-RENDERED, SKIPPED, FAILED, INVALID = "rendered", "up to date", "failed", "invalid"
+#: Task and render states, as shown in the summary and the JSON report (:class:`scenerender.options.BatchState`).
+RENDERED, SKIPPED, FAILED, INVALID = BatchState.RENDERED, BatchState.SKIPPED, BatchState.FAILED, BatchState.INVALID
 
 
 # --------------------------------------------------------------------------- tasks
@@ -491,7 +492,7 @@ class BatchReport:
     seconds: float
 
     def counts(self) -> dict[str, int]:
-        out = {RENDERED: 0, SKIPPED: 0, FAILED: 0, INVALID: 0}
+        out: dict[str, int] = {RENDERED: 0, SKIPPED: 0, FAILED: 0, INVALID: 0}
         for job in self.renders:
             out[job.status] = out.get(job.status, 0) + 1
         return out

@@ -31,8 +31,10 @@ from itertools import permutations, product
 
 import numpy as np
 
+from .compile import _open_atlas, load_scene
+from .fetch import FETCHED_KINDS
 from .sources import SourceContext, load_source
-from .spaces import ATLAS_ORIGIN, SourceSpace
+from .spaces import RegistrationSpace, SourceSpace, atlas_axes_of
 
 #: Major divisions of the Allen mouse ontology (acronyms), for label scores.
 MAJOR_DIVISIONS = ("Isocortex", "OLF", "HPF", "CTXsp", "STR", "PAL", "TH", "HY", "MB", "P", "MY", "CB",
@@ -147,10 +149,7 @@ def _candidates(declared: SourceSpace, atlas_shape_um: np.ndarray, *, columns: b
         if declared.shape is not None:
             return declared.shape
         # Undeclared: assume the source space spans the atlas along each axis.
-        from brainglobe_space import AnatomicalSpace
-
-        order = [AnatomicalSpace(ATLAS_ORIGIN).axes_order.index(ax) for ax in AnatomicalSpace(orientation).axes_order]
-        return tuple(int(np.ceil(atlas_shape_um[a] / r)) for a, r in zip(order, res))
+        return tuple(int(np.ceil(atlas_shape_um[a] / r)) for a, r in zip(atlas_axes_of(orientation), res))
 
     if columns:
         matrix = declared.matrix(declared.shape or shape_for(declared.orientation))
@@ -182,7 +181,7 @@ def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
     data = load_source(name, spec, ctx=ctx)
     kind = spec["kind"]
     space = ctx.space(spec)
-    registered = not isinstance(space, SourceSpace)  # a brainreg registration's sample space
+    registered = isinstance(space, RegistrationSpace)  # a brainreg registration's sample space
     if spec.get("space", "atlas") == "atlas":
         declared = "space: atlas"
     elif registered:
@@ -307,8 +306,6 @@ def _column_names(spec: dict, data, order) -> list:
 def can_warn(spec: dict) -> bool:
     """Whether the report can suggest another declaration for a source: not for a volume (measured only),
     a source mapped through a registration, or public data (each service's convention is declared in code)."""
-    from .fetch import FETCHED_KINDS
-
     space = spec.get("space")
     return spec.get("kind") not in ("volume", *FETCHED_KINDS) and not (isinstance(space, dict)
                                                                        and "registration" in space)
@@ -317,12 +314,8 @@ def can_warn(spec: dict) -> bool:
 def mapping_report(scene, *, atlas=None, warnings_only: bool = False) -> list[SourceReport]:
     """A :class:`SourceReport` for every source of a loaded scene (with ``warnings_only``, only for the
     sources that can get a warning: :func:`can_warn`)."""
-    from .compile import _open_atlas, load_scene
-
     if not hasattr(scene, "spec"):
         scene = load_scene(scene)
-    from .fetch import FETCHED_KINDS
-
     atlas = atlas or _open_atlas(scene)
     # Fetched public data are mapped with each service's declared convention (scenerender/fetch), not a
     # declaration of the scene's: there is nothing here to check or suggest.

@@ -10,6 +10,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -92,7 +93,7 @@ class Job:
                 raise ctx.fail(f"bundle manifest {spec['pinned']!r} not found (looked for {manifest}); make it with "
                                "'scenerender fetch SCENE --to DIR'", ("pinned",))
             try:
-                self.fetcher = PinnedFetcher(manifest, recorder=self.recorder)
+                self.fetcher: Fetcher | PinnedFetcher = PinnedFetcher(manifest, recorder=self.recorder)
             except ValueError as err:
                 raise ctx.fail(str(err), ("pinned",)) from None
         else:
@@ -184,6 +185,6 @@ def group_neurons(neurons: list[NeuronData], records: tuple) -> NeuronGroup:
         soma=neurons[0].soma,
         branches=tuple(b for n in neurons for b in n.branches),
         nodes=np.concatenate([n.nodes for n in neurons]),
-        node_regions=None if any(r is None for r in regions) else np.concatenate(regions),
+        node_regions=None if any(r is None for r in regions) else np.concatenate(cast(list[np.ndarray], regions)),
         soma_region=neurons[0].soma_region,
         somas=tuple(n.soma for n in neurons), fetched=records)

@@ -297,11 +297,12 @@ class Fetcher:
                 continue
             digest, size = sha256_file(tmp), tmp.stat().st_size
             os.replace(tmp, data)
+            retrieved = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             record = {"url": url, "method": req.method, "body": req.body, "what": req.what, "size": size,
-                      "sha256": digest, "retrieved": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                      "sha256": digest, "retrieved": retrieved}
             _write_atomic(meta, json.dumps(record, indent=1).encode())
             return Item(key=req.key, path=data, sha256=digest, size=size, service=req.service, what=req.what,
-                        id=req.item_id, url=url, method=req.method, body=req.body, retrieved=record["retrieved"])
+                        id=req.item_id, url=url, method=req.method, body=req.body, retrieved=retrieved)
         raise FetchError(f"{name}: cannot fetch {req.what or url}: {last} (tried {attempts} times; "
                          f"{url}); try again later, or use a bundle made with 'scenerender fetch'")
 
