@@ -22,14 +22,9 @@ from .framing import orbit_points, visible_points
 from .overlays import free_rect
 from .panels import compile_panels
 from .document import SceneDocument, read_scene
-<<<<<<< HEAD
 from .errors import AtlasNotFoundError, DataNotFetched, LimitError, SceneError
-from .limits import check_limit, over_limit
-=======
-from .errors import AtlasNotFoundError, LimitError, SceneError
 from .limits import PathRefused, check_input_file, check_limit, over_limit, resolve_scene_path
 from .options import Projection
->>>>>>> spaces-once
 from .plan import ScenePlan, RenderSettings
 from .schema import file_references, fill_defaults
 from .spaces import atlas_to_world, world_direction
