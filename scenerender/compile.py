@@ -294,7 +294,9 @@ def _check_without_data(spec: dict, *, ctx: BuildContext) -> None:
             ctx.color(spec[key], (key,))
     for part, value in (spec.get("compartment_colors") or {}).items():
         ctx.color(value, ("compartment_colors", part))
-    color_by = spec.get("color_by") if isinstance(spec.get("color_by"), dict) else {}
+    color_by = spec.get("color_by")
+    if not isinstance(color_by, dict):
+        color_by = {}
     for key_path, value in ((("cmap",), spec.get("cmap")), (("color_by", "cmap"), color_by.get("cmap"))):
         if isinstance(value, str):
             ctx.cmap(value, key_path)

@@ -181,11 +181,10 @@ def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
     data = load_source(name, spec, ctx=ctx)
     kind = spec["kind"]
     space = ctx.space(spec)
-    registered = isinstance(space, RegistrationSpace)  # a brainreg registration's sample space
-    if spec.get("space", "atlas") == "atlas":
-        declared = "space: atlas"
-    elif registered:
+    if isinstance(space, RegistrationSpace):  # a brainreg registration's sample space
         declared = f"registration {spec['space']['registration']!r}"
+    elif spec.get("space", "atlas") == "atlas":
+        declared = "space: atlas"
     else:
         declared = f"orientation {space.orientation!r}"
     labels = None
@@ -209,7 +208,7 @@ def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
             raise ctx.fail(f"no column {column!r} for region labels; columns are "
                            f"{', '.join(map(str, data.table.columns))}", ("region_column",))
         labels = _labels_as_ids(atlas, data.table[column])
-    mapped = recorded if registered else _apply(space.matrix(shape), raw)
+    mapped = recorded if isinstance(space, RegistrationSpace) else _apply(space.matrix(shape), raw)
     if labels is not None and len(labels) != len(mapped):  # rows left out (beyond a registered sample)
         labels = None
     divisions, have_divisions = _division_lookup(atlas)
@@ -239,7 +238,7 @@ def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
         inside = float((ids != 0).mean()) if len(mapped) else 0.0
         labelled = float((divisions(ids[usable]) == label_div[usable]).mean())
     report = SourceReport(name, kind, len(raw), inside, labelled, label_what=label_what, declared=declared)
-    if registered:  # mapped by the registration's deformation: no orientation or column order to suggest
+    if isinstance(space, RegistrationSpace):  # mapped by the registration's deformation: no orientation or column order to suggest
         return report
     own = score(mapped[pick], pick)
     sample = raw[pick]
