@@ -40,6 +40,8 @@ from mkdocs.structure.files import File
 REPO = Path(__file__).resolve().parents[1]
 SCENES = REPO / "scenes"
 SIZE = (480, 360)
+#: Committed images outside docs/ that the pages show: {site path: repository path}.
+IMAGES = {"images/preview.png": "examples/preview.png"}
 log = logging.getLogger("mkdocs.plugins.scenerender_gallery")
 
 #: Public source kinds whose payloads the build has for real, and where they come from.
@@ -228,6 +230,9 @@ def on_files(files, config):
     for item in items:
         if item.why_not:
             log.info("gallery: %s not rendered: %s", item.path.name, item.why_not)
+    # Committed pictures outside docs/ that pages show (the README's too), copied into the site.
+    for name, source in IMAGES.items():
+        files.append(File.generated(config, name, content=(REPO / source).read_bytes()))
     for stem, content in pictures.items():
         files.append(File.generated(config, f"gallery/{stem}.png", content=content))
     rendered = len(pictures)
