@@ -105,7 +105,9 @@ def reference_pages() -> dict[str, str]:
         prop = resolve_ref(prop, root)
         link = f"[see {name}]({name}.md)" if name in _BELOW else describe_type(prop).replace("|", "\\|")
         rows.append(f"| `{name}` | {link} | {_default(prop)} | {prop.get('description', '')} |")
-    index = ["The keys of a scene file, generated from `schemas/scene.schema.json`.", "",
+    index = [root.get("description", ""), "",
+             "The keys of a scene file, generated from `schemas/scene.schema.json` (`scenerender schema "
+             "--markdown` prints the whole reference as one page; `scenerender schema --kind KIND`, one kind).", "",
              "\n".join(rows), "", "## Actor kinds", ""]
     index += [f"* [`{k}`](actors/{k}.md): {actor_schema(k).get('description', '')}" for k in actor_kinds()]
     index += ["", "## Source kinds", "", "Sources are declared under `sources:` by name; actors draw them.", ""]

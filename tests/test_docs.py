@@ -30,10 +30,13 @@ RECORDED_KINDS = {"mouselight", "neuromorpho"}
 
 
 def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A module of tools/, loaded once."""
+    if f"tools.{name}" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(f"tools.{name}", REPO / "tools" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[f"tools.{name}"] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules[f"tools.{name}"]
 
 
 # --- the README: a front door ---------------------------------------------------------------
@@ -191,12 +194,14 @@ def test_readme_quick_start_runs(tmp_path):
         done = subprocess.run([sys.executable, "-m", "scenerender", *args[1:]], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{command}: {done.stderr}"
-    assert Image.open(tmp_path / "quickstart.png").size == (1600, 1200)
+    with Image.open(tmp_path / "quickstart.png") as image:
+        assert image.size == (1600, 1200)
     python = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     done = subprocess.run([sys.executable, "-c", python], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
-    assert Image.open(tmp_path / "brain.png").size[0] > 0
+    with Image.open(tmp_path / "brain.png") as image:
+        assert image.size[0] > 0
 
 
 # --- the site and its gallery ---------------------------------------------------------------
@@ -266,7 +271,8 @@ def test_docs_site_builds_strict_with_current_gallery(tmp_path, request):
         doc = read_scene(path)
         scene = scenerender.load_scene(doc, item=expand_sweep(doc)[0].name if has_sweep(doc) else None)
         fresh = scenerender.render(scene, size=size, scale=1)
-        built = np.asarray(Image.open(picture))
+        with Image.open(picture) as image:
+            built = np.asarray(image)
         assert built.shape == (size[1], size[0], fresh.shape[2]), path.name
         assert np.array_equal(built, fresh), f"the gallery's {path.name} differs from a fresh render of it"
         rendered += 1
