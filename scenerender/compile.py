@@ -21,7 +21,7 @@ from .camera import CameraError, checked, explicit_camera, preset_camera
 from .framing import orbit_points, visible_points
 from .overlays import free_rect
 from .document import SceneDocument, read_scene
-from .errors import AtlasNotFoundError, LimitError, SceneError
+from .errors import AtlasNotFoundError, DataNotFetched, LimitError, SceneError
 from .limits import check_limit, over_limit
 from .plan import ScenePlan, RenderSettings
 from .schema import fill_defaults
@@ -197,9 +197,13 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
                            actor_specs=tuple(spec["actors"]))
         group = actor_spec.get("id", f"actors[{index}]")
         describes = bool(getattr(kinds[actor_spec["kind"]], "DESCRIBES_OTHERS", False))
-        # A legend or colour bar of an actor that failed would only repeat its problem.
-        collector = _Problems() if describes and problems.errors else problems
+        # A legend or colour bar of an actor that failed (or whose data are not fetched yet) would only
+        # repeat its problem.
+        collector = _Problems() if describes and (problems.errors or problems.not_fetched) else problems
         plans = collector.attempt(kinds[actor_spec["kind"]].build, actor_spec, ctx=ctx)
+        waits = bool(collector.not_fetched) and collector.not_fetched[-1] is actor_spec  # on its data
+        if plans is None and (waits or (collector is not problems and problems.not_fetched)):
+            problems.attempt(_check_without_data, actor_spec, ctx=ctx)  # what it says besides its data
         built[index] = [replace(plan, group=group) for plan in plans or ()]
     actors = [plan for index in sorted(built) for plan in built[index]]
 
@@ -260,13 +264,19 @@ class _Problems:
 
     def __init__(self):
         self.errors: list[SceneError] = []
+        #: The specs whose build stopped at public data not fetched yet (validation only; not a problem).
+        self.not_fetched: list = []
 
     def attempt(self, fn, *args, **kwargs):
-        """``fn(*args, **kwargs)``, or ``None`` after noting its :class:`SceneError`."""
+        """``fn(*args, **kwargs)``, or ``None`` after noting its :class:`SceneError` (or, when
+        validating, that it needs public data not fetched yet)."""
         try:
             return fn(*args, **kwargs)
         except SceneError as err:
             self.errors.append(err)
+            return None
+        except DataNotFetched:
+            self.not_fetched.append(args[0] if args else None)
             return None
 
     def raise_any(self) -> None:
@@ -278,6 +288,21 @@ class _Problems:
         problems.sort(key=lambda p: (p.line or 0, p.col or 0, p.path))
         first = self.errors[0]
         raise (first if len(self.errors) == 1 else type(first)(problems))
+
+
+def _check_without_data(spec: dict, *, ctx: BuildContext) -> None:
+    """What an actor says besides its data (colours, colour maps, look), checked for an actor whose
+    public data are not fetched yet (validation); the rest is checked once they are."""
+    for key in ("color", "silhouette"):
+        if spec.get(key) is not None:
+            ctx.color(spec[key], (key,))
+    for part, value in (spec.get("compartment_colors") or {}).items():
+        ctx.color(value, ("compartment_colors", part))
+    color_by = spec.get("color_by") if isinstance(spec.get("color_by"), dict) else {}
+    for key_path, value in ((("cmap",), spec.get("cmap")), (("color_by", "cmap"), color_by.get("cmap"))):
+        if isinstance(value, str):
+            ctx.cmap(value, key_path)
+    ctx.look(spec)
 
 
 def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int, int], camera: dict | None,

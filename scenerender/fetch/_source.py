@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataNotFetched
 from ..limits import check_limit, over_limit
 from ..sources._context import SourceContext
 from ..sources.neuron import NeuronData
 from ..sources.track import TrackData
 from ..sources.volume import VolumeData
-from .client import MAX_CONCURRENT, Fetcher, FetchError, PinnedFetcher, Recorder, Request, cache_root
+from .client import (MAX_CONCURRENT, Fetcher, FetchError, PinnedFetcher, Recorder, Request, base_url, cache_root,
+                     pending_notes)
 
 #: When a list (``scenerender fetch --to``), every source load appends the items it used.
 COLLECT: list | None = None
@@ -82,6 +84,7 @@ class Job:
     def __init__(self, spec: dict, ctx: SourceContext):
         self.spec, self.ctx = spec, ctx
         self.recorder = Recorder()
+        self.notes = pending_notes()  # validating: where a note on data not fetched yet goes
         if spec.get("pinned"):
             manifest = ctx.doc.resolve_path(ctx.path + ("pinned",), spec["pinned"], what="bundle manifest",
                                             error=type(ctx.fail("")))
@@ -100,6 +103,22 @@ class Job:
             return self.fetcher.get(req)
         except FetchError as err:
             raise FetchError(f"{self.where()}: {err}") from None
+        except DataNotFetched as err:
+            note = self.not_fetched_note(req)
+            if self.notes is not None and all(n.path != note.path for n in self.notes):
+                self.notes.append(note)
+            raise DataNotFetched(f"{self.where()}: {err}") from None
+
+    def not_fetched_note(self, req: Request):
+        """The located note validation prints for a source whose data are not cached yet."""
+        from urllib.parse import urlsplit
+
+        host = urlsplit(base_url(req.service)).netloc or base_url(req.service)
+        scene = self.ctx.doc.file
+        bundle = f"'scenerender fetch {scene} --to DIR'" if not scene.startswith("<") else "'scenerender fetch'"
+        return self.ctx.doc.problem(self.ctx.path, f"not fetched yet ({req.what}: not in the cache), so only its "
+                                                   f"query was checked; rendering fetches it from {host}, or "
+                                                   f"{bundle} makes a bundle for use offline")
 
     def map(self, load_one, names: list) -> list:
         """``load_one(name)`` for each name, at most MAX_CONCURRENT at a time; results in order."""
