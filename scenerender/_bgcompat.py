@@ -164,7 +164,7 @@ def offline_atlas_link_check() -> Iterator[None]:
     proxy.__dict__.update(
         {k: v for k, v in vars(requests).items() if not k.startswith("__")}
     )
-    proxy.get = _check_url_form
+    proxy.__dict__["get"] = _check_url_form
     metadata_utils.requests = proxy
     try:
         yield

@@ -12,16 +12,18 @@ repeat the first: ``round(D * fps)`` frames, the turn ending after the last.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, cast
 
 from .camera import CameraError, checked, interpolate_cameras, move_camera, rotate_about_focal
+from .options import Easing
 from .plan import RGB, CameraPlan
 from .suggest import did_you_mean
 
 #: Easing of a segment, applied to the fraction u of the segment elapsed.
-EASINGS = {
-    "linear": lambda u: u,
-    "ease_in_out": lambda u: u * u * (3 - 2 * u),
-    "step": lambda u: 1.0 if u >= 1 else 0.0,
+EASINGS: dict[str, Callable[[float], float]] = {
+    Easing.LINEAR: lambda u: u,
+    Easing.EASE_IN_OUT: lambda u: u * u * (3 - 2 * u),
+    Easing.STEP: lambda u: 1.0 if u >= 1 else 0.0,
 }
 
 
@@ -99,7 +101,7 @@ class Timeline:
 
     def states_at(self, t: float) -> dict[int, dict]:
         """plan index -> {property: value} for every animated property at time t."""
-        states: dict[str, dict] = {}
+        states: dict[int, dict] = {}
         for (index, prop), keys in self.tracks.items():
             states.setdefault(index, {})[prop] = _property_at(keys, t, prop)
         return states
@@ -114,8 +116,8 @@ def _property_at(keys: tuple[PropertyKey, ...], t: float, prop: str):
                 return key.value if t >= key.time else prev.value
             s = EASINGS[key.easing]((t - prev.time) / (key.time - prev.time))
             if prop == "color":
-                return tuple((1 - s) * a + s * b for a, b in zip(prev.value, key.value))
-            return (1 - s) * prev.value + s * key.value
+                return tuple((1 - s) * a + s * b for a, b in zip(cast(RGB, prev.value), cast(RGB, key.value)))
+            return (1 - s) * cast(float, prev.value) + s * cast(float, key.value)
     return keys[-1].value
 
 
@@ -164,7 +166,7 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     current = start_camera
     tracks: dict[tuple[int, str], list[PropertyKey]] = {}
     for position, key in keyframes:
-        where = ("animation", "keyframes", position)
+        where: tuple = ("animation", "keyframes", position)
         easing = key["easing"]
         if "camera" in key or "move" in key or not camera_keys:
             if "camera" in key:

@@ -110,7 +110,9 @@ def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
         Also do everything a render does short of drawing, as ``scenerender
         validate`` does: open the atlas, look up regions and colours, read
         every data source, check spaces, camera and animation. Default: the
-        schema only (fast; no atlas, no data).
+        schema only (fast; no atlas, no data). Never uses the network: a
+        public data source (fetched by name) is checked from the cache or its
+        bundle, or, when not fetched yet, up to its query (no problem).
 
     Returns
     -------
@@ -143,8 +145,11 @@ def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
 
 
 def _resolve(doc: SceneDocument, item: str | None) -> None:
-    from .compile import compile_scene, load_scene  # lazy (start-up time): schema-only validation loads no atlas
+    # lazy (start-up time): schema-only validation loads no atlas and no fetch client
+    from .compile import compile_scene, load_scene
+    from .fetch.client import cache_only
 
-    compile_scene(load_scene(doc, item=item), check_unused_sources=True)
+    with cache_only():  # validation never fetches: public data not cached yet are checked up to their query
+        compile_scene(load_scene(doc, item=item), check_unused_sources=True)
 
 

@@ -201,7 +201,8 @@ class SceneAtlas:
 
     @property
     def resolution(self) -> tuple[float, float, float]:
-        return tuple(float(r) for r in self.bg.resolution)
+        a, b, c = (float(r) for r in self.bg.resolution)
+        return a, b, c
 
     @property
     def shape_um(self) -> np.ndarray:
@@ -346,12 +347,22 @@ class SceneAtlas:
 
         Points map to voxels as brainglobe-atlasapi does (``int(um / res)``).
         """
-        annotation = self.bg.annotation
+        annotation = self.annotation
         index = np.floor(np.asarray(atlas_um, dtype=float) / np.array(self.resolution)).astype(np.int64)
         inside = ((index >= 0) & (index < np.array(annotation.shape))).all(axis=1)
         ids = np.zeros(len(index), dtype=np.int64)
         ids[inside] = annotation[tuple(index[inside].T)]
         return ids
+
+    @property
+    def annotation(self) -> np.ndarray:
+        """The annotation volume (region id per voxel), read once for this opened atlas (and so once
+        per process for an atlas of :mod:`scenerender.cache`)."""
+        if getattr(self.bg, "_annotation", None) is None:
+            lazy = _lazy_annotation(self.bg)
+            if lazy is not None:  # read here without dask's default scheduler (which imports distributed)
+                self.bg._annotation = _compute(lazy)
+        return self.bg.annotation
 
     def in_brain(self, atlas_um: np.ndarray) -> np.ndarray:
         """Boolean mask of points inside the brain (non-zero annotation), from
@@ -432,7 +443,7 @@ class BrainMask:
             lazy = _lazy_annotation(bg)
             if lazy is not None:
                 edges = np.cumsum((0, *lazy.chunks[0]))  # whole chunks: each read once
-                slabs = [np.packbits(np.asarray(lazy[a:b]) != 0, axis=2) for a, b in zip(edges[:-1], edges[1:])]
+                slabs = [np.packbits(_compute(lazy[a:b]) != 0, axis=2) for a, b in zip(edges[:-1], edges[1:])]
                 return cls.from_bits(np.concatenate(slabs), tuple(int(n) for n in lazy.shape))
         annotation = np.asarray(bg.annotation)
         return cls.from_bits(np.packbits(annotation != 0, axis=2), annotation.shape)
@@ -450,7 +461,7 @@ class BrainMask:
             where = np.nonzero(cols)[0]
             lo.append(where[0] if len(where) else 0)
             hi.append(where[-1] if len(where) else -1)
-        return cls(bits=bits, shape=tuple(int(n) for n in shape), lo=np.array(lo), hi=np.array(hi))
+        return cls(bits=bits, shape=(int(shape[0]), int(shape[1]), int(shape[2])), lo=np.array(lo), hi=np.array(hi))
 
     def contains(self, atlas_um: np.ndarray, resolution: np.ndarray) -> np.ndarray:
         """For each point (atlas microns), whether its voxel (``int(um / res)``) is brain."""
@@ -461,6 +472,15 @@ class BrainMask:
         i0, i1, i2 = index[inside].T
         out[inside] = (self.bits[i0, i1, i2 >> 3] >> (7 - (i2 & 7)).astype(np.uint8)) & 1 != 0
         return out
+
+
+def _compute(lazy) -> np.ndarray:
+    """A dask array read into memory with dask's threaded scheduler, named as a function: a scheduler
+    named by a string, or none, makes dask look for a distributed client, importing ``distributed``
+    (about half a second, more than reading a 25 um annotation's chunks)."""
+    import dask.threaded
+
+    return np.asarray(lazy.compute(scheduler=dask.threaded.get))
 
 
 def _lazy_annotation(bg):

@@ -125,7 +125,7 @@ def manifest_for(name: str, brainglobe_dir: Path | None = None) -> Path | None:
         if request.name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
             versions = _local_versions(EMBEDDED_DIR, EMBEDDED_NAME)
         else:
-            versions = _local_versions(request.brainglobe_dir or _default_brainglobe_dir(), request.name)
+            versions = _local_versions(request.brainglobe_dir or _default_brainglobe_dir(), str(request.name))
     except (AtlasUnavailable, OSError):
         return None
     return versions[0] if len(versions) == 1 else None

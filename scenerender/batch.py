@@ -41,6 +41,7 @@ from .errors import RenderError, SceneError
 from .fetch import prefetch
 from .fingerprint import scene_fingerprint
 from .images import write_image
+from .options import BatchState
 from .outputs import write_output
 from .paths import write_json_atomic
 from .provenance import is_up_to_date, provenance_record, publish
@@ -50,8 +51,8 @@ from .sweep import check_item, expand_sweep, has_sweep
 from .video import VideoWriter
 from .workers import adopt_environment, context, gl_threads, warm_imports, warm_worker_plugin
 
-#: Task and render states, as shown in the summary and the JSON report.
-RENDERED, SKIPPED, FAILED, INVALID = "rendered", "up to date", "failed", "invalid"
+#: Task and render states, as shown in the summary and the JSON report (:class:`scenerender.options.BatchState`).
+RENDERED, SKIPPED, FAILED, INVALID = BatchState.RENDERED, BatchState.SKIPPED, BatchState.FAILED, BatchState.INVALID
 
 
 # --------------------------------------------------------------------------- tasks
@@ -479,7 +480,7 @@ class BatchReport:
     seconds: float
 
     def counts(self) -> dict[str, int]:
-        out = {RENDERED: 0, SKIPPED: 0, FAILED: 0, INVALID: 0}
+        out: dict[str, int] = {RENDERED: 0, SKIPPED: 0, FAILED: 0, INVALID: 0}
         for job in self.renders:
             out[job.status] = out.get(job.status, 0) + 1
         return out

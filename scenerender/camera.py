@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .options import Projection
 from .plan import CameraPlan
 from .spaces import atlas_to_world, world_direction, world_to_atlas
 
@@ -49,7 +50,7 @@ def preset_camera(preset: str, points_world: np.ndarray, *, aspect: float, view_
     nothing is framed by a loose bounding box. ``aspect`` is width / height.
     """
     if view_angle < MIN_VIEW_ANGLE:
-        raise CameraError(f"view_angle {view_angle:g} is below {MIN_VIEW_ANGLE:g} degrees")
+        raise CameraError(f"view_angle {view_angle:g} is below {MIN_VIEW_ANGLE:g} degrees", key="view_angle")
     towards, up_name = PRESETS[preset]
     direction = _unit(sum(w * world_direction(name) for name, w in towards))
     up = world_direction(up_name)
@@ -105,7 +106,15 @@ def fit_view(direction, up, points_world: np.ndarray, *, aspect: float, view_ang
 
 
 class CameraError(ValueError):
-    """A camera that cannot be drawn (degenerate or not finite); the message says why."""
+    """A camera that cannot be drawn (degenerate or not finite); the message says why.
+
+    ``key`` names the camera key the problem is about (``zoom``, ``view_angle``,
+    ``view_up``), when it is one, so callers locate it without reading the message.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 #: Zoom and view angle beyond these make VTK's clipping and projection degenerate.
@@ -127,18 +136,19 @@ def checked(camera: CameraPlan) -> CameraPlan:
     if not np.isfinite(values).all():
         raise CameraError("the camera is not finite (a zoom or view_angle too extreme to frame the brain)")
     if not ZOOM_RANGE[0] <= camera.zoom <= ZOOM_RANGE[1]:
-        raise CameraError(f"zoom {camera.zoom:g} is outside {ZOOM_RANGE[0]:g}..{ZOOM_RANGE[1]:g}")
+        raise CameraError(f"zoom {camera.zoom:g} is outside {ZOOM_RANGE[0]:g}..{ZOOM_RANGE[1]:g}", key="zoom")
     if camera.view_angle < MIN_VIEW_ANGLE:
-        raise CameraError(f"view_angle {camera.view_angle:g} is below {MIN_VIEW_ANGLE:g} degrees")
+        raise CameraError(f"view_angle {camera.view_angle:g} is below {MIN_VIEW_ANGLE:g} degrees",
+                          key="view_angle")
     back = np.subtract(camera.position, camera.focal_point)
     distance = float(np.linalg.norm(back))
     if not distance > 1e-6 * max(1.0, float(np.abs(camera.focal_point).max())):
         raise CameraError("position and focal_point are the same point; the camera must look from somewhere")
     up = np.asarray(camera.view_up, dtype=float)
     if not np.linalg.norm(up) > 0:
-        raise CameraError("view_up is the zero vector; give the direction that is up in the image")
+        raise CameraError("view_up is the zero vector; give the direction that is up in the image", key="view_up")
     if np.linalg.norm(np.cross(back / distance, up / np.linalg.norm(up))) < 1e-6:
-        raise CameraError("view_up points along the line of sight; give a direction across it")
+        raise CameraError("view_up points along the line of sight; give a direction across it", key="view_up")
     return camera
 
 
@@ -146,14 +156,14 @@ def explicit_camera(spec: dict) -> CameraPlan:
     """A camera given in atlas microns (position, focal point, view-up)."""
     up = atlas_to_world(spec["view_up"])
     if not np.linalg.norm(up) > 0:
-        raise CameraError("view_up is the zero vector; give the direction that is up in the image")
+        raise CameraError("view_up is the zero vector; give the direction that is up in the image", key="view_up")
     return CameraPlan(
         tuple(atlas_to_world(spec["position"])),
         tuple(atlas_to_world(spec["focal_point"])),
         tuple(_unit(up)),
         float(spec["view_angle"]),
         float(spec["zoom"]),
-        spec["projection"] == "orthographic",
+        spec["projection"] == Projection.ORTHOGRAPHIC,
     )
 
 
@@ -167,7 +177,7 @@ def camera_to_scene(camera: CameraPlan) -> dict:
         "view_up": r(world_to_atlas(camera.view_up), 6),
         "zoom": camera.zoom,
         "view_angle": camera.view_angle,
-        "projection": "orthographic" if camera.orthographic else "perspective",
+        "projection": (Projection.ORTHOGRAPHIC if camera.orthographic else Projection.PERSPECTIVE).value,
     }
 
 

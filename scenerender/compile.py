@@ -20,12 +20,15 @@ from .atlas import AtlasRequest, AtlasUnavailable, SceneAtlas, open_bg_atlas
 from .camera import CameraError, checked, explicit_camera, preset_camera
 from .framing import orbit_points, visible_points
 from .overlays import free_rect
+from .panels import compile_panels
 from .document import SceneDocument, read_scene
-from .errors import AtlasNotFoundError, LimitError, SceneError
-from .limits import check_limit, over_limit
+from .errors import AtlasNotFoundError, DataNotFetched, LimitError, SceneError
+from .limits import PathRefused, check_input_file, check_limit, over_limit, resolve_scene_path
+from .options import Projection
 from .plan import ScenePlan, RenderSettings
-from .schema import fill_defaults
+from .schema import file_references, fill_defaults
 from .spaces import atlas_to_world, world_direction
+from .sweep import check_item, expand_sweep, has_sweep
 from .validate import check_scene
 from .suggest import did_you_mean
 
@@ -57,9 +60,6 @@ def check_input_paths(doc, spec: dict) -> None:
     refused, located, when it is outside the sandbox, a folder, a FIFO or
     device, or over the file_bytes limit, before anything opens it. A
     missing file is reported by whatever reads it."""
-    from .limits import PathRefused, check_input_file, resolve_scene_path
-    from .schema import file_references
-
     for where, value in file_references(spec):
         source = where[0] == "sources" and len(where) == 3
         prefix, what = (f"source {where[1]!r}: ", "data file") if source else ("", "file")
@@ -82,8 +82,6 @@ def load_scene(source, *, item: str | None = None) -> Scene:
     SceneError
         Listing every problem with its file, line and column.
     """
-    from .sweep import check_item, expand_sweep, has_sweep
-
     doc = read_scene(source)
     if not has_sweep(doc):
         if item is not None:
@@ -197,9 +195,13 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
                            actor_specs=tuple(spec["actors"]))
         group = actor_spec.get("id", f"actors[{index}]")
         describes = bool(getattr(kinds[actor_spec["kind"]], "DESCRIBES_OTHERS", False))
-        # A legend or colour bar of an actor that failed would only repeat its problem.
-        collector = _Problems() if describes and problems.errors else problems
+        # A legend or colour bar of an actor that failed (or whose data are not fetched yet) would only
+        # repeat its problem.
+        collector = _Problems() if describes and (problems.errors or problems.not_fetched) else problems
         plans = collector.attempt(kinds[actor_spec["kind"]].build, actor_spec, ctx=ctx)
+        waits = bool(collector.not_fetched) and collector.not_fetched[-1] is actor_spec  # on its data
+        if plans is None and (waits or (collector is not problems and problems.not_fetched)):
+            problems.attempt(_check_without_data, actor_spec, ctx=ctx)  # what it says besides its data
         built[index] = [replace(plan, group=group) for plan in plans or ()]
     actors = [plan for index in sorted(built) for plan in built[index]]
 
@@ -229,11 +231,11 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
             framing = brain if cam.get("frame") == "brain" else shown
             return checked(preset_camera(cam["preset"], framing, aspect=aspect or width / height,
                                          view_angle=cam["view_angle"], zoom=cam["zoom"],
-                                         orthographic=cam["projection"] == "orthographic",
+                                         orthographic=cam["projection"] == Projection.ORTHOGRAPHIC,
                                          rect=rect if aspect is None else (0.0, 1.0, 0.0, 1.0)))
         except CameraError as err:
-            key = next((k for k in ("view_angle", "zoom", "view_up") if str(err).startswith(k) and k in cam), None)
-            raise SceneError(doc.problem(where + ((key,) if key else ()), f"{err}")) from None
+            key = (err.key,) if err.key is not None and err.key in cam else ()  # the key, when the scene gives it
+            raise SceneError(doc.problem(where + key, f"{err}")) from None
 
     camera = problems.attempt(camera_from_spec, spec["camera"])
     problems.raise_any()  # the animation and panels start from the actors and the camera
@@ -245,8 +247,6 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     plan = ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
                      render=settings, output=output_path(scene), timeline=timeline, scene=scene)
     if "panels" in spec:
-        from .panels import compile_panels
-
         panels = compile_panels(
             scene, plan, figure=(int(width), int(height)),
             camera_for=lambda cam, aspect: camera_from_spec(cam, aspect=aspect),
@@ -260,13 +260,19 @@ class _Problems:
 
     def __init__(self):
         self.errors: list[SceneError] = []
+        #: The specs whose build stopped at public data not fetched yet (validation only; not a problem).
+        self.not_fetched: list = []
 
     def attempt(self, fn, *args, **kwargs):
-        """``fn(*args, **kwargs)``, or ``None`` after noting its :class:`SceneError`."""
+        """``fn(*args, **kwargs)``, or ``None`` after noting its :class:`SceneError` (or, when
+        validating, that it needs public data not fetched yet)."""
         try:
             return fn(*args, **kwargs)
         except SceneError as err:
             self.errors.append(err)
+            return None
+        except DataNotFetched:
+            self.not_fetched.append(args[0] if args else None)
             return None
 
     def raise_any(self) -> None:
@@ -280,12 +286,27 @@ class _Problems:
         raise (first if len(self.errors) == 1 else type(first)(problems))
 
 
+def _check_without_data(spec: dict, *, ctx: BuildContext) -> None:
+    """What an actor says besides its data (colours, colour maps, look), checked for an actor whose
+    public data are not fetched yet (validation); the rest is checked once they are."""
+    for key in ("color", "silhouette"):
+        if spec.get(key) is not None:
+            ctx.color(spec[key], (key,))
+    for part, value in (spec.get("compartment_colors") or {}).items():
+        ctx.color(value, ("compartment_colors", part))
+    color_by = spec.get("color_by")
+    if not isinstance(color_by, dict):
+        color_by = {}
+    for key_path, value in ((("cmap",), spec.get("cmap")), (("color_by", "cmap"), color_by.get("cmap"))):
+        if isinstance(value, str):
+            ctx.cmap(value, key_path)
+    ctx.look(spec)
+
+
 def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int, int], camera: dict | None,
                          scale: int) -> ScenePlan:
     """Another scene file drawn in one panel of ``scene``, at the panel's size."""
     file = scene.doc.resolve_path((*where, "scene"), path, what="panel scene")
-    from .limits import PathRefused, check_input_file
-
     try:
         if check_input_file(file, what="panel scene", shown=path, missing_ok=True) < 0:
             raise SceneError(scene.doc.problem((*where, "scene"), f"scene file {file} not found; the path is "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import yaml
 
@@ -306,7 +306,7 @@ def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None 
         if not isinstance(data, dict) and not (accept_list and isinstance(data, list)):
             kind = "empty" if data is None else _kind(data)
             raise SceneError(Problem(file, 1, 1, "", f"{what}, got {kind} document"))
-        doc = SceneDocument(data=data, file=file, base_dir=base)
+        doc = SceneDocument(data=cast(dict, data), file=file, base_dir=base)  # a list only where accept_list
         problems: list[Problem] = []
         _walk(node, (), doc, problems, loader, set())
     finally:

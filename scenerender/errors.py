@@ -76,3 +76,12 @@ class RenderError(RuntimeError):
     """Rendering or writing an output failed; exit status 1."""
 
     exit_status = 1
+
+
+class DataNotFetched(RenderError):
+    """Public data a source fetches by name is not in the cache while validating.
+
+    Validation never uses the network (:func:`scenerender.fetch.client.cache_only`):
+    it checks the source's query and notes that the data are fetched at render
+    time, instead of failing. Raised only inside that mode.
+    """

@@ -73,7 +73,7 @@ def software_versions() -> dict:
 
     from ._version import __version__
 
-    found = {"scenerender": __version__}
+    found: dict[str, str | None] = {"scenerender": __version__}
     for package in ("vtk", "pyvista", "brainglobe-atlasapi", "brainglobe-space", "numpy"):
         try:
             found[package] = version(package)

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def write_image(image: np.ndarray, path: Path, *, record: dict | None = None) ->
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal file permissions
         # zlib level 3: a fifth of level 6's time for files about a fifth larger
-        options = {"compress_level": 3} if suffix == ".png" else {}
+        options: dict[str, Any] = {"compress_level": 3} if suffix == ".png" else {}
         if record is not None:
             options.update(_embedded(record, suffix))
         iio.imwrite(tmp, image, extension=suffix, **options)

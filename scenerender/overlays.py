@@ -21,11 +21,13 @@ import unicodedata
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
 from .camera import _frame, image_directions, scale_at_depth
 from .errors import RenderError
+from .options import Corner
 from .plan import (ACTOR_PLANS, CameraPlan, ColorBarPlan, LabelsPlan, LegendPlan, LetterPlan,
                    OrientationPlan, ScaleBarPlan, ScenePlan, TitlePlan)
 
@@ -142,7 +144,7 @@ class _Measure:
         if key not in self._cache:
             from matplotlib.font_manager import FontProperties
 
-            props = FontProperties(family=RC["font.family"], size=size, weight="bold" if bold else "normal")
+            props = FontProperties(family=str(RC["font.family"]), size=size, weight="bold" if bold else "normal")
             lines = text.split("\n")
             widths, heights = [], []
             for line in lines:
@@ -175,7 +177,7 @@ class Placed:
     """One overlay with its box and what drawing it needs."""
 
     index: int
-    plan: object
+    plan: Any  # one of the overlay plans (DRAW's keys)
     box: Box
     size: float
     extra: dict
@@ -206,7 +208,7 @@ class OverlayLayout:
             factor *= 0.85
         return placed
 
-    def _place(self, camera: CameraPlan, visible, factor: float) -> list[Placed]:
+    def _place(self, camera: CameraPlan | None, visible, factor: float) -> list[Placed]:
         width, height = self.size
         short = min(width, height)
         margin, gap = MARGIN * short, GAP * short
@@ -227,12 +229,12 @@ class OverlayLayout:
                 placed.append(Placed(index, plan, box, size, {"text": text}))
         # Corner items stack away from their corner, in scene order (a panel letter first).
         stacks = {corner: (top if corner.startswith("top") else bottom)
-                  for corner in ("top_left", "top_right", "bottom_left", "bottom_right")}
+                  for corner in Corner}
         corner_items = sorted(((i, a) for i, a in shown if isinstance(a, (LetterPlan, LegendPlan, ScaleBarPlan,
                                                                           OrientationPlan))),
                               key=lambda pair: not isinstance(pair[1], LetterPlan))
         for index, plan in corner_items:
-            corner = "top_left" if isinstance(plan, LetterPlan) else plan.corner
+            corner = Corner.TOP_LEFT if isinstance(plan, LetterPlan) else Corner(plan.corner)
             w, h, extra, size = self._corner_size(plan, camera, factor)
             x0 = margin if corner.endswith("left") else width - margin - w
             if corner.startswith("top"):
@@ -249,7 +251,7 @@ class OverlayLayout:
                 placed.append(Placed(index, plan, Box(0, 0, 0, 0, "labels"), plan.size * factor, {}))
         return placed
 
-    def _corner_size(self, plan, camera: CameraPlan, factor: float):
+    def _corner_size(self, plan, camera: CameraPlan | None, factor: float):
         size = plan.size * factor
         if isinstance(plan, LetterPlan):  # sized by the panel layout for the whole figure, not the cell
             size = plan.size * self.settings.scale * factor / text_scale(self.settings)
@@ -621,5 +623,5 @@ def contrast_color(image: np.ndarray | None, x: float, y: float, size: float) ->
     return (0.0, 0.0, 0.0) if (background + 0.05) / 0.05 >= 1.05 / (background + 0.05) else (1.0, 1.0, 1.0)
 
 
-DRAW = {TitlePlan: _draw_title, LetterPlan: _draw_letter, LegendPlan: _draw_legend, ScaleBarPlan: _draw_scale_bar,
+DRAW: dict[type, Callable[..., Any]] = {TitlePlan: _draw_title, LetterPlan: _draw_letter, LegendPlan: _draw_legend, ScaleBarPlan: _draw_scale_bar,
         OrientationPlan: _draw_orientation, ColorBarPlan: _draw_colorbar, LabelsPlan: _draw_labels}

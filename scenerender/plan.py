@@ -32,9 +32,17 @@ class Timeline(Protocol):
     Declared here so that plans do not depend on the animation stage above them.
     """
 
-    fps: float
-    n_frames: int
-    quality: int
+    @property
+    def fps(self) -> float: ...
+
+    @property
+    def n_frames(self) -> int: ...
+
+    @property
+    def quality(self) -> int: ...
+
+    @property
+    def tracks(self) -> dict: ...
 
     def time_of(self, frame: int) -> float: ...
 

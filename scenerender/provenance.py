@@ -92,7 +92,7 @@ def render_options(*, output: Path, size=None, scale=None, time=None) -> dict:
     Without ``scale`` and ``time`` they are exactly what ``scenerender batch``
     uses, so a batch rerun skips an output that ``scenerender render`` made.
     """
-    options = {"size": [int(v) for v in size] if size else None, "format": Path(output).suffix.lower()}
+    options: dict = {"size": [int(v) for v in size] if size else None, "format": Path(output).suffix.lower()}
     if scale is not None:
         options["scale"] = int(scale)
     if time is not None:

@@ -105,7 +105,7 @@ class Scene:
         When the scene is not valid, with every problem located.
     """
 
-    def __init__(self, source: "str | Path | dict | Scene | None" = None, *, item: str | None = None):
+    def __init__(self, source: "str | Path | dict | SceneDocument | Scene | None" = None, *, item: str | None = None):
         from .compile import Scene as LoadedScene
         from .compile import load_scene
 
@@ -422,7 +422,7 @@ def _doc_table(node: dict) -> str:
     return "\n".join(lines)
 
 
-def _signature(node: dict, *, leading: list[inspect.Parameter] = ()) -> inspect.Signature:
+def _signature(node: dict, *, leading: tuple[inspect.Parameter, ...] = ()) -> inspect.Signature:
     params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY), *leading]
     for name in node.get("properties", {}):
         if name in ("kind", "$schema") or not name.isidentifier():
@@ -438,7 +438,7 @@ def _make_adder(kind: str):
         return self.add(kind, **props)
 
     adder.__name__ = adder.__qualname__ = f"add_{kind}"
-    adder.__signature__ = _signature(node)
+    adder.__signature__ = _signature(node)  # type: ignore[attr-defined]  # read by inspect.signature
     adder.__doc__ = (f"Append a '{kind}' actor: {node.get('description', '')}\n\n"
                      f"Keywords (from the scene schema)\n--------------------------------\n{_doc_table(node)}")
     return adder
@@ -453,8 +453,8 @@ def _make_setter(section: str):
         return self._set(section, value, props)
 
     setter.__name__ = setter.__qualname__ = f"set_{section}"
-    setter.__signature__ = _signature(merged, leading=[
-        inspect.Parameter("value", inspect.Parameter.POSITIONAL_ONLY, default=_UNSET)])
+    setter.__signature__ = _signature(merged, leading=(  # type: ignore[attr-defined]  # read by inspect.signature
+        inspect.Parameter("value", inspect.Parameter.POSITIONAL_ONLY, default=_UNSET),))
     setter.__doc__ = (f"Set '{section}': {node.get('description', '')}\n\n"
                       f"Give the whole value positionally (None removes the section"
                       f"{'; YAML text of a camera: block is read' if section == 'camera' else ''}), or change "

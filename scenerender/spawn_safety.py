@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import sys
 from pathlib import Path
+from types import FrameType
 
 
 def _is_main_guard(test: ast.expr) -> bool:
@@ -55,7 +56,7 @@ def unguarded_main_call() -> str | None:
     path = getattr(main, "__file__", None)
     if not path:
         return None  # interactive, notebook, python -c: nothing is re-run
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and not (frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"):
         frame = frame.f_back
     if frame is None:

@@ -38,7 +38,7 @@ _TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "a s
 
 def _type_word(kind) -> str:
     kinds = kind if isinstance(kind, list) else [kind]
-    return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
+    return " or ".join(str(_TYPE_WORDS.get(k, k)) for k in kinds)
 
 
 def _leaves(error: ValidationError) -> list[ValidationError]:
@@ -118,10 +118,10 @@ def _message(error: ValidationError, root: dict | None = None) -> tuple[str, Sce
         return ("data sources are not supported by this version of scenerender yet; "
                 "remove the entries under 'sources'"), path, False
     if v == "pattern":
-        words = _PATTERN_WORDS.get(error.validator_value)
-        if words is None:
+        pattern_words = _PATTERN_WORDS.get(error.validator_value)
+        if pattern_words is None:
             return f"{_show(value)} is not valid: {schema.get('description', error.message)}", path, False
-        return f"{_show(value)} is not {words}", path, False
+        return f"{_show(value)} is not {pattern_words}", path, False
     if v == "minLength":
         return "must not be empty", path, False
     if v == "not":  # the schema's 'not's forbid two alternative keys together

@@ -152,7 +152,8 @@ class VideoWriter:
 
                 iio.imwrite(self._tmp / f"frame_{self.count:05d}.png", frame)
             elif self.format == "gif":
-                self._gif.write(rgb, duration=self._gif_ms, loop=0)
+                # pillow's GIF plugin takes these; imageio types the generic PluginV3.write without them
+                self._gif.write(rgb, duration=self._gif_ms, loop=0)  # type: ignore[call-arg]
             else:
                 self._ffmpeg.stdin.write(rgb.tobytes())
         except BrokenPipeError:

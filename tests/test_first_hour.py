@@ -1,5 +1,5 @@
 """The first hour of a new user: light commands, validate that finds what a render
-would, suggestions for what people type, the README's examples, no hang, no surprise."""
+would, suggestions for what people type, the documented examples, no hang, no surprise."""
 
 from __future__ import annotations
 
@@ -151,11 +151,12 @@ def test_every_example_scene_validates(shared_data):  # the examples read data f
     assert result.returncode == 0 and result.stdout.count(": ok") == len(scenes), result.stderr
 
 
-# --- the README's error examples are what the program prints -----------------------------------
+# --- the documented error examples are what the program prints ---------------------------------
 
-def readme_error_example() -> tuple[str, list[str], str]:
-    """The quick start's example scene, the validate output shown for it, and the schema example line."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+def docs_error_example() -> tuple[str, list[str], str]:
+    """The quick start's example scene (docs/getting-started.md), the validate output shown for it,
+    and the schema example line."""
+    text = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
     section = text[text.index("Errors are one line per problem"):]
     scene = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
     shown = re.findall(r"^    (scene\.yaml:\d+:\d+: .*)$", section[:section.index("Regions are looked up")], re.M)
@@ -163,8 +164,8 @@ def readme_error_example() -> tuple[str, list[str], str]:
     return scene, shown, schema_line
 
 
-def test_readme_error_examples_are_real_output(tmp_path):
-    scene, shown, schema_line = readme_error_example()
+def test_docs_error_examples_are_real_output(tmp_path):
+    scene, shown, schema_line = docs_error_example()
     assert len(shown) == 3
     (tmp_path / "scene.yaml").write_text(scene)
     result = cli("validate", "scene.yaml", cwd=tmp_path)
@@ -219,7 +220,7 @@ def test_brainglobe_folder_is_read_as_brainglobe_reads_it(tmp_path):
     assert theirs == ours == str(tmp_path / "atlases")
 
 
-# --- no hang from the README's Python example -----------------------------------------------
+# --- no hang from the documented Python example -----------------------------------------------
 
 ANIMATED = """\
 version: 1

@@ -451,3 +451,18 @@ def test_example_scene_renders_from_a_fresh_registration(real_registration, tmp_
     image = scenerender.render(spec, size=(400, 300), scale=1)
     assert image.shape[:2] == (300, 400)
     assert len(np.unique(image[..., :3].reshape(-1, 3), axis=0)) > 20
+
+
+def test_mapping_report_of_a_registered_source(atlas, registration, tmp_path):
+    """The mapping report reads a registration's points through it (no other declaration to score)."""
+    from scenerender.mapping_report import mapping_report
+
+    raw = raw_points()
+    np.save(tmp_path / "cells.npy", raw)
+    scene = {"version": 1, "atlas": {"name": "embedded"}, "actors": [{"kind": "root"}],
+             "sources": {"cells": {"kind": "points", "path": str(tmp_path / "cells.npy"),
+                                   "space": {"registration": str(registration)}}}}
+    (report,) = mapping_report(scene, atlas=atlas)
+    expected = (known_field(raw_to_grid(raw)) + 0.5) * 100.0  # as test_points_follow_the_deformation
+    assert report.count == len(raw) and report.better is None
+    assert report.inside == pytest.approx(float(atlas.in_brain(expected).mean()), abs=0.01)

@@ -2,6 +2,9 @@
 
     python tools/update_docs.py          # rewrite docs/reference/
     python tools/update_docs.py --check  # exit 1 if docs/reference/ is stale
+
+Run it after every schema change (tests/test_docs.py and tests/test_contract.py fail until then).
+The scene reference used to sit in README.md (tools/update_readme.py, now a wrapper of this).
 """
 
 from __future__ import annotations

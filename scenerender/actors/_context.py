@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from ..atlas import RegionNotFound, SceneAtlas
 from ..colors import parse_color
 from ..document import ScenePath, SceneDocument
 from ..errors import SceneError, UnknownRegionError
+from ..options import Shading
 from ..plan import RGB
+from ..sources import SourceContext, load_source, provided_kind
 from ..suggest import did_you_mean
 
 
@@ -26,8 +27,6 @@ class SourceLoader:
 
     def get(self, name: str):
         if name not in self._loaded:
-            from ..sources import SourceContext, load_source
-
             ctx = SourceContext(doc=self.doc, path=("sources", name), atlas=self.atlas)
             self._loaded[name] = load_source(name, self.specs[name], ctx=ctx)
         return self._loaded[name]
@@ -58,12 +57,10 @@ class BuildContext:
     def source(self, name: str, kinds: tuple[str, ...], key_path: ScenePath = ("source",)):
         """The loaded data of source ``name``, which must be one of ``kinds``."""
         specs = self.sources.specs if self.sources is not None else {}
-        if name not in specs:
+        if self.sources is None or name not in specs:
             known = ", ".join(specs) or "none are defined"
             raise self.fail(key_path, f"no source named {name!r}{did_you_mean(name, specs)} (sources: {known}); "
                                       "define it under 'sources:'")
-        from ..sources import provided_kind
-
         kind = provided_kind(specs[name]["kind"])
         if kind not in kinds:
             raise self.fail(key_path, f"source {name!r} is a {kind} source; this actor draws "
@@ -92,13 +89,13 @@ class BuildContext:
     def look(self, spec: dict) -> dict:
         """The surface look keys of an actor (shading, silhouette) as SurfacePlan fields."""
         silhouette = spec.get("silhouette")
-        if silhouette is None and spec.get("shading") == "cartoon":
+        if silhouette is None and spec.get("shading") == Shading.CARTOON:
             silhouette = "black"  # cartoons are outlined
         return {"shading": spec.get("shading") or "",
                 "silhouette": None if silhouette is None else self.color(silhouette, ("silhouette",)),
                 # a cartoon's outline is its drawing: bolder than a silhouette on a shaded surface
                 "silhouette_width": float(spec.get("silhouette_width", 2.0))
-                * (CARTOON_OUTLINE if spec.get("shading") == "cartoon" else 1.0)}
+                * (CARTOON_OUTLINE if spec.get("shading") == Shading.CARTOON else 1.0)}
 
     def color(self, value, key_path: ScenePath) -> RGB:
         """A scene colour as RGB 0-1, failing with a located message."""

@@ -24,7 +24,7 @@ def build(spec: dict, *, ctx: BuildContext) -> list[ColorBarPlan]:
                                     "color_by, a volume in mode: render, or a heatmap")
         name = spec["of"]
     else:
-        mapped = {}
+        mapped: dict = {}
         for plan in ctx.plans:
             mapping = color_mapping_of(plan)
             if mapping is not None:

@@ -95,6 +95,10 @@ def _mapping(spec: dict, ctx: BuildContext, numbers: np.ndarray) -> ColorMapping
                         center=None if center is None else float(center), title=spec.get("title") or "")
 
 
+def _rgb(values) -> tuple[float, float, float]:
+    return float(values[0]), float(values[1]), float(values[2])
+
+
 def _resolve(spec: dict, ctx: BuildContext) -> tuple[dict[int, float], dict[int, str], ColorMapping]:
     """(structure id -> value, id -> acronym, colour mapping); unknown acronyms fail located."""
     given = read_values(spec, ctx)
@@ -118,7 +122,7 @@ def build(spec: dict, *, ctx: BuildContext) -> list:
     missing = ctx.color(spec["missing_color"], ("missing_color",))
     # a section always shows regions without a value; in 3D, a region given null
     if spec.get("section") is not None or any(math.isnan(v) for v in by_id.values()):
-        mapping = replace(mapping, missing=tuple(missing))
+        mapping = replace(mapping, missing=missing)
     plans = _section(spec, ctx, by_id, mapping, missing) if spec.get("section") is not None else \
         _surfaces(spec, ctx, by_id, acronyms, mapping, missing)
     if spec.get("colorbar", True) and not _has_colorbar(spec, ctx):
@@ -140,7 +144,7 @@ def _surfaces(spec: dict, ctx: BuildContext, by_id, acronyms, mapping: ColorMapp
             points, faces = ctx.atlas.region_mesh(sid, hemisphere=spec["hemisphere"])
         except RegionNotFound as err:
             raise ctx.fail(("values", acronyms[sid]), str(err)) from None
-        color = missing if math.isnan(value) else tuple(float(c) for c in mapping.colors([value])[0])
+        color = missing if math.isnan(value) else _rgb(mapping.colors([value])[0])
         plans.append(SurfacePlan(name=f"heatmap {acronyms[sid]}", points=atlas_to_world(points), faces=faces,
                                  color=color, alpha=float(spec["alpha"]), mapping=mapping, **ctx.look(spec)))
     return plans
@@ -168,7 +172,7 @@ def plane_frame(section: dict, shape_um: np.ndarray) -> tuple[np.ndarray, np.nda
     return normal * np.dot(point, normal), normal, u, v
 
 
-def sample_section(atlas, origin, u, v, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sample_section(atlas, origin, u, v, step: float) -> tuple[np.ndarray, int, int]:
     """Annotation ids on a grid in the plane: (ids (nu, nv), i range start, j range start).
 
     Grid point (i, j) is ``origin + i*step*u + j*step*v``; ids are those of
@@ -336,8 +340,8 @@ def boundary_segments(labels: np.ndarray, origin, u_axis, v_axis, step: float, i
     padded = np.pad(labels, 1)  # so the brain's own edge is outlined too
     # Between (i, j) and (i+1, j) (padded indices): at u = i + 0.5, from v = j - 0.5 to j + 0.5.
     a, b = np.nonzero(padded[:-1, :] != padded[1:, :])
-    u = a - 1 + i0 + 0.5
-    v = b - 1 + j0
+    u: np.ndarray = a - 1 + i0 + 0.5
+    v: np.ndarray = b - 1 + j0
     across_u = np.stack([np.stack([u, v - 0.5], -1), np.stack([u, v + 0.5], -1)], 1)
     # Between (i, j) and (i, j+1): at v = j + 0.5, from u = i - 0.5 to i + 0.5.
     a, b = np.nonzero(padded[:, :-1] != padded[:, 1:])

@@ -17,7 +17,7 @@ def build(spec: dict, *, ctx: BuildContext) -> list[LegendPlan]:
             ctx.plans_of(actor_id, ("actors", index))  # fails, located, for an unknown id
     else:  # every named actor that draws something in a colour of its own
         ids = [a["id"] for a in ctx.actor_specs if "id" in a]
-    entries = []
+    entries: list = []
     for index, actor_id in enumerate(ids):
         plans = [p for p in ctx.plans_of(actor_id, ("actors", index)) if not isinstance(p, OVERLAYS)]
         if not plans or any(color_mapping_of(p) is not None for p in plans):

@@ -49,7 +49,10 @@ def check_orientation(orientation: str) -> list[Finding]:
 
 
 def as_triplet(value) -> tuple[float, float, float]:
-    return tuple(float(v) for v in value) if isinstance(value, list) else (float(value),) * 3
+    if isinstance(value, list):
+        a, b, c = (float(v) for v in value)
+        return a, b, c
+    return float(value), float(value), float(value)
 
 
 def check_resolution(resolution, output_resolution, orientation: str = "asr") -> list[Finding]:
@@ -86,7 +89,8 @@ def check_resolution(resolution, output_resolution, orientation: str = "asr") ->
 def factors(resolution, output_resolution) -> tuple[int, int, int]:
     if output_resolution is None:
         return (1, 1, 1)
-    return tuple(int(round(b / a)) for a, b in zip(as_triplet(resolution), as_triplet(output_resolution)))
+    x, y, z = (int(round(b / a)) for a, b in zip(as_triplet(resolution), as_triplet(output_resolution)))
+    return x, y, z
 
 
 # --------------------------------------------------------------------------

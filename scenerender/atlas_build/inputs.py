@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,8 @@ def _read_zarr(path: Path, array_name: str | None) -> np.ndarray:
         except KeyError:
             names = sorted(name for name, _ in node.arrays())
             raise InputError(f"{path.name} has no array {array_name!r}; it has {', '.join(names) or 'none'}") from None
-    multiscales = node.attrs.get("multiscales") or node.attrs.get("ome", {}).get("multiscales")
+    attrs: Any = node.attrs  # JSON attributes (zarr types them as any JSON value)
+    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
     if multiscales:  # OME-Zarr: the first (finest) level
         return _checked_zarr(node[multiscales[0]["datasets"][0]["path"]], path.name)
     names = sorted(name for name, _ in node.arrays())

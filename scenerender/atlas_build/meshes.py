@@ -182,7 +182,7 @@ def _mesh_one(structure_id: int) -> tuple[int, float]:
         lut = np.zeros(len(w["values"]), dtype=bool)
         lut[members] = True
         inside = lut[crop]
-        occ = occupancy(inside, tuple(int(k) for k in f))
+        occ = occupancy(inside, (int(f[0]), int(f[1]), int(f[2])))
         surface = surface_from_occupancy(occ, lo + 0.5, w["options"])  # voxel centres at i + 1/2
         if surface is None:
             # Thinner than half a packaged voxel everywhere, yet it has voxels in the packaged

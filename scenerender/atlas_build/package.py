@@ -97,6 +97,10 @@ def _fail(recipe: Recipe, findings: list) -> RecipeError:
     return RecipeError([recipe.problem(path, message) for path, message in findings])
 
 
+def _shape3(shape) -> tuple[int, int, int]:
+    return int(shape[0]), int(shape[1]), int(shape[2])
+
+
 # --------------------------------------------------------------------------
 # prepare: read and check, no writing
 # --------------------------------------------------------------------------
@@ -153,6 +157,8 @@ def prepare(recipe: Recipe | str | Path, *, log=None) -> Prepared:
 
     # 2. stacks: shapes, then annotation values
     annotation = _stack(recipe, "annotation")
+    if annotation is None:  # the recipe schema requires it; checked by the recipe checks
+        raise _fail(recipe, [(("annotation",), "the recipe names no annotation stack")])
     reference = _stack(recipe, "reference")
     hemispheres = _stack(recipe, "hemispheres")
     shapes = {"annotation": annotation.shape}
@@ -205,7 +211,7 @@ def prepare(recipe: Recipe | str | Path, *, log=None) -> Prepared:
         hemispheres = hemispheres.astype(np.uint8, copy=False)
     return Prepared(recipe=recipe, structures=items, annotation=annotation, reference=reference,
                     hemispheres=hemispheres, resolution=resolution, mesh_ids=mesh_ids, notes=notes,
-                    input_annotation=input_annotation, factors=tuple(int(k) for k in f))
+                    input_annotation=input_annotation, factors=(int(f[0]), int(f[1]), int(f[2])))
 
 
 # --------------------------------------------------------------------------
@@ -299,7 +305,7 @@ def validate_package(bg_dir: Path, atlas_name: str) -> dict[str, str]:
 def _install(stage: Path, out: Path, trash: Path) -> list[Path]:
     """Move each component folder of ``stage/brainglobe-atlasapi`` into
     ``out/brainglobe-atlasapi`` (replacing the same component), one rename each."""
-    moved = []
+    moved: list[Path] = []
     for manifest_root in sorted((stage / BG_FOLDER).iterdir()):
         for version_dir in sorted(manifest_root.glob("*/*")):
             rel = version_dir.relative_to(stage)
@@ -418,7 +424,7 @@ def build(recipe: Recipe | Prepared | str | Path, output: Path | None = None, *,
     version = f"{ATLAS_VERSION}.{spec['minor_version']}"
     atlas_dir = out / BG_FOLDER / "atlases" / prepared.atlas_name / version.replace(".", "_")
     return BuildResult(atlas_name=prepared.atlas_name, version=version, output=out, atlas_dir=atlas_dir,
-                       shape=tuple(int(n) for n in prepared.annotation.shape), n_structures=len(structures),
+                       shape=_shape3(prepared.annotation.shape), n_structures=len(structures),
                        n_meshes=len(meshes), timings=timings, validation=validation, notes=prepared.notes)
 
 

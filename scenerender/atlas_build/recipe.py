@@ -177,7 +177,7 @@ def load_recipe(source: "str | Path | dict | SceneDocument") -> Recipe:
                 raise RecipeError(Problem(str(path), None, None, "", f"cannot read recipe file: {err}")) from None
             source = _read_text(text, file=str(path), base_dir=path.resolve().parent)
         else:
-            source = _read_text(source, file="<string>", base_dir=Path.cwd())
+            source = _read_text(str(source), file="<string>", base_dir=Path.cwd())
     doc = read_scene(source)
     schema = recipe_schema()
     problems = schema_problems(doc, _validator(), schema)

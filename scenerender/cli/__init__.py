@@ -104,10 +104,11 @@ def _release(err: BaseException) -> None:
 
     sys.unraisablehook = lambda unraisable: None  # restored when main returns
     seen = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        err.__traceback__ = None
-        err = err.__context__ or err.__cause__
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        cause.__traceback__ = None
+        cause = cause.__context__ or cause.__cause__
     gc.collect()
 
 

@@ -57,7 +57,7 @@ def run(args) -> int:
         jobs, _ = plan_batch(files, outdir=args.outdir, size=args.size, force=args.force, workers=args.jobs,
                              command=command)
         for job in jobs:
-            state = {SKIPPED: "up to date", INVALID: "invalid"}.get(job.status, "to render")
+            state = {str(SKIPPED): "up to date", str(INVALID): "invalid"}.get(job.status, "to render")
             print(f"{state:<10}  {job.output or job.key}" + (f"  ({job.message})" if job.message else ""))
         return 2 if any(job.status == INVALID for job in jobs) else 0
     executor = (DaskExecutor(args.scheduler, retries=args.retries) if args.scheduler

@@ -9,7 +9,8 @@ clearly better declaration (see :mod:`scenerender.mapping_report`).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+from ._options import add_scene_files
 
 
 def register(commands) -> None:
@@ -19,16 +20,17 @@ def register(commands) -> None:
                     "(MouseLight allenId, a points table's region_column), the fraction in their labelled major "
                     "division; warns, with the file and line, when another orientation or column order fits "
                     "clearly better. Exit 0 when no warning, 1 with warnings, 2 for an invalid scene.")
-    p.add_argument("scenes", nargs="+", type=Path, metavar="SCENE", help="scene YAML files")
+    add_scene_files(p)
     p.set_defaults(run=run)
 
 
-def print_report(scene, *, out=sys.stdout, err=sys.stderr) -> int:
-    """Print the mapping report of a loaded scene; return the number of warnings."""
+def print_report(scene, *, out=sys.stdout, err=sys.stderr, warnings_only: bool = False) -> int:
+    """Print the mapping report of a loaded scene; return the number of warnings. ``warnings_only``:
+    measure only the sources that can get a warning (see :func:`scenerender.mapping_report.mapping_report`)."""
     from ..mapping_report import mapping_report
 
     warnings = 0
-    for report in mapping_report(scene):
+    for report in mapping_report(scene, warnings_only=warnings_only):
         for line in report.lines():
             print(f"{scene.doc.file}: {line}", file=out)
         if report.warning:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ._options import add_scene_files
+
 
 def register(commands) -> None:
     p = commands.add_parser("fetch", help="download the public data scenes need (MouseLight, NeuroMorpho, Allen)",
                             description="Fetch every public data item the scenes name into the cache (once per "
                                         "item). With --to DIR, also write a bundle: the data, and each scene "
                                         "pointing at the local copies, which renders the same without network.")
-    p.add_argument("scenes", nargs="+", type=Path, metavar="SCENE", help="scene YAML files")
+    add_scene_files(p)
     p.add_argument("--to", type=Path, metavar="DIR", help="write a bundle (scenes + data) into DIR")
     p.set_defaults(run=run)
 

@@ -78,6 +78,8 @@ def run(args) -> int:
     if args.jobs < 1:
         raise RenderError("--jobs must be at least 1")
     out = output_path(scene, args.output, still=still)
+    if out is None:  # only an in-memory scene has no default output; this one was read from a file
+        raise RenderError(f"{args.scene}: no output; give one with -o")
     if scene.item is not None and args.output is None and "output" not in scene.spec["render"]:
         out.parent.mkdir(exist_ok=True)  # the sweep's own folder, next to the scene
     if still:
@@ -87,8 +89,8 @@ def run(args) -> int:
     plan = compile_scene(scene, size=args.size, scale=args.scale)
     if still:
         t = 0.0
-        if animated:
-            timeline = plan.timeline
+        timeline = plan.timeline
+        if animated and timeline is not None:
             frame = args.frame if args.frame is not None else None
             if frame is not None and not 0 <= frame < timeline.n_frames:
                 raise RenderError(f"--frame {frame} is outside the animation's frames 0..{timeline.n_frames - 1}")
@@ -105,8 +107,8 @@ def run(args) -> int:
                             options=render_options(output=out, size=args.size, scale=args.scale))
         write_output(plan, out, animation=True, jobs=args.jobs, progress=True, record=record)
         width, height = plan.render.size
-        print(f"wrote {out} ({plan.timeline.n_frames} frames, {width}x{height}, {plan.timeline.fps:g} fps)",
-              file=sys.stderr)
+        n_frames, fps = (plan.timeline.n_frames, plan.timeline.fps) if plan.timeline is not None else (0, 0.0)
+        print(f"wrote {out} ({n_frames} frames, {width}x{height}, {fps:g} fps)", file=sys.stderr)
     _camera_out(args, plan)
     return 0
 

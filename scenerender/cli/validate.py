@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+from ._options import add_scene_files
 
 
 def register(commands) -> None:
@@ -11,8 +12,11 @@ def register(commands) -> None:
                             description="Check scene files as a render would, short of drawing: the schema, "
                                         "then the atlas, regions, colours, data sources (every file read, "
                                         "unused ones too), spaces, camera and animation. Every problem of "
-                                        "every scene is reported, one located line each; exit 2 if any.")
-    p.add_argument("scenes", nargs="+", type=Path, metavar="SCENE", help="scene YAML files")
+                                        "every scene is reported, one located line each; exit 2 if any. "
+                                        "Never uses the network: public data sources (fetched by name) are "
+                                        "checked from the cache or their bundle; one not fetched yet gets a "
+                                        "note (it is fetched at render time), not an error.")
+    add_scene_files(p)
     p.add_argument("--schema-only", action="store_true",
                    help="only check each scene against the JSON Schema: fast, opens no atlas and reads no data")
     p.add_argument("--resolve", action="store_true",
@@ -27,7 +31,6 @@ def run(args) -> int:
     from ..sweep import expand_sweep, has_sweep
 
     status = 0
-    atlases: dict = {}  # scenes on the same atlas open it once
     for path in args.scenes:
         problems = []
         try:
@@ -35,24 +38,40 @@ def run(args) -> int:
             items = [i.name for i in expand_sweep(doc)] if has_sweep(doc) else [None]
         except SceneError as err:
             problems, items = list(err.problems), []
-        for item in items:  # every render of a sweep
-            try:
-                _check(doc, item, resolve=not args.schema_only, atlases=atlases)
-            except SceneError as err:
-                problems += [p for p in err.problems if p not in problems]
-        if not problems and not args.schema_only:
-            problems += _mapping_warnings(doc, items, show=args.resolve)
+        with _without_network(not args.schema_only) as notes:
+            for item in items:  # every render of a sweep
+                try:
+                    _check(doc, item, resolve=not args.schema_only)
+                except SceneError as err:
+                    problems += [p for p in err.problems if p not in problems]
+            if not problems and not args.schema_only:
+                problems += _mapping_warnings(doc, items, show=args.resolve)
         for problem in problems:
             print(problem, file=sys.stderr)
+        for note in notes:  # public data not in the cache: fetched at render time, not a problem
+            print(f"note: {note}", file=sys.stderr)
         if problems:
             status = 2
         else:
             print(f"{path}: ok" + (f" ({len(items)} sweep renders)" if items != [None] else "")
-                  + (" (schema only)" if args.schema_only else ""))
+                  + (" (schema only)" if args.schema_only else "")
+                  + (f" (public data of {len(notes)} source{'s' if len(notes) > 1 else ''} not fetched yet: "
+                     "checked up to the query)" if notes else ""))
     return status
 
 
-def _check(doc, item, *, resolve: bool, atlases: dict) -> None:
+def _without_network(resolve: bool):
+    """Validation never fetches: public data come from the cache or a bundle, else a note is collected."""
+    if not resolve:
+        import contextlib
+
+        return contextlib.nullcontext([])
+    from ..fetch.client import cache_only
+
+    return cache_only()
+
+
+def _check(doc, item, *, resolve: bool) -> None:
     from ..errors import SceneValidationError
     from ..api import validate_scene
 
@@ -64,7 +83,8 @@ def _check(doc, item, *, resolve: bool, atlases: dict) -> None:
         return
     from ..compile import compile_scene, load_scene
 
-    compile_scene(load_scene(doc, item=item), atlas_cache=atlases, check_unused_sources=True)
+    # The process's atlases (scenerender.cache): scenes on the same atlas, and the mapping report, open it once.
+    compile_scene(load_scene(doc, item=item), check_unused_sources=True)
 
 
 def _mapping_warnings(doc, items, *, show: bool) -> list:
@@ -77,7 +97,8 @@ def _mapping_warnings(doc, items, *, show: bool) -> list:
     from .check_space import print_report
 
     try:
-        print_report(load_scene(doc, item=items[0]), out=sys.stdout if show else io.StringIO(), err=sys.stderr)
+        print_report(load_scene(doc, item=items[0]), out=sys.stdout if show else io.StringIO(), err=sys.stderr,
+                     warnings_only=not show)
     except SceneError as err:
         return list(err.problems)
     return []

@@ -10,15 +10,18 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
+from ..errors import DataNotFetched
 from ..limits import check_limit, over_limit
 from ..sources._context import SourceContext
 from ..sources.neuron import NeuronData
 from ..sources.track import TrackData
 from ..sources.volume import VolumeData
-from .client import MAX_CONCURRENT, Fetcher, FetchError, PinnedFetcher, Recorder, Request, cache_root
+from .client import (MAX_CONCURRENT, Fetcher, FetchError, PinnedFetcher, Recorder, Request, base_url, cache_root,
+                     pending_notes)
 
 #: When a list (``scenerender fetch --to``), every source load appends the items it used.
 COLLECT: list | None = None
@@ -82,6 +85,7 @@ class Job:
     def __init__(self, spec: dict, ctx: SourceContext):
         self.spec, self.ctx = spec, ctx
         self.recorder = Recorder()
+        self.notes = pending_notes()  # validating: where a note on data not fetched yet goes
         if spec.get("pinned"):
             manifest = ctx.doc.resolve_path(ctx.path + ("pinned",), spec["pinned"], what="bundle manifest",
                                             error=type(ctx.fail("")))
@@ -89,7 +93,7 @@ class Job:
                 raise ctx.fail(f"bundle manifest {spec['pinned']!r} not found (looked for {manifest}); make it with "
                                "'scenerender fetch SCENE --to DIR'", ("pinned",))
             try:
-                self.fetcher = PinnedFetcher(manifest, recorder=self.recorder)
+                self.fetcher: Fetcher | PinnedFetcher = PinnedFetcher(manifest, recorder=self.recorder)
             except ValueError as err:
                 raise ctx.fail(str(err), ("pinned",)) from None
         else:
@@ -100,6 +104,22 @@ class Job:
             return self.fetcher.get(req)
         except FetchError as err:
             raise FetchError(f"{self.where()}: {err}") from None
+        except DataNotFetched as err:
+            note = self.not_fetched_note(req)
+            if self.notes is not None and all(n.path != note.path for n in self.notes):
+                self.notes.append(note)
+            raise DataNotFetched(f"{self.where()}: {err}") from None
+
+    def not_fetched_note(self, req: Request):
+        """The located note validation prints for a source whose data are not cached yet."""
+        from urllib.parse import urlsplit
+
+        host = urlsplit(base_url(req.service)).netloc or base_url(req.service)
+        scene = self.ctx.doc.file
+        bundle = f"'scenerender fetch {scene} --to DIR'" if not scene.startswith("<") else "'scenerender fetch'"
+        return self.ctx.doc.problem(self.ctx.path, f"not fetched yet ({req.what}: not in the cache), so only its "
+                                                   f"query was checked; rendering fetches it from {host}, or "
+                                                   f"{bundle} makes a bundle for use offline")
 
     def map(self, load_one, names: list) -> list:
         """``load_one(name)`` for each name, at most MAX_CONCURRENT at a time; results in order."""
@@ -165,6 +185,6 @@ def group_neurons(neurons: list[NeuronData], records: tuple) -> NeuronGroup:
         soma=neurons[0].soma,
         branches=tuple(b for n in neurons for b in n.branches),
         nodes=np.concatenate([n.nodes for n in neurons]),
-        node_regions=None if any(r is None for r in regions) else np.concatenate(regions),
+        node_regions=None if any(r is None for r in regions) else np.concatenate(cast(list[np.ndarray], regions)),
         soma_region=neurons[0].soma_region,
         somas=tuple(n.soma for n in neurons), fetched=records)

@@ -40,6 +40,18 @@ def _copy_into(src: Path, folder: Path, name: str) -> None:
     tmp.replace(target)
 
 
+def _bundled_name(doc, path, value: str, resolved: Path) -> str:
+    """A data file's name in the bundle: its digest, then its own name."""
+    from ..errors import SceneError
+    from ..paths import file_digest
+
+    digest = file_digest(resolved)
+    if digest is None:  # a FIFO or device, or over the file_bytes limit
+        raise SceneError(doc.problem(path, f"file {value!r} is not a regular file within the file_bytes limit, "
+                                           "so it cannot be bundled"))
+    return f"{digest[:12]}-{resolved.name}"
+
+
 def bundle_scene(scene_file: Path, to: Path, *, atlas_cache: dict | None = None) -> tuple[Path, int]:
     """Write the bundle of one scene; returns the written scene and the number of items."""
     from ..compile import _open_atlas, load_scene
@@ -93,9 +105,7 @@ def bundle_scene(scene_file: Path, to: Path, *, atlas_cache: dict | None = None)
         if not resolved.is_file():
             raise SceneError(doc.problem(path, f"file {value!r} not found (looked for {resolved})"))
         files_dir.mkdir(exist_ok=True)
-        from ..paths import file_digest
-
-        name = f"{file_digest(resolved)[:12]}-{resolved.name}"
+        name = _bundled_name(doc, path, value, resolved)
         _copy_into(resolved, files_dir, name)
         _set(raw, path, f"files/{name}")
     out = to / scene_file.name

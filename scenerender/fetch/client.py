@@ -18,12 +18,16 @@ Network use:
 - at most :data:`MAX_CONCURRENT` requests in flight per process.
 
 ``SCENERENDER_OFFLINE=1`` (or ``--offline``) never touches the network: a
-request not in the cache is an error naming the item.
+request not in the cache is an error naming the item. Validation
+(:func:`cache_only`) never touches it either: a request not in the cache
+raises :class:`~scenerender.errors.DataNotFetched`, which validation reports
+as a note (the data are fetched at render time), not as an error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
@@ -34,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import RenderError
+from ..errors import DataNotFetched, RenderError
 
 #: Default hosts; each can be overridden with ``SCENERENDER_<SERVICE>_URL``.
 BASE_URLS = {
@@ -51,6 +55,8 @@ CACHE_ENV = "SCENERENDER_CACHE_DIR"
 MAX_CONCURRENT = 4
 _SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT)
 _CHUNK = 1 << 16
+#: While validating: the list that collects a note per source whose data are not cached yet.
+_CACHE_ONLY: contextvars.ContextVar[list | None] = contextvars.ContextVar("scenerender_cache_only", default=None)
 
 
 class FetchError(RenderError):
@@ -59,6 +65,28 @@ class FetchError(RenderError):
 
 def offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+@contextlib.contextmanager
+def cache_only():
+    """Answer every request made inside from the cache (or a bundle) only, never the network.
+
+    Yields a list that collects one :class:`~scenerender.errors.Problem` per
+    source whose data are not in the cache (a note: they are fetched at
+    render time); such a source raises
+    :class:`~scenerender.errors.DataNotFetched`. Used by validation.
+    """
+    notes: list = []
+    token = _CACHE_ONLY.set(notes)
+    try:
+        yield notes
+    finally:
+        _CACHE_ONLY.reset(token)
+
+
+def pending_notes() -> list | None:
+    """The notes list of the enclosing :func:`cache_only`, or ``None`` outside one."""
+    return _CACHE_ONLY.get()
 
 
 def base_url(service: str) -> str:
@@ -180,6 +208,8 @@ class Fetcher:
         self.root = root or cache_root()
         self.offline = offline() if offline_only is None else offline_only
         self.recorder = recorder
+        #: Validating: answer from the cache only (read here, in the thread that starts the source's load).
+        self.cache_only = pending_notes() is not None
 
     # -- cache --------------------------------------------------------------
     def _paths(self, req: Request) -> tuple[Path, Path]:
@@ -208,6 +238,8 @@ class Fetcher:
         """The payload of ``req``: from the cache, else fetched (once, even across processes)."""
         item = self.cached(req)
         if item is None:
+            if self.cache_only:
+                raise DataNotFetched(f"{req.what or req.url()} is not in the cache ({self.root})")
             if self.offline:
                 raise FetchError(f"offline: {req.what or req.url()} is not in the cache ({self.root}); "
                                  f"fetch it once with network ('scenerender fetch SCENE'), or drop --offline / "
@@ -265,11 +297,12 @@ class Fetcher:
                 continue
             digest, size = sha256_file(tmp), tmp.stat().st_size
             os.replace(tmp, data)
+            retrieved = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             record = {"url": url, "method": req.method, "body": req.body, "what": req.what, "size": size,
-                      "sha256": digest, "retrieved": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                      "sha256": digest, "retrieved": retrieved}
             _write_atomic(meta, json.dumps(record, indent=1).encode())
             return Item(key=req.key, path=data, sha256=digest, size=size, service=req.service, what=req.what,
-                        id=req.item_id, url=url, method=req.method, body=req.body, retrieved=record["retrieved"])
+                        id=req.item_id, url=url, method=req.method, body=req.body, retrieved=retrieved)
         raise FetchError(f"{name}: cannot fetch {req.what or url}: {last} (tried {attempts} times; "
                          f"{url}); try again later, or use a bundle made with 'scenerender fetch'")
 

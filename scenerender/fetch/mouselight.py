@@ -14,6 +14,7 @@ import binascii
 import json
 
 from ..atlas import RegionNotFound
+from ..sources import SourceError
 from ..sources import neuron as neuron_reader
 from ._source import Job, group_neurons
 from .client import FetchError, Request
@@ -50,13 +51,15 @@ def swc_request(neuron_id: str) -> Request:
 def select_by_soma(job: Job, regions: list, limit: int) -> list[str]:
     """Ids of the neurons whose soma region is one of ``regions`` or a descendant (scene atlas), sorted."""
     ctx = job.ctx
-    wanted = set()
+    wanted, unknown = set(), []
     structures = ctx.atlas.bg.structures
     for i, ref in enumerate(regions):
         try:
             wanted.add(int(ctx.atlas.structure(ref)["id"]))
-        except RegionNotFound as err:  # located, with the atlas's did-you-mean
-            raise ctx.fail(str(err), ("soma_in", i)) from None
+        except RegionNotFound as err:  # located, with the atlas's did-you-mean; every one of the list
+            unknown += ctx.fail(str(err), ("soma_in", i)).problems
+    if unknown:
+        raise SourceError(unknown)
     inside = {int(s["id"]) for s in structures.values() if wanted & set(s["structure_id_path"])}
     reply = job.json(job.get(search_request()), "the MouseLight neuron list")
     try:

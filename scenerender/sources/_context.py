@@ -3,8 +3,10 @@ helpers for the errors every reader shares."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -18,8 +20,10 @@ from ..limits import (
     current_limits,
     how_to_raise,
     over_limit,
+    resolve_scene_path,
 )
-from ..spaces import SourceSpace, SpaceError
+from ..spaces import RegistrationSpace, SourceSpace, SpaceError
+from .registration import RegistrationError, registration_space
 
 #: Above this fraction of points outside the brain a source is rejected.
 MAX_OUTSIDE_FRACTION = 0.5
@@ -36,6 +40,9 @@ class SourceContext:
     doc: SceneDocument
     path: ScenePath
     atlas: SceneAtlas
+    #: Each ``space:`` value read through this context, by identity (id -> (value, space)): a source's
+    #: space is parsed once, and every later call (per branch, per check) gets the same object.
+    _spaces: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -52,9 +59,9 @@ class SourceContext:
         an error listing the known ones.
         """
         try:
-            path = self.doc.resolve_path(self.path + ("path",), spec["path"], what="data file", error=SourceError)
-        except SourceError as err:
-            raise self.fail(err.problems[0].message, ("path",)) from None
+            path = resolve_scene_path(spec["path"], self.doc.base_dir, what="data file")
+        except PathRefused as err:
+            raise self.fail(str(err), ("path",)) from None
         try:  # regular files only (a FIFO or device would block or never end), within file_bytes
             size = check_input_file(path, what="file", shown=spec["path"])
         except PathRefused as err:
@@ -76,26 +83,26 @@ class SourceContext:
             text = " ".join(str(err).split())[:500] or type(err).__name__
         return self.fail(f"cannot read {path.name!r} as {fmt}: {text}", ("path",))
 
-    def space(self, spec: dict) -> SourceSpace:
-        """The declared space, checked (bad orientation or resolution are located errors)."""
-        space = spec.get("space", "atlas")
-        if space == "atlas":
-            return SourceSpace.atlas()
-        if "registration" in space:
-            return self.registration_space(space)
-        try:
-            return SourceSpace(space["orientation"], resolution=space.get("resolution", (1, 1, 1)),
-                               offset=space.get("offset", (0, 0, 0)), shape=space.get("shape"),
-                               affine=space.get("affine"))
-        except SpaceError as err:
-            key = ("space", "orientation") if "orientation" in str(err) and "not an orientation" in str(err) \
-                else ("space",)
-            raise self.fail(str(err), key) from None
+    def space(self, spec: dict) -> SourceSpace | RegistrationSpace:
+        """The declared space, read once per ``space:`` value (bad orientation or resolution are
+        located errors); later calls return the same object, with its matrix."""
+        value = spec.get("space", "atlas")
+        known = self._spaces.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        space: SourceSpace | RegistrationSpace
+        if isinstance(value, dict) and "registration" in value:
+            space = self.registration_space(value)
+        else:
+            try:
+                space = SourceSpace.from_spec(value)
+            except SpaceError as err:
+                raise self.fail(str(err), err.path) from None
+        self._spaces[id(value)] = (value, space)  # the value is kept, so its id is not reused
+        return space
 
-    def registration_space(self, space: dict, *, volume_shape=None):
+    def registration_space(self, space: dict, *, volume_shape=None) -> RegistrationSpace:
         """The sample space of a brainreg output folder (``space.registration``)."""
-        from .registration import RegistrationError, registration_space
-
         key = ("space", "registration")
         folder = self.doc.resolve_path(self.path + key, space["registration"], what="registration folder",
                                        error=SourceError)
@@ -115,17 +122,15 @@ class SourceContext:
         coords = np.asarray(coords, dtype=float).reshape(-1, 3)
         if not (isinstance(space, dict) and "registration" in space) or not len(coords):
             return np.ones(len(coords), dtype=bool)
-        registration = self.registration_space(space)
+        registration = cast(RegistrationSpace, self.space(spec))  # a 'registration' space, checked above
         with np.errstate(invalid="ignore"):
             outside = registration.outside(registration.grid_index(coords))
         if outside.mean() > MAX_OUTSIDE_FRACTION:
             try:
                 registration.to_atlas(coords)
             except SpaceError as err:
-                raise self.fail(str(err), ("space",)) from None
+                raise self.fail(str(err), err.path) from None
         if outside.any():
-            import logging
-
             first = int(np.nonzero(outside)[0][0])
             logging.getLogger("scenerender").warning(
                 "%s: source %r: %d of %d %s lie beyond the registered sample (first at row %d) and are left out",
@@ -152,7 +157,7 @@ class SourceContext:
         try:
             atlas_um = self.space(spec).to_atlas(coords, shape=shape)
         except SpaceError as err:
-            raise self.fail(str(err), ("space",)) from None
+            raise self.fail(str(err), err.path) from None
         self.check_inside(atlas_um, what)
         return atlas_um
 

@@ -62,7 +62,7 @@ def _read_swc(path):
 def _chains(nodes: dict[int, tuple], children: dict[int, list[int]], roots: list[int]):
     """Split a node tree into unbranched chains (each starting at its branch point)."""
     chains = []
-    stack = [(r, None) for r in roots]
+    stack: list[tuple[int, int | None]] = [(r, None) for r in roots]
     while stack:
         start, parent = stack.pop()
         chain = [parent] if parent is not None else []

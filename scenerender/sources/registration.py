@@ -89,7 +89,7 @@ def _voxel_sizes(meta: dict, path: Path) -> tuple[float, float, float] | None:
     if len(values) != 3 or not all(np.isfinite(v) and v > 0 for v in values):
         raise RegistrationError(f"{path}: voxel_sizes {sizes!r} are not three positive numbers of microns; "
                                 "give space.resolution instead")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def _tiff_shape(path: Path) -> tuple[int, ...]:
@@ -142,7 +142,7 @@ def _read_cached(folder: str, stamp: tuple) -> Registration:
     meta = _read_metadata(path)
     orientation = str(meta.get("data_orientation") or meta.get("orientation") or "")
     sizes = _voxel_sizes(meta, path / METADATA)
-    fields = []
+    fields: list[np.ndarray] = []
     for name in FIELDS:
         fields.append(_read_field(path / name, fields[0].shape if fields else None))
     return Registration(folder=path, atlas=meta["atlas"], orientation=orientation,
@@ -150,7 +150,7 @@ def _read_cached(folder: str, stamp: tuple) -> Registration:
 
 
 def _stamp(folder: Path) -> tuple:
-    found = []
+    found: list[tuple[str, int | None, int | None]] = []
     for name in (METADATA, *FIELDS):
         try:
             st = (folder / name).stat()

@@ -1,0 +1,113 @@
+"""A source's space is read once at the boundary; volumes are mapped inside spaces.py; errors carry their key.
+
+Expected values come from a first-principles numpy mapping written here (which atlas axis each source axis
+runs along, and whether it runs against it), never from scenerender's output.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from scenerender.atlas import AtlasRequest, SceneAtlas, open_bg_atlas
+from scenerender.camera import CameraError, checked
+from scenerender.compile import compile_scene
+from scenerender.document import read_scene
+from scenerender.errors import SceneError
+from scenerender.plan import CameraPlan
+from scenerender.sources import SourceContext, SourceError, load_source
+from scenerender.spaces import SourceSpace, SpaceError
+
+ATLAS_PAIRS = {"a": 0, "p": 0, "s": 1, "i": 1, "r": 2, "l": 2}
+ORIENTATIONS = ["".join(pair[s] for pair, s in zip(order, starts))
+                for order in itertools.permutations(("ap", "si", "rl")) for starts in itertools.product((0, 1), repeat=3)]
+
+
+def on_source_axes(values: np.ndarray, orientation: str) -> np.ndarray:
+    """An asr array as a scanner with ``orientation`` stores it: axes reordered, then reversed where they run
+    against the atlas (a letter that is not asr's letter on that axis)."""
+    axes = [ATLAS_PAIRS[letter] for letter in orientation]
+    stack = np.transpose(values, axes)
+    flips = tuple(slice(None, None, -1) if letter != "asr"[ATLAS_PAIRS[letter]] else slice(None)
+                  for letter in orientation)
+    return np.ascontiguousarray(stack[flips])
+
+
+@pytest.fixture(scope="module")
+def atlas() -> SceneAtlas:
+    return SceneAtlas(open_bg_atlas(AtlasRequest(name="embedded")))
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+def test_map_volume_puts_every_voxel_back_on_the_atlas_axes(orientation):
+    """Each voxel holds its own asr index, so a wrong flip or order shows as a named mismatch."""
+    shape_asr = (3, 4, 5)
+    labelled = np.arange(np.prod(shape_asr)).reshape(shape_asr)
+    resolution_asr = np.array([10.0, 20.0, 30.0])
+    stack = on_source_axes(labelled, orientation)
+    resolution = [resolution_asr[ATLAS_PAIRS[letter]] for letter in orientation]
+    values, origin, spacing = SourceSpace(orientation, resolution=resolution).map_volume(stack)
+    assert np.array_equal(values, labelled), f"{orientation}: voxels not back in asr order"
+    assert np.allclose(spacing, resolution_asr)
+    assert np.allclose(origin, 0.5 * resolution_asr)  # the centre of voxel (0, 0, 0)
+
+
+def test_a_space_is_read_once_per_source_and_its_matrix_computed_once(atlas, tmp_path):
+    ctx = SourceContext(doc=read_scene({"version": 1}), path=("sources", "cells"), atlas=atlas)
+    spec = {"kind": "points", "space": {"orientation": "psl", "resolution": [25, 25, 25], "shape": [528, 320, 456]}}
+    space = ctx.space(spec)
+    assert ctx.space(spec) is space  # the same object every time for this source
+    assert space.matrix() is space.matrix()
+    with pytest.raises(ValueError):  # the kept matrix cannot be changed by a caller
+        space.matrix()[0, 0] = 2.0
+    # and the matrix is the first-principles map: psl at 25 um in a 528 x 320 x 456 space
+    source = np.array([[10.0, 20.0, 30.0]])
+    expected = [[(528 - 10) * 25, 20 * 25, (456 - 30) * 25]]
+    assert np.allclose(space.to_atlas(source), expected)
+
+
+def test_space_errors_carry_the_key_they_are_about():
+    with pytest.raises(SpaceError) as err:
+        SourceSpace.from_spec({"orientation": "psx"})
+    assert err.value.path == ("space", "orientation")
+    rotation = [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+    with pytest.raises(SpaceError) as err:
+        SourceSpace("asr", affine=rotation).map_volume(np.zeros((2, 2, 2)))
+    assert err.value.path == ("space", "affine")
+    with pytest.raises(SpaceError) as err:
+        SourceSpace("psl").matrix()  # a flip without the size of the source space
+    assert err.value.path == ("space",)
+
+
+def test_camera_errors_carry_the_key_they_are_about():
+    camera = CameraPlan((0.0, 0.0, 100.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0), 30.0, 1e9, False)
+    with pytest.raises(CameraError) as err:
+        checked(camera)
+    assert err.value.key == "zoom"
+    with pytest.raises(CameraError) as err:
+        checked(CameraPlan((0.0, 0.0, 100.0), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0), 30.0, 1.0, False))
+    assert err.value.key == "view_up"
+
+
+def test_a_bad_orientation_is_located_at_its_key(atlas, tmp_path):
+    (tmp_path / "cells.csv").write_text("x,y,z\n1,2,3\n")
+    text = f"version: 1\nsources:\n  cells:\n    kind: points\n    path: {tmp_path / 'cells.csv'}\n" \
+           "    space:\n      orientation: aal\n"
+    ctx = SourceContext(doc=read_scene(text), path=("sources", "cells"), atlas=atlas)
+    spec = {"kind": "points", "path": str(tmp_path / "cells.csv"), "space": {"orientation": "aal"}}
+    with pytest.raises(SourceError) as err:
+        load_source("cells", spec, ctx=ctx)
+    (problem,) = err.value.problems
+    assert problem.path == "sources.cells.space.orientation" and problem.line == 7
+    assert "'aal' is not an orientation" in problem.message
+
+
+def test_a_camera_error_is_located_at_the_key_the_scene_gives(tmp_path):
+    scene = ("version: 1\natlas: {name: embedded}\nactors:\n  - kind: root\ncamera:\n"
+             "  position: [0, 0, 0]\n  focal_point: [0, 0, 100]\n  view_up: [0, 0, 1]\n")
+    with pytest.raises(SceneError) as err:
+        compile_scene(scene, size=(64, 64))
+    (problem,) = err.value.problems
+    assert problem.path == "camera.view_up" and problem.line == 8, str(err.value)
