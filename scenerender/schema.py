@@ -1,7 +1,7 @@
 """The scene schema: loading it, filling its defaults, and describing it.
 
 ``schemas/scene.schema.json`` is the single source of truth for the scene
-language: defaults, enums and descriptions live there, and the README table,
+language: defaults, enums and descriptions live there, and the generated reference pages (docs/reference/),
 ``scenerender schema`` and editor autocompletion all come from it.
 """
 

@@ -23,7 +23,7 @@ SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
 def shared_data() -> Path:
     """The real data folder (../shared/data); tests using it skip without it."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder {SHARED_DATA} is absent (see README: Tests)")
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (see docs/getting-started.md: Set up)")
     return SHARED_DATA
 
 

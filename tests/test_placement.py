@@ -1,6 +1,6 @@
 """Exact placement: one voxel convention, proven in all 48 orientations.
 
-The convention (README, "Data in its own space"): along each source axis,
+The convention (docs/guides/data-spaces.md, "What a coordinate means"): along each source axis,
 coordinate ``x`` (source units) is ``x * resolution + offset`` microns from
 where that axis starts; voxel ``i`` of a volume covers ``[i, i + 1)`` units
 and its centre is ``i + 1/2``. The expected atlas microns here come from a

@@ -95,7 +95,7 @@ def test_points_follow_the_deformation(atlas, registration, tmp_path):
     data = load(atlas, {"kind": "points", "path": str(tmp_path / "cells.npy"),
                         "space": {"registration": str(registration)}})
     # sample -> grid as brainglobe-utils does it; the field's atlas voxel index a (NiftyReg: the voxel's
-    # centre) is at (a + 1/2) x 100 um here (README: what a coordinate means)
+    # centre) is at (a + 1/2) x 100 um here (docs/guides/data-spaces.md: what a coordinate means)
     expected = (known_field(raw_to_grid(raw)) + 0.5) * 100.0
     # trilinear reading of a smooth field: well under a micron from the formula
     np.testing.assert_allclose(data.points, expected, atol=1.0)

@@ -1,4 +1,4 @@
-"""Take the README's screenshot of ``scenerender preview`` in headless Chromium.
+"""Take the README's screenshot (examples/preview.png) of ``scenerender preview`` in headless Chromium.
 
     python tools/preview_screenshot.py [--out examples/preview.png]
 

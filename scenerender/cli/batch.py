@@ -24,7 +24,7 @@ def register(commands) -> None:
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="local worker processes (default: the number of cores, here %(default)s)")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on a dask.distributed cluster instead, e.g. tcp://10.0.0.5:8786 (see README)")
+                   help="run on a dask.distributed cluster instead, e.g. tcp://10.0.0.5:8786 (see docs/guides/batch.md)")
     p.add_argument("--force", action="store_true", help="render everything, even outputs that are up to date")
     p.add_argument("--size", type=_size, help="override render.size of every scene, e.g. 800x600")
     p.add_argument("--retries", type=int, default=1, metavar="N",

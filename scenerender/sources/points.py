@@ -51,7 +51,7 @@ def load(spec: dict, *, ctx: SourceContext) -> PointsData:
         raise ctx.fail(f"{path.name!r} holds no points")
     if fmt == "cellfinder-xml":
         # cellfinder writes the index of the voxel a cell is in; that voxel covers [i, i + 1),
-        # so the cell is at its centre, i + 1/2 (README: what a coordinate means)
+        # so the cell is at its centre, i + 1/2 (docs/guides/data-spaces.md: what a coordinate means)
         coords = coords + 0.5
     kept = ctx.inside_sample(spec, coords)
     if not kept.all():
