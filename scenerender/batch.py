@@ -21,6 +21,7 @@ the sidecar is what makes a rerun resume.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import math
 import os
@@ -305,40 +306,68 @@ def _worker_main(conn, recycle_after: int, gl_threads: int | None = None, env: d
 
 
 class _Worker:
-    def __init__(self, context, recycle_after: int, gl_threads: int | None = None):
+    """A local worker process: a fork of the warm fork server, or a worker of the warm
+    service (:mod:`scenerender.service`) that outlives this batch (``remote``)."""
+
+    def __init__(self, context, recycle_after: int, gl_threads: int | None = None, *, remote: bool = False):
+        self.task: RenderTask | None = None
+        self.done = 0
+        self.remote = remote
+        if remote:
+            from .service import connect
+
+            self.conn, self.process, self.recycle_after = connect(gl_threads or 1, recycle_after)
+            return
         parent, child = context.Pipe()
         self.conn = parent
         self.process = context.Process(target=_worker_main, args=(child, recycle_after, gl_threads, dict(os.environ)),
                                        daemon=True)
         self.process.start()
         child.close()
-        self.task: RenderTask | None = None
-        self.done = 0
         self.recycle_after = recycle_after
 
     def give(self, task: RenderTask) -> None:
         self.task = task
         try:
-            self.conn.send(task)
+            self.conn.send((execute_task, task) if self.remote else task)
         except OSError:  # it died before taking the task: seen through its sentinel and retried
             pass
 
+    def release(self) -> None:
+        """An idle worker: told that this batch is done (a service worker then waits for the next)."""
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        if self.remote:
+            self.conn.close()
+            self.process.close()
+        else:
+            self.process.join(5)
+            self.stop()
+
     def stop(self) -> None:
+        """End the process now (an interrupted or failed render)."""
         if self.process.is_alive():
             self.process.terminate()
         self.process.join(5)
         if self.process.is_alive():
             self.process.kill()
-            self.process.join()
+            self.process.join(5 if self.remote else None)
         self.conn.close()
+        if self.remote:
+            self.process.close()
 
 
 class LocalExecutor:
     """``jobs`` worker processes (:func:`scenerender.workers.context`), each recycled after ``recycle_after`` tasks."""
 
-    def __init__(self, jobs: int = 1, *, recycle_after: int = 20, retries: int = 1):
+    def __init__(self, jobs: int = 1, *, recycle_after: int = 20, retries: int = 1, service: bool | None = None):
         self.jobs, self.recycle_after, self.retries = max(1, jobs), max(1, recycle_after), max(0, retries)
         self.workers: list[_Worker] = []
+        if service is None:
+            from .service import enabled
+
+            service = enabled()
+        self.service = service  # warm workers of the per-user service (scenerender.service), else our own
 
     @property
     def description(self) -> str:
@@ -353,19 +382,39 @@ class LocalExecutor:
     def _new_worker(self) -> _Worker:
         from .workers import context
 
-        # A fork of the warm fork server (scenerender.workers), never of this process (GL state, threads).
-        worker = _Worker(context(), self.recycle_after, self.gl_threads)
+        worker = None
+        if self.service:
+            from .service import ServiceUnavailable
+
+            try:
+                worker = _Worker(None, self.recycle_after, self.gl_threads, remote=True)
+            except ServiceUnavailable as err:
+                print(f"scenerender batch: starting workers of its own (the warm worker service: {err})",
+                      file=sys.stderr)
+                self.service = False
+        if worker is None:
+            # A fork of the warm fork server (scenerender.workers), never of this process (GL state, threads).
+            worker = _Worker(context(), self.recycle_after, self.gl_threads)
         self.workers.append(worker)
         return worker
 
     def start(self) -> None:
-        """Start the workers ahead of the first task, so their imports overlap the planning."""
+        """Start the workers ahead of the first task, so their imports overlap the planning:
+        the service (in the background, if it is not running), else our own workers."""
+        if self.service:
+            from .service import ServiceUnavailable, ensure_started
+
+            try:
+                ensure_started()
+                return
+            except ServiceUnavailable:
+                self.service = False
         while len(self.workers) < self.jobs:
             self._new_worker()
 
     def close(self) -> None:
         for worker in self.workers:
-            worker.stop()
+            worker.stop() if worker.task else worker.release()
         self.workers = []
 
     def run(self, tasks: list[RenderTask], on_result) -> None:
@@ -397,6 +446,9 @@ class LocalExecutor:
                                 worker.process.join(10)
                                 worker.stop()
                                 self.workers.remove(worker)
+                            elif not queue:
+                                worker.release()  # nothing left for it: back to the service now
+                                self.workers.remove(worker)
                             continue
                     if worker.task is not None and not worker.process.is_alive():
                         task, worker.task = worker.task, None
@@ -404,7 +456,8 @@ class LocalExecutor:
                         worker.stop()
                         self.workers.remove(worker)
                         _remove_partial(task)
-                        how = f"killed by signal {-code}" if code and code < 0 else f"exited with status {code}"
+                        how = (f"killed by signal {-code}" if code and code < 0 else
+                               "died" if code is None else f"exited with status {code}")
                         if attempts[task.key] <= self.retries:
                             print(f"scenerender batch: worker {how} while rendering {task.key}; retrying",
                                   file=sys.stderr)
@@ -417,7 +470,7 @@ class LocalExecutor:
         finally:
             in_flight = [w.task for w in self.workers if w.task]
             for worker in self.workers:
-                worker.stop()
+                worker.stop() if worker.task else worker.release()  # busy ones are ended: nothing half-written
             for task in in_flight:
                 _remove_partial(task)
             self.workers = []

@@ -39,12 +39,21 @@ def gl_threads(jobs: int) -> int:
     return max(1, cores // max(1, jobs))
 
 
+#: Variables a process reads once (at import, or at its first GL context): a warm process
+#: keeps its own where the caller's environment does not set them (e.g. the EGL window
+#: that importing the renderer chose without a display).
+PROCESS_ENV = ("LP_", "GALLIUM_", "MESA_", "LIBGL_", "VTK_", "EGL_", "__EGL", "__GLX", "PYTHON", "LD_",
+               "OMP_", "OPENBLAS_", "MKL_", "BLIS_", "DISPLAY", "WAYLAND_", "PYVISTA_")
+
+
 def adopt_environment(env: dict) -> None:
     """In a new worker: the parent's environment as it is now. A fork of the fork server
     starts with the server's, taken when the server started; since then the parent may
     have set the sandbox, limits or service addresses (all passed in the environment)."""
+    own = {k: v for k, v in os.environ.items() if k.startswith(PROCESS_ENV) and k not in env}
     os.environ.clear()
     os.environ.update(env)
+    os.environ.update(own)
 
 
 def set_worker_threads(jobs: int) -> None:

@@ -11,6 +11,8 @@ os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
 # Tests never reach a real public service: fetching is offline unless a test points the client at
 # its loopback server (tests/public_services.py), with a fresh cache folder of its own.
 os.environ.setdefault("SCENERENDER_OFFLINE", "1")
+# Batches reuse the warm workers of a per-user service (scenerender.service); in tests it ends soon after.
+os.environ.setdefault("SCENERENDER_WORKER_IDLE", "20")
 
 from public_services import embedded_atlas, public_services  # noqa: E402,F401  (fixtures)
 

@@ -4,8 +4,14 @@ with their share of the cores."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
 
+import psutil
 import pytest
 
 from scenerender import workers
@@ -55,3 +61,100 @@ def test_dask_workers_are_warmed_by_the_plugin():
         client.register_plugin(workers.warm_worker_plugin())
         after = next(iter(client.run(_imported, HEAVY).values()))
         assert after == {name: True for name in HEAVY}
+
+
+# --------------------------------------------------------------------------- the warm worker service
+
+
+@pytest.fixture
+def fresh_service(tmp_path, monkeypatch):
+    """A service of this test's own (a fresh folder), ending 3 s after its last batch."""
+    from scenerender import service
+
+    if not service.enabled():
+        pytest.skip("no warm worker service on this platform (needs fork, Unix sockets and pidfd)")
+    folder = Path(tempfile.mkdtemp(prefix="srsvc-", dir="/tmp"))  # short: socket paths are limited
+    monkeypatch.setenv(service.DIR_ENV, str(folder))
+    monkeypatch.setenv(service.IDLE_ENV, "3")
+    yield folder
+    for sock in folder.glob("*/s"):  # wait for it to end by itself (its idle timeout)
+        deadline = time.monotonic() + 60
+        while sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _two_regions(folder: Path) -> Path:
+    scene = folder / "regions.yaml"
+    scene.write_text(textwrap.dedent("""\
+        version: 1
+        atlas: embedded
+        sweep:
+          product:
+            region: [TH, CP]
+          name: "{region}"
+        actors:
+          - kind: region
+            regions: ${region}
+        render:
+          size: [96, 72]
+        """))
+    return scene
+
+
+def test_a_second_batch_gets_the_warm_workers_of_the_first(fresh_service, tmp_path):
+    from scenerender.batch import RENDERED, LocalExecutor, plan_batch
+
+    runs = []
+    for run in range(2):
+        jobs, tasks = plan_batch([_two_regions(tmp_path)], outdir=tmp_path / f"out{run}", force=True, workers=1)
+        assert len(tasks) == 2, [job.message for job in jobs]
+        results = []
+        LocalExecutor(1, service=True).run(tasks, lambda task, result: results.append(result))
+        runs.append(results)
+    assert [r["status"] for results in runs for r in results] == [RENDERED] * 4
+    pids = {r["pid"] for results in runs for r in results}
+    assert len(pids) == 1, "the second batch should reuse the first batch's worker"
+    (pid,) = pids
+    worker = psutil.Process(pid)
+    assert worker.is_running() and worker.ppid() != os.getpid(), "a service worker that outlives the batch"
+    for run in range(2):
+        assert sorted(p.name for p in (tmp_path / f"out{run}" / "regions").iterdir()) == ["CP.png", "TH.png"]
+
+
+def test_a_service_worker_takes_each_callers_environment_and_folder(fresh_service, tmp_path, monkeypatch):
+    from scenerender import service
+
+    seen = []
+    for mark in ("first", "second"):
+        here = tmp_path / mark
+        here.mkdir()
+        monkeypatch.chdir(here)
+        monkeypatch.setenv("SCENERENDER_TEST_MARK", mark)
+        conn, process, _ = service.connect(1, 20)
+        try:
+            for call in ((os.environ.get, "SCENERENDER_TEST_MARK"), (os.path.abspath, "."), (os.path.realpath, ".")):
+                conn.send(call)
+                seen.append(conn.recv())
+            seen.append(process.pid)
+        finally:
+            conn.send(None)
+            conn.close()
+    assert seen[0] == "first" and seen[4] == "second"
+    assert Path(seen[2]) == (tmp_path / "first").resolve() and Path(seen[6]) == (tmp_path / "second").resolve()
+    assert seen[3] == seen[7], "the same warm worker served both callers"
+
+
+def test_the_service_ends_after_its_idle_timeout(fresh_service):
+    from scenerender import service
+
+    conn, process, _ = service.connect(1, 20)
+    conn.send(None)
+    conn.close()
+    sockets = list(fresh_service.glob("*/s"))
+    assert len(sockets) == 1
+    deadline = time.monotonic() + 120
+    while (sockets[0].exists() or process.is_alive()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not sockets[0].exists(), "the service should remove its socket when it ends"
+    assert not process.is_alive(), "its idle worker should end with it"
