@@ -141,7 +141,31 @@ def _locked(folder: Path):
 
 # --------------------------------------------------------------------------- the caller's side
 
-_launched: dict[str, subprocess.Popen] = {}
+def _log(folder: Path) -> str:
+    try:
+        return (folder / "log").read_text(errors="replace")[-2000:].strip() or "no message"
+    except OSError:
+        return "no message"
+
+
+def _service_pid(folder: Path) -> int | None:
+    """The service's process id, while it runs."""
+    try:
+        pid = int((folder / "pid").read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def _starting(folder: Path) -> bool:
+    """A service launched less than START_TIMEOUT ago still runs (it may still be importing)."""
+    try:
+        age = time.time() - (folder / "pid").stat().st_mtime
+    except OSError:
+        return False
+    return age < START_TIMEOUT and _service_pid(folder) is not None
+
 
 
 def _try_connect(folder: Path, key: bytes):
@@ -164,20 +188,24 @@ def ensure_started() -> Path:
         if conn is not None:
             conn.close()  # the service sees EOF before a hello, and goes on
             return folder
-        running = _launched.get(str(folder))
-        if running is not None and running.poll() is None:
-            return folder  # started by this process, still importing
+        if _starting(folder):
+            return folder  # started a moment ago (by us or another batch), still importing
         with contextlib.suppress(FileNotFoundError):
             (folder / SOCKET_NAME).unlink()  # stale: no one answers
         env = dict(os.environ)
         # the same modules as this process, wherever it was started from
         env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p or os.getcwd()) for p in sys.path)
         with open(folder / "log", "wb") as log:
-            _launched[str(folder)] = subprocess.Popen(
-                [sys.executable, "-m", "scenerender.service", str(folder), str(idle_timeout()),
-                 str(_package_dir())],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, close_fds=True,
-                start_new_session=True, cwd="/", env=env)
+            # it forks itself into the background and says its process id
+            launcher = subprocess.run(
+                [sys.executable, "-m", "scenerender.service", str(folder), str(idle_timeout()), str(_package_dir())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, close_fds=True,
+                start_new_session=True, cwd="/", env=env, timeout=60, check=False)
+        try:
+            pid = int(launcher.stdout.split()[0])
+        except (ValueError, IndexError):
+            raise ServiceUnavailable(f"the worker service did not start: {_log(folder)}") from None
+        (folder / "pid").write_text(f"{pid}\n")
     return folder
 
 
@@ -186,6 +214,7 @@ def connect(gl_threads: int, recycle_after: int):
     folder = ensure_started()
     key = _authkey(folder)
     deadline = time.monotonic() + START_TIMEOUT
+    relaunched = False
     while True:
         conn = _try_connect(folder, key)
         if conn is not None:
@@ -199,10 +228,10 @@ def connect(gl_threads: int, recycle_after: int):
                 pass
             conn.close()  # the service ended meanwhile (idle): start another
             folder = ensure_started()
-        launched = _launched.get(str(folder))
-        if launched is not None and launched.poll() is not None and _try_connect(folder, key) is None:
-            log = (folder / "log").read_text(errors="replace")[-2000:]
-            raise ServiceUnavailable(f"the worker service exited with status {launched.returncode}: {log}")
+        if _service_pid(folder) is None and _try_connect(folder, key) is None:
+            if relaunched:
+                raise ServiceUnavailable(f"the worker service ended: {_log(folder)}")
+            relaunched, folder = True, ensure_started()  # it had just ended (idle)
         if time.monotonic() > deadline:
             raise ServiceUnavailable("the worker service did not answer")
         time.sleep(0.05)
@@ -425,5 +454,17 @@ def serve(folder: Path, idle: float, package: str | None = None) -> int:
     return 0
 
 
+def _main(argv: list[str]) -> int:
+    """Started by :func:`ensure_started`: fork into the background, print the service's pid, serve."""
+    pid = os.fork()
+    if pid:
+        print(pid, flush=True)
+        return 0
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    return serve(Path(argv[0]), float(argv[1]), argv[2] if len(argv) > 2 else None)
+
+
 if __name__ == "__main__":
-    sys.exit(serve(Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))
+    code = _main(sys.argv[1:])
+    sys.stdout.flush()
+    os._exit(code)
