@@ -245,7 +245,13 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                                        extra={"sweep_item": name, "sweep_values": item.values or None})
             animated = "animation" in scene.spec
             n_frames = _frame_count(scene) if animated and workers > 1 else None
-            per_task = frames_per_task or (max(30, math.ceil(n_frames / workers)) if n_frames else None)
+            parts = workers
+            if n_frames and not frames_per_task:  # split only where parallel frames pay (scenerender.workers)
+                from .workers import frame_processes
+
+                parts = frame_processes(workers, n_frames)[0]
+                n_frames = n_frames if parts > 1 else None
+            per_task = frames_per_task or (max(30, math.ceil(n_frames / parts)) if n_frames else None)
             if n_frames and per_task < n_frames:
                 job.n_frames = n_frames
                 frames_dir = out.parent / f".{out.name}.frames-{fingerprint.digest[:12]}"

@@ -140,3 +140,39 @@ def test_the_service_ends_after_its_idle_timeout(fresh_service):
         time.sleep(0.2)
     assert not sockets[0].exists(), "the service should remove its socket when it ends"
     assert not process.is_alive(), "its idle worker should end with it"
+
+
+def test_parallel_frames_only_where_they_pay(monkeypatch):
+    """``--jobs N`` for a video: N processes only with 2 cores each (software GL) and 30 frames each."""
+    monkeypatch.delenv(workers.PARALLEL_FRAMES_ENV, raising=False)
+    monkeypatch.setattr(workers, "hardware_gl", lambda: False)
+    monkeypatch.setattr(workers, "usable_cores", lambda: 2)
+    n, why = workers.frame_processes(2, 120)
+    assert n == 1 and "2 cores" in why and "llvmpipe" in why
+    monkeypatch.setattr(workers, "usable_cores", lambda: 16)
+    assert workers.frame_processes(4, 600) == (4, None)
+    assert workers.frame_processes(16, 600)[0] == 8  # 16 cores / 2 per process
+    n, why = workers.frame_processes(4, 60)  # 60 frames pay for 2 processes, not 4
+    assert n == 2 and "60 frames" in why
+    monkeypatch.setattr(workers, "hardware_gl", lambda: True)
+    assert workers.frame_processes(16, 600) == (16, None)
+    monkeypatch.setenv(workers.PARALLEL_FRAMES_ENV, "1")
+    monkeypatch.setattr(workers, "usable_cores", lambda: 2)
+    assert workers.frame_processes(2, 10) == (2, None)
+    monkeypatch.setenv(workers.PARALLEL_FRAMES_ENV, "0")
+    assert workers.frame_processes(8, 6000)[0] == 1
+
+
+def test_a_video_asked_for_two_processes_on_two_cores_is_drawn_serially(tmp_path, monkeypatch, capfd):
+    import scenerender
+
+    monkeypatch.delenv(workers.PARALLEL_FRAMES_ENV, raising=False)
+    monkeypatch.setattr(workers, "hardware_gl", lambda: False)
+    monkeypatch.setattr(workers, "usable_cores", lambda: 2)
+    spec = {"version": 1, "atlas": "embedded", "actors": [{"kind": "root"}], "render": {"size": [64, 48]},
+            "animation": {"fps": 4, "duration": 1, "orbit": {"degrees": 90, "axis": "superior"}}}
+    before = set(psutil.Process().children(recursive=True))
+    scenerender.render_video(spec, tmp_path / "frames", jobs=2, progress=False)
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 5
+    assert "drawing the frames in 1 process, not 2" in capfd.readouterr().err
+    assert set(psutil.Process().children(recursive=True)) <= before, "no frame process was started"
