@@ -175,6 +175,19 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
 
     ``on_first_task`` is called once, as soon as there is something to render
     (the batch starts its workers then)."""
+    jobs: list[RenderJob] = []
+    tasks = [task for job_tasks in plan_tasks(scene_files, jobs, outdir=outdir, size=size, force=force,
+                                              workers=workers, frames_per_task=frames_per_task, command=command,
+                                              on_first_task=on_first_task) for task in job_tasks]
+    return jobs, tasks
+
+
+def plan_tasks(scene_files: list[Path], jobs: list[RenderJob], *, outdir: Path | None = None,
+               size: tuple[int, int] | None = None, force: bool = False, workers: int = 1,
+               frames_per_task: int | None = None, command: list[str] | None = None, on_first_task=None):
+    """:func:`plan_batch` one render at a time: appends each render to ``jobs`` and yields
+    the tasks of each render to do, as soon as it is planned (so workers can start on
+    them while the rest is planned)."""
     from .compile import Scene, check_input_paths, output_path
     from .document import read_scene
     from .errors import SceneError
@@ -183,8 +196,7 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
     from .schema import fill_defaults
     from .sweep import check_item, expand_sweep, has_sweep
 
-    jobs: list[RenderJob] = []
-    tasks: list[RenderTask] = []
+    first = True
     by_output: dict[Path, RenderJob] = {}
     atlases: dict = {}
     for file in scene_files:
@@ -223,6 +235,7 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                                "names or render.output values")
                 continue
             by_output[out] = job
+            tasks: list[RenderTask] = []
             options = {"size": list(size) if size else None, "format": out.suffix.lower()}
             if scene.spec.get("sources"):  # public data: fetched here, once per item, before the workers need it
                 from .errors import RenderError
@@ -267,9 +280,10 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                                   record=record)
                 tasks.append(task)
                 job.tasks.append(task.key)
-            if on_first_task is not None and len(tasks) == len(job.tasks):
+            if on_first_task is not None and first:
                 on_first_task()  # this job's tasks are the first ones
-    return jobs, tasks
+            first = False
+            yield tasks
 
 
 def _frame_count(scene) -> int:
@@ -423,20 +437,30 @@ class LocalExecutor:
             worker.stop() if worker.task else worker.release()
         self.workers = []
 
-    def run(self, tasks: list[RenderTask], on_result) -> None:
+    def run(self, tasks: list[RenderTask], on_result, more=None) -> None:
+        """Run ``tasks``, and the lists of tasks that ``more`` yields (the rest of the batch,
+        planned here while the workers render what is already planned)."""
         from multiprocessing.connection import wait
 
         queue = list(tasks)
+        planning = more is not None
         attempts: dict[str, int] = {}
         try:
-            while queue or any(w.task for w in self.workers):
+            while queue or planning or any(w.task for w in self.workers):
                 while queue and len([w for w in self.workers if w.task]) < self.jobs:
                     worker = next((w for w in self.workers if w.task is None), None) or self._new_worker()
                     task = queue.pop(0)
                     attempts[task.key] = attempts.get(task.key, 0) + 1
                     worker.give(task)
                 busy = [w for w in self.workers if w.task]
-                ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+                waiting = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+                ready = wait(waiting, timeout=0) if planning and busy else [] if planning else wait(waiting)
+                if planning and not ready:  # the workers are busy (or have nothing yet): plan one more render
+                    try:
+                        queue.extend(next(more))
+                    except StopIteration:
+                        planning = False
+                    continue
                 for worker in busy:
                     if worker.conn in ready:
                         try:
@@ -452,7 +476,7 @@ class LocalExecutor:
                                 worker.process.join(10)
                                 worker.stop()
                                 self.workers.remove(worker)
-                            elif not queue:
+                            elif not queue and not planning:
                                 worker.release()  # nothing left for it: back to the service now
                                 self.workers.remove(worker)
                             continue
@@ -496,9 +520,10 @@ class DaskExecutor:
     def description(self) -> str:
         return f"Dask scheduler {getattr(self.scheduler, 'scheduler', None) and self.scheduler.scheduler.address or self.scheduler}"
 
-    def run(self, tasks: list[RenderTask], on_result) -> None:
+    def run(self, tasks: list[RenderTask], on_result, more=None) -> None:
         from .errors import RenderError
 
+        tasks = [*tasks, *(task for job_tasks in (more or ()) for task in job_tasks)]
         try:
             from distributed import Client, as_completed
         except ImportError:
@@ -604,25 +629,39 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
     executor = executor or LocalExecutor(1)
     start = time.perf_counter()
     workers = getattr(executor, "jobs", 2)
-    try:
-        jobs, tasks = plan_batch(scene_files, outdir=outdir, size=size, force=force, workers=workers,
-                                 frames_per_task=frames_per_task, command=command,
-                                 on_first_task=getattr(executor, "start", None))
-    except BaseException:
-        getattr(executor, "close", lambda: None)()
-        raise
-    by_key = {job.key: job for job in jobs}
-    for job in jobs:
-        if job.status == INVALID:
-            say(f"invalid  {job.message}")
-    skipped = sum(job.status == SKIPPED for job in jobs)
-    if skipped:
-        say(f"{skipped} of {len(jobs)} renders are up to date (use --force to redo them)")
-    remaining: dict[str, set[str]] = {job.key: set(job.tasks) for job in jobs if job.tasks}
-    total, finished = len(remaining), 0
-    frame_dirs = {t.frames_dir for t in tasks if t.frames_dir}
-    for folder in frame_dirs:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+    jobs: list[RenderJob] = []
+    by_key: dict[str, RenderJob] = {}
+    remaining: dict[str, set[str]] = {}
+    frame_dirs: set[str] = set()
+    finished = 0
+    total: int | None = None  # known once everything is planned
+
+    def planned():
+        """The tasks of each render as it is planned; the planning's messages said as they come."""
+        nonlocal total
+        said = 0
+        for job_tasks in plan_tasks(scene_files, jobs, outdir=outdir, size=size, force=force, workers=workers,
+                                    frames_per_task=frames_per_task, command=command,
+                                    on_first_task=getattr(executor, "start", None)):
+            said = _new_jobs(said)
+            for task in job_tasks:
+                remaining.setdefault(task.render, set()).add(task.key)
+                if task.frames_dir and task.frames_dir not in frame_dirs:
+                    frame_dirs.add(task.frames_dir)
+                    Path(task.frames_dir).mkdir(parents=True, exist_ok=True)
+            yield job_tasks
+        _new_jobs(said)
+        total = len(remaining)
+        skipped = sum(job.status == SKIPPED for job in jobs)
+        if skipped:
+            say(f"{skipped} of {len(jobs)} renders are up to date (use --force to redo them)")
+
+    def _new_jobs(said: int) -> int:
+        for job in jobs[said:]:
+            by_key[job.key] = job
+            if job.status == INVALID:
+                say(f"invalid  {job.message}")
+        return len(jobs)
 
     def on_result(task: RenderTask, result: dict) -> None:
         nonlocal finished
@@ -647,7 +686,8 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
                 job.status = RENDERED
             finished += 1
             note = f" ({job.message})" if job.message else ""
-            say(f"[{finished}/{total}] {job.status:<8} {job.output or job.key} ({job.seconds:.1f} s){note}")
+            of = f"/{total}" if total is not None else ""
+            say(f"[{finished}{of}] {job.status:<8} {job.output or job.key} ({job.seconds:.1f} s){note}")
 
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -658,8 +698,7 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
     if in_main:
         signal.signal(signal.SIGTERM, on_term)
     try:
-        if tasks:
-            executor.run(tasks, on_result)
+        executor.run([], on_result, more=planned())
     finally:
         getattr(executor, "close", lambda: None)()
         if in_main:
