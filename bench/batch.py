@@ -12,8 +12,13 @@ seed per brain), 800x600, from a three-quarter view, on the embedded atlas.
 Each mode runs the real command in a fresh process with ``--force``:
 
 * serial: ``scenerender batch DIR -o OUT --jobs 1`` (one worker process,
-  Mesa free to use both cores);
-* ``--jobs 2``: two worker processes (one Mesa thread each, the default);
+  Mesa free to use both cores), its worker from the warm worker service
+  (``scenerender.service``: started by an untimed first batch, as by any
+  earlier batch of the day; its own folder, ended at the end);
+* ``--jobs 2``: two worker processes (one Mesa thread each, the default),
+  from the same service;
+* the same two with the service off (``SCENERENDER_WORKER_SERVICE=0``): each
+  command starts its own fork server and workers (cold: imports, atlas);
 * Dask: ``--scheduler`` of a ``distributed.LocalCluster(n_workers=2,
   threads_per_worker=1)`` started before the timing (a lab's cluster is
   already running); its workers get ``LP_NUM_THREADS=1`` like local ones.
@@ -89,17 +94,18 @@ def make_scenes(folder: Path, n: int, cells: int = 2000) -> list[Path]:
 
 
 class _ClusterMemory:
-    """Peak summed RSS of this process's children (the LocalCluster's nanny and worker processes)."""
+    """Peak summed RSS of this process's children (the LocalCluster's nanny and worker processes),
+    or of the processes ``processes()`` names (the warm worker service's)."""
 
-    def __init__(self):
+    def __init__(self, processes=None):
         self.peak, self._stop = 0, threading.Event()
+        self._processes = processes or (lambda: psutil.Process().children(recursive=True))
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
-        me = psutil.Process()
         while not self._stop.is_set():
             total = 0
-            for child in me.children(recursive=True):
+            for child in self._processes():
                 try:
                     total += child.memory_info().rss
                 except psutil.Error:
@@ -116,11 +122,23 @@ class _ClusterMemory:
         self._thread.join()
 
 
-def run_once(name: str, args: list[str], folder: Path, out: Path, r: int, extra_memory=None) -> dict:
+def _service_processes(service_dir: str):
+    """The warm worker service of this benchmark and its workers (not children of the command)."""
+    def find():
+        found = []
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = proc.info["cmdline"] or []
+            if "scenerender.service" in cmdline and any(a.startswith(service_dir) for a in cmdline):
+                found.append(proc)
+        return found
+    return find
+
+
+def run_once(name: str, args: list[str], folder: Path, out: Path, r: int, extra_memory=None, env=None) -> dict:
     cmd = [sys.executable, "-m", "scenerender", "batch", str(folder), "-o", str(out), "--force", *args]
     log(f"{name}: run {r + 1}: {' '.join(cmd[2:])}")
     with (extra_memory() if extra_memory else _Nothing()) as watcher:
-        s = run_watched(cmd, dict(os.environ), RESULTS / "logs" / f"batch_{name}_{r}.log", cwd=REPO)
+        s = run_watched(cmd, {**os.environ, **(env or {})}, RESULTS / "logs" / f"batch_{name}_{r}.log", cwd=REPO)
     if s["code"] != 0:
         raise SystemExit(f"{name} failed (exit {s['code']}): {s['tail']}")
     return {"wall": s["wall"], "peak_mib": s["peak_tree_mib"] + getattr(watcher, "peak", 0) / 2**20}
@@ -165,11 +183,23 @@ def atlas_cache_cost(scene_files: list[Path], out: Path) -> dict:
 def table(report: dict) -> str:
     n = report["settings"]["scenes"]
     serial = report["modes"]["serial"]["wall_s"]
-    rows = ["| mode | wall (median) | runs | scenes/min | ratio to serial | peak memory |", "|---|---|---|---|---|---|"]
-    for name, label in (("serial", "`--jobs 1`"), ("jobs2", "`--jobs 2`"), ("dask", "Dask LocalCluster, 2 workers")):
-        m = report["modes"][name]
-        rows.append(f"| {label} | {m['wall_s']:.1f} s | {', '.join(f'{w:.1f}' for w in m['walls_s'])} | "
-                    f"{60 * n / m['wall_s']:.1f} | {serial / m['wall_s']:.2f}x | {m['peak_mib'] / 1024:.2f} GiB |")
+    own = report["modes"].get("serial_own", {}).get("wall_s")
+    rows = ["| mode | wall: median (min-max) | runs | scenes/min | ratio to serial (paired) | peak memory |",
+            "|---|---|---|---|---|---|"]
+    for name, label, base in (
+            ("serial", "`--jobs 1`, warm worker service", serial),
+            ("jobs2", "`--jobs 2`, warm worker service", serial),
+            ("serial_own", "`--jobs 1`, own workers (service off: cold start)", own),
+            ("jobs2_own", "`--jobs 2`, own workers (service off: cold start)", own),
+            ("dask", "Dask LocalCluster, 2 workers (vs warm serial)", serial)):
+        m = report["modes"].get(name)
+        if not m:
+            continue
+        w = m["walls_s"]
+        paired = m.get("paired_ratio")
+        rows.append(f"| {label} | {m['wall_s']:.1f} s ({min(w):.1f}-{max(w):.1f}) | {', '.join(f'{x:.1f}' for x in w)} | "
+                    f"{60 * n / m['wall_s']:.1f} | {base / m['wall_s']:.2f}x"
+                    + (f" ({paired:.2f}x)" if paired else "") + f" | {m['peak_mib'] / 1024:.2f} GiB |")
     c = report["atlas_cache"]
     cache = (f"Atlas cache, per scene in one worker ({c['scenes']} scenes, median): {c['cached_s']:.2f} s with "
              f"the cache, {c['uncached_s']:.2f} s opening the atlas afresh; the cache saves {c['saving_s']:.2f} s "
@@ -198,20 +228,39 @@ def main(argv=None) -> int:
         from distributed import LocalCluster
 
         # Modes take turns in every repeat, so a noisy moment on a shared machine hits all of them.
-        runs = {"serial": [], "jobs2": [], "dask": []}
+        # The warm worker service (scenerender.service) of this benchmark lives in a folder of its own;
+        # one untimed batch per mode starts it and its workers, as any earlier batch of the day would.
+        service_dir = tempfile.mkdtemp(prefix="srb-", dir="/tmp")
+        warm = {"SCENERENDER_SERVICE_DIR": service_dir, "SCENERENDER_WORKER_IDLE": "600"}
+        cold = {"SCENERENDER_WORKER_SERVICE": "0"}
+        with_service = lambda: _ClusterMemory(_service_processes(service_dir))  # noqa: E731
+        modes = {"serial": (["--jobs", "1"], warm, with_service), "jobs2": (["--jobs", "2"], warm, with_service),
+                 "serial_own": (["--jobs", "1"], cold, None), "jobs2_own": (["--jobs", "2"], cold, None)}
+        runs = {name: [] for name in [*modes, "dask"]}
+        for name in ("serial", "jobs2"):
+            run_once(f"{name}_warmup", modes[name][0], folder, out, 0, env=warm)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                           env={"LP_NUM_THREADS": "1"}) as cluster:
             for r in range(args.repeats):
-                runs["serial"].append(run_once("serial", ["--jobs", "1"], folder, out, r))
-                runs["jobs2"].append(run_once("jobs2", ["--jobs", "2"], folder, out, r))
+                order = list(modes) if r % 2 == 0 else list(reversed(modes))
+                for name in order:
+                    mode_args, env, memory = modes[name]
+                    runs[name].append(run_once(name, mode_args, folder, out, r, extra_memory=memory, env=env))
                 runs["dask"].append(run_once("dask", ["--scheduler", cluster.scheduler_address], folder, out, r,
                                              extra_memory=_ClusterMemory))
+        for pid_file in Path(service_dir).glob("*/pid"):  # our service: ended now, not after its idle timeout
+            try:
+                os.kill(int(pid_file.read_text()), 15)
+            except (OSError, ValueError):
+                pass
         report["modes"] = {name: summarise(mode_runs) for name, mode_runs in runs.items()}
+        for name, base in (("jobs2", "serial"), ("jobs2_own", "serial_own"), ("dask", "serial")):
+            report["modes"][name]["paired_ratio"] = statistics.median(
+                b["wall"] / m["wall"] for b, m in zip(runs[base], runs[name]))
         report["atlas_cache"] = atlas_cache_cost(files[: min(len(files), 12)], Path(tmp) / "cache-out")
     report["load_after"] = os.getloadavg()[0]
-    serial = report["modes"]["serial"]["wall_s"]
-    for name in ("jobs2", "dask"):
-        report["modes"][name]["ratio_to_serial"] = serial / report["modes"][name]["wall_s"]
+    for name, base in (("jobs2", "serial"), ("jobs2_own", "serial_own"), ("dask", "serial")):
+        report["modes"][name]["ratio_to_serial"] = report["modes"][base]["wall_s"] / report["modes"][name]["wall_s"]
     (RESULTS / "batch.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     text = table(report)
     print(text)

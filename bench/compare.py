@@ -664,6 +664,8 @@ def main(argv=None) -> int:
     env_extra = {"BENCH_BR_MSAA": "0"} if args.brainrender_msaa == "off" else {}
     RESULTS.mkdir(exist_ok=True)
     atlas = (f"{ATLAS_BASE}_100um (scenerender/embedded_atlas)" if args.resolution == 100
+             else f"{ATLAS_BASE}_25um (bench/atlas25.py: the real 25 um Allen annotation, its ontology cut to the "
+                  "cases' 23 structures and their ancestors)" if args.resolution == 25
              else f"{ATLAS_BASE}_{args.resolution}um (tools/build_embedded_atlas.py --resolution {args.resolution})")
     report = {"date": dt.datetime.now().isoformat(timespec="seconds"),
               "settings": {"runs": args.runs, "tools": args.tools, "resolution_um": args.resolution, "atlas": atlas,

@@ -10,6 +10,8 @@ follow it on stderr. The fork server restores these handlers in every child.
 
 import os
 import signal
+import sys
+import traceback
 
 from .workers import warm_imports
 
@@ -18,7 +20,18 @@ def _quiet_exit(signum, _frame) -> None:
     os._exit(128 + signum)
 
 
+def _quiet_when_orphaned(kind, value, tb) -> None:
+    """A worker whose parent was interrupted before the worker had started finds the parent's
+    pipes and semaphores gone while unpickling its start-up data: it ends, and says nothing."""
+    starting = any(frame.f_code.co_name == "_main" and frame.f_code.co_filename.endswith("spawn.py")
+                   for frame, _ in traceback.walk_tb(tb))
+    if starting and issubclass(kind, (FileNotFoundError, EOFError, ConnectionError)):
+        return
+    sys.__excepthook__(kind, value, tb)
+
+
 signal.signal(signal.SIGINT, _quiet_exit)
 signal.signal(signal.SIGTERM, _quiet_exit)
+sys.excepthook = _quiet_when_orphaned  # the fork server reports a failed start through it
 
 warm_imports()

@@ -21,6 +21,7 @@ the sidecar is what makes a rerun resume.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import math
 import os
@@ -179,9 +180,21 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
 
     ``on_first_task`` is called once, as soon as there is something to render
     (the batch starts its workers then)."""
-
     jobs: list[RenderJob] = []
-    tasks: list[RenderTask] = []
+    tasks = [task for job_tasks in plan_tasks(scene_files, jobs, outdir=outdir, size=size, force=force,
+                                              workers=workers, frames_per_task=frames_per_task, command=command,
+                                              on_first_task=on_first_task) for task in job_tasks]
+    return jobs, tasks
+
+
+def plan_tasks(scene_files: list[Path], jobs: list[RenderJob], *, outdir: Path | None = None,
+               size: tuple[int, int] | None = None, force: bool = False, workers: int = 1,
+               frames_per_task: int | None = None, command: list[str] | None = None, on_first_task=None):
+    """:func:`plan_batch` one render at a time: appends each render to ``jobs`` and yields
+    the tasks of each render to do, as soon as it is planned (so workers can start on
+    them while the rest is planned)."""
+
+    first = True
     by_output: dict[Path, RenderJob] = {}
     atlases: dict = {}
     for file in scene_files:
@@ -220,6 +233,7 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                                "names or render.output values")
                 continue
             by_output[out] = job
+            tasks: list[RenderTask] = []
             options = {"size": list(size) if size else None, "format": out.suffix.lower()}
             if scene.spec.get("sources"):  # public data: fetched here, once per item, before the workers need it
 
@@ -240,7 +254,13 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                                        extra={"sweep_item": name, "sweep_values": item.values or None})
             animated = "animation" in scene.spec
             n_frames = _frame_count(scene) if animated and workers > 1 else None
-            per_task = frames_per_task or (max(30, math.ceil(n_frames / workers)) if n_frames else None)
+            parts = workers
+            if n_frames and not frames_per_task:  # split only where parallel frames pay (scenerender.workers)
+                from .workers import frame_processes
+
+                parts = frame_processes(workers, n_frames)[0]
+                n_frames = n_frames if parts > 1 else None
+            per_task = frames_per_task or (max(30, math.ceil(n_frames / parts)) if n_frames else None)
             if n_frames and per_task < n_frames:
                 job.n_frames = n_frames
                 frames_dir = out.parent / f".{out.name}.frames-{fingerprint.digest[:12]}"
@@ -256,9 +276,10 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
                                   record=record)
                 tasks.append(task)
                 job.tasks.append(task.key)
-            if on_first_task is not None and len(tasks) == len(job.tasks):
+            if on_first_task is not None and first:
                 on_first_task()  # this job's tasks are the first ones
-    return jobs, tasks
+            first = False
+            yield tasks
 
 
 def _frame_count(scene) -> int:
@@ -298,40 +319,68 @@ def _worker_main(conn, recycle_after: int, gl_threads: int | None = None, env: d
 
 
 class _Worker:
-    def __init__(self, context, recycle_after: int, gl_threads: int | None = None):
+    """A local worker process: a fork of the warm fork server, or a worker of the warm
+    service (:mod:`scenerender.service`) that outlives this batch (``remote``)."""
+
+    def __init__(self, context, recycle_after: int, gl_threads: int | None = None, *, remote: bool = False):
+        self.task: RenderTask | None = None
+        self.done = 0
+        self.remote = remote
+        if remote:
+            from .service import connect
+
+            self.conn, self.process, self.recycle_after = connect(gl_threads or 1, recycle_after)
+            return
         parent, child = context.Pipe()
         self.conn = parent
         self.process = context.Process(target=_worker_main, args=(child, recycle_after, gl_threads, dict(os.environ)),
                                        daemon=True)
         self.process.start()
         child.close()
-        self.task: RenderTask | None = None
-        self.done = 0
         self.recycle_after = recycle_after
 
     def give(self, task: RenderTask) -> None:
         self.task = task
         try:
-            self.conn.send(task)
+            self.conn.send((execute_task, task) if self.remote else task)
         except OSError:  # it died before taking the task: seen through its sentinel and retried
             pass
 
+    def release(self) -> None:
+        """An idle worker: told that this batch is done (a service worker then waits for the next)."""
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        if self.remote:
+            self.conn.close()
+            self.process.close()
+        else:
+            self.process.join(5)
+            self.stop()
+
     def stop(self) -> None:
+        """End the process now (an interrupted or failed render)."""
         if self.process.is_alive():
             self.process.terminate()
         self.process.join(5)
         if self.process.is_alive():
             self.process.kill()
-            self.process.join()
+            self.process.join(5 if self.remote else None)
         self.conn.close()
+        if self.remote:
+            self.process.close()
 
 
 class LocalExecutor:
     """``jobs`` worker processes (:func:`scenerender.workers.context`), each recycled after ``recycle_after`` tasks."""
 
-    def __init__(self, jobs: int = 1, *, recycle_after: int = 20, retries: int = 1):
+    def __init__(self, jobs: int = 1, *, recycle_after: int = 20, retries: int = 1, service: bool | None = None):
         self.jobs, self.recycle_after, self.retries = max(1, jobs), max(1, recycle_after), max(0, retries)
         self.workers: list[_Worker] = []
+        if service is None:
+            from .service import enabled
+
+            service = enabled()
+        self.service = service  # warm workers of the per-user service (scenerender.service), else our own
 
     @property
     def description(self) -> str:
@@ -344,35 +393,65 @@ class LocalExecutor:
 
     def _new_worker(self) -> _Worker:
 
-        # A fork of the warm fork server (scenerender.workers), never of this process (GL state, threads).
-        worker = _Worker(context(), self.recycle_after, self.gl_threads)
+        worker = None
+        if self.service:
+            from .service import ServiceUnavailable
+
+            try:
+                worker = _Worker(None, self.recycle_after, self.gl_threads, remote=True)
+            except ServiceUnavailable as err:
+                print(f"scenerender batch: starting workers of its own (the warm worker service: {err})",
+                      file=sys.stderr)
+                self.service = False
+        if worker is None:
+            # A fork of the warm fork server (scenerender.workers), never of this process (GL state, threads).
+            worker = _Worker(context(), self.recycle_after, self.gl_threads)
         self.workers.append(worker)
         return worker
 
     def start(self) -> None:
-        """Start the workers ahead of the first task, so their imports overlap the planning."""
+        """Start the workers ahead of the first task, so their imports overlap the planning:
+        the service (in the background, if it is not running), else our own workers."""
+        if self.service:
+            from .service import ServiceUnavailable, ensure_started
+
+            try:
+                ensure_started()
+                return
+            except ServiceUnavailable:
+                self.service = False
         while len(self.workers) < self.jobs:
             self._new_worker()
 
     def close(self) -> None:
         for worker in self.workers:
-            worker.stop()
+            worker.stop() if worker.task else worker.release()
         self.workers = []
 
-    def run(self, tasks: list[RenderTask], on_result) -> None:
+    def run(self, tasks: list[RenderTask], on_result, more=None) -> None:
+        """Run ``tasks``, and the lists of tasks that ``more`` yields (the rest of the batch,
+        planned here while the workers render what is already planned)."""
         from multiprocessing.connection import wait
 
         queue = list(tasks)
+        planning = more is not None
         attempts: dict[str, int] = {}
         try:
-            while queue or any(w.task for w in self.workers):
+            while queue or planning or any(w.task for w in self.workers):
                 while queue and len([w for w in self.workers if w.task]) < self.jobs:
                     worker = next((w for w in self.workers if w.task is None), None) or self._new_worker()
                     task = queue.pop(0)
                     attempts[task.key] = attempts.get(task.key, 0) + 1
                     worker.give(task)
                 busy = [w for w in self.workers if w.task]
-                ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+                waiting = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+                ready = wait(waiting, timeout=0) if planning and busy else [] if planning else wait(waiting)
+                if planning and not ready:  # the workers are busy (or have nothing yet): plan one more render
+                    try:
+                        queue.extend(next(more))
+                    except StopIteration:
+                        planning = False
+                    continue
                 for worker in busy:
                     if worker.conn in ready:
                         try:
@@ -388,6 +467,9 @@ class LocalExecutor:
                                 worker.process.join(10)
                                 worker.stop()
                                 self.workers.remove(worker)
+                            elif not queue and not planning:
+                                worker.release()  # nothing left for it: back to the service now
+                                self.workers.remove(worker)
                             continue
                     if worker.task is not None and not worker.process.is_alive():
                         task, worker.task = worker.task, None
@@ -395,7 +477,8 @@ class LocalExecutor:
                         worker.stop()
                         self.workers.remove(worker)
                         _remove_partial(task)
-                        how = f"killed by signal {-code}" if code and code < 0 else f"exited with status {code}"
+                        how = (f"killed by signal {-code}" if code and code < 0 else
+                               "died" if code is None else f"exited with status {code}")
                         if attempts[task.key] <= self.retries:
                             print(f"scenerender batch: worker {how} while rendering {task.key}; retrying",
                                   file=sys.stderr)
@@ -408,7 +491,7 @@ class LocalExecutor:
         finally:
             in_flight = [w.task for w in self.workers if w.task]
             for worker in self.workers:
-                worker.stop()
+                worker.stop() if worker.task else worker.release()  # busy ones are ended: nothing half-written
             for task in in_flight:
                 _remove_partial(task)
             self.workers = []
@@ -428,8 +511,8 @@ class DaskExecutor:
     def description(self) -> str:
         return f"Dask scheduler {getattr(self.scheduler, 'scheduler', None) and self.scheduler.scheduler.address or self.scheduler}"
 
-    def run(self, tasks: list[RenderTask], on_result) -> None:
-
+    def run(self, tasks: list[RenderTask], on_result, more=None) -> None:
+        tasks = [*tasks, *(task for job_tasks in (more or ()) for task in job_tasks)]
         try:
             from distributed import Client, as_completed
         except ImportError:
@@ -530,25 +613,39 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
     executor = executor or LocalExecutor(1)
     start = time.perf_counter()
     workers = getattr(executor, "jobs", 2)
-    try:
-        jobs, tasks = plan_batch(scene_files, outdir=outdir, size=size, force=force, workers=workers,
-                                 frames_per_task=frames_per_task, command=command,
-                                 on_first_task=getattr(executor, "start", None))
-    except BaseException:
-        getattr(executor, "close", lambda: None)()
-        raise
-    by_key = {job.key: job for job in jobs}
-    for job in jobs:
-        if job.status == INVALID:
-            say(f"invalid  {job.message}")
-    skipped = sum(job.status == SKIPPED for job in jobs)
-    if skipped:
-        say(f"{skipped} of {len(jobs)} renders are up to date (use --force to redo them)")
-    remaining: dict[str, set[str]] = {job.key: set(job.tasks) for job in jobs if job.tasks}
-    total, finished = len(remaining), 0
-    frame_dirs = {t.frames_dir for t in tasks if t.frames_dir}
-    for folder in frame_dirs:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+    jobs: list[RenderJob] = []
+    by_key: dict[str, RenderJob] = {}
+    remaining: dict[str, set[str]] = {}
+    frame_dirs: set[str] = set()
+    finished = 0
+    total: int | None = None  # known once everything is planned
+
+    def planned():
+        """The tasks of each render as it is planned; the planning's messages said as they come."""
+        nonlocal total
+        said = 0
+        for job_tasks in plan_tasks(scene_files, jobs, outdir=outdir, size=size, force=force, workers=workers,
+                                    frames_per_task=frames_per_task, command=command,
+                                    on_first_task=getattr(executor, "start", None)):
+            said = _new_jobs(said)
+            for task in job_tasks:
+                remaining.setdefault(task.render, set()).add(task.key)
+                if task.frames_dir and task.frames_dir not in frame_dirs:
+                    frame_dirs.add(task.frames_dir)
+                    Path(task.frames_dir).mkdir(parents=True, exist_ok=True)
+            yield job_tasks
+        _new_jobs(said)
+        total = len(remaining)
+        skipped = sum(job.status == SKIPPED for job in jobs)
+        if skipped:
+            say(f"{skipped} of {len(jobs)} renders are up to date (use --force to redo them)")
+
+    def _new_jobs(said: int) -> int:
+        for job in jobs[said:]:
+            by_key[job.key] = job
+            if job.status == INVALID:
+                say(f"invalid  {job.message}")
+        return len(jobs)
 
     def on_result(task: RenderTask, result: dict) -> None:
         nonlocal finished
@@ -573,7 +670,8 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
                 job.status = RENDERED
             finished += 1
             note = f" ({job.message})" if job.message else ""
-            say(f"[{finished}/{total}] {job.status:<8} {job.output or job.key} ({job.seconds:.1f} s){note}")
+            of = f"/{total}" if total is not None else ""
+            say(f"[{finished}{of}] {job.status:<8} {job.output or job.key} ({job.seconds:.1f} s){note}")
 
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -584,8 +682,7 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
     if in_main:
         signal.signal(signal.SIGTERM, on_term)
     try:
-        if tasks:
-            executor.run(tasks, on_result)
+        executor.run([], on_result, more=planned())
     finally:
         getattr(executor, "close", lambda: None)()
         if in_main:

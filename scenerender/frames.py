@@ -95,6 +95,13 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
                   "'if __name__ == \"__main__\":', where worker processes would run the script again; "
                   "put the call under that guard to use them", file=sys.stderr)
             jobs = 1
+    if jobs > 1:
+        asked = jobs
+        jobs, why = workers.frame_processes(jobs, n)
+        if why:
+            print(f"scenerender: drawing the frames in {jobs} process{'es' if jobs > 1 else ''}, not {asked}: {why} "
+                  f"(see 'Parallel frames' in docs/guides/batch.md; {workers.PARALLEL_FRAMES_ENV}=1 forces it)",
+                  file=sys.stderr)
     writer = VideoWriter(Path(output), fps=timeline.fps, size=plan.render.size, quality=timeline.quality)
     bar = Progress(n, f"rendering {Path(output).name}") if progress else None
     try:

@@ -104,7 +104,8 @@ def test_relative_moves_that_cancel_do_not_drift(tmp_path):
     assert (frames[-1] != frames[0]).any(axis=-1).mean() < 0.001
 
 
-def test_parallel_render_equals_serial(tmp_path):
+def test_parallel_render_equals_serial(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCENERENDER_PARALLEL_FRAMES", "1")  # 11 frames: the automatic choice would draw serially
     spec = scene({"fps": 5, "duration": 2, "orbit": {"degrees": 120, "axis": "superior"}})
     plan = scenerender.compile_scene(spec)
     serial = frames_of(plan, tmp_path, "serial", jobs=1)

@@ -244,13 +244,16 @@ def test_a_killed_worker_is_replaced_and_its_render_retried(tmp_path):
     assert (tmp_path / "out" / "regions" / "TH.png").is_file()
 
 
-def test_workers_are_recycled_after_n_renders(tmp_path):
+@pytest.mark.parametrize("service", [False, True], ids=["own workers", "warm service"])
+def test_workers_are_recycled_after_n_renders(tmp_path, service, request):
     from scenerender.batch import LocalExecutor, plan_batch
 
+    if service:
+        request.getfixturevalue("fresh_service")  # a service of its own: its first worker is fresh
     scene = region_sweep(tmp_path, ["TH", "CP", "CB"])
     _, tasks = plan_batch([scene], outdir=tmp_path / "out", size=(96, 72), workers=1)
     pids = []
-    LocalExecutor(1, recycle_after=2).run(tasks, lambda task, result: pids.append(result["pid"]))
+    LocalExecutor(1, recycle_after=2, service=service).run(tasks, lambda task, result: pids.append(result["pid"]))
     assert pids[0] == pids[1] != pids[2]
 
 

@@ -256,8 +256,9 @@ def test_render_video_jobs_under_main_guard_uses_workers(tmp_path):
     script = tmp_path / "make_video.py"
     script.write_text('import scenerender\n\nif __name__ == "__main__":\n'
                       '    scenerender.render_video("orbit.yaml", "orbit.gif", jobs=2)\n    print("finished")\n')
+    env = {**os.environ, "SCENERENDER_PARALLEL_FRAMES": "1"}  # workers even where they would not pay (2 cores)
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
-                            timeout=120)
+                            timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     assert "rendering serially" not in result.stderr and result.stdout.split() == ["finished"]
     assert (tmp_path / "orbit.gif").read_bytes()[:6] == b"GIF89a"

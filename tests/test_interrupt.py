@@ -74,7 +74,7 @@ def _interrupt(tmp_path: Path, scene_text: str, output: str, signum: int, *, ext
     scene.write_text(scene_text)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SCENERENDER_PARALLEL_FRAMES": "1"}  # --jobs: parallel even here
     proc = subprocess.Popen([sys.executable, "-m", "scenerender", "render", str(scene), "-o", str(out_dir / output),
                              *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 240
@@ -126,7 +126,7 @@ def test_sigint_to_the_process_group_during_a_parallel_video(tmp_path):
     scene.write_text(VIDEO)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SCENERENDER_PARALLEL_FRAMES": "1"}  # parallel even on 2 cores
     proc = subprocess.Popen([sys.executable, "-m", "scenerender", "render", str(scene), "-o", str(out_dir / "o.webm"),
                              "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             start_new_session=True)
