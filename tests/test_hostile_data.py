@@ -276,6 +276,80 @@ def gen_lying_bodies(work: Path) -> list:
              {"message": "outside the sandbox", "args": ["--sandbox", "."]})]
 
 
+def _set_tiff_tag(data: bytearray, tag: int, value: int, page: int = 0) -> None:
+    """Set a one-value SHORT/LONG tag of IFD ``page`` in place (classic TIFF or BigTIFF)."""
+    big = struct.unpack_from("<H", data, 2)[0] == 43
+    offset = struct.unpack_from("<Q" if big else "<I", data, 8 if big else 4)[0]
+    for _ in range(page):
+        count = struct.unpack_from("<Q" if big else "<H", data, offset)[0]
+        offset = struct.unpack_from("<Q" if big else "<I", data, offset + (8 + 20 * count if big else 2 + 12 * count))[0]
+    count = struct.unpack_from("<Q" if big else "<H", data, offset)[0]
+    for i in range(count):
+        entry = offset + (8 + 20 * i if big else 2 + 12 * i)
+        if struct.unpack_from("<H", data, entry)[0] == tag:
+            kind = struct.unpack_from("<H", data, entry + 2)[0]
+            struct.pack_into("<H" if kind == 3 else "<I", data, entry + (12 if big else 8), value)
+            return
+    raise AssertionError(f"tag {tag} not in the TIFF")
+
+
+def gen_tiff(work: Path) -> list:
+    """TIFFs whose codecs cannot be bounded, bombs in every codec that can,
+    headers that declare more than the file holds, tiles larger than the
+    image, BigTIFF and stacks of mixed pages."""
+    import lzma
+
+    import tifffile
+
+    cases = []
+    tifffile.imwrite(work / "plain.tif", np.zeros((5, 16, 16), np.uint8))
+    for code, name in ((5, "lzw"), (7, "jpeg"), (32773, "packbits"), (50000, "zstd"), (34933, "png")):
+        data = bytearray((work / "plain.tif").read_bytes())
+        for page in range(5):
+            _set_tiff_tag(data, 259, code, page)  # Compression
+        (work / f"codec_{name}.tif").write_bytes(bytes(data))
+        cases.append((f"tiff_codec_{name}", _volume_scene(f"codec_{name}.tif"),
+                      {"message": "save it uncompressed or with deflate"}))
+    tifffile.imwrite(work / "lzma_bomb.tif", np.zeros((2, 10, 10), np.uint8), compression="lzma")
+    with tifffile.TiffFile(work / "lzma_bomb.tif") as tif:
+        tags = [(p.tags["StripOffsets"], p.tags["StripByteCounts"]) for p in tif.pages]
+    data = bytearray((work / "lzma_bomb.tif").read_bytes())
+    at, bomb = len(data), lzma.compress(b"\0" * (256 * 1024**2), preset=1)  # 256 MiB in ~40 KiB
+    for offsets, counts in tags:
+        struct.pack_into("<I", data, offsets.valueoffset, at)
+        struct.pack_into("<I", data, counts.valueoffset, len(bomb))
+    (work / "lzma_bomb.tif").write_bytes(bytes(data) + bomb)
+    cases.append(("tiff_lzma_bomb", _volume_scene("lzma_bomb.tif"), {"message": "inflates beyond"}))
+    for compression in (None, "zlib"):  # 30000 x 30000 pixels (within the limits) declared in a tiny file
+        name = f"tiny_{compression or 'raw'}.tif"
+        tifffile.imwrite(work / name, np.zeros((16, 16), np.uint8), compression=compression, rowsperstrip=16)
+        data = bytearray((work / name).read_bytes())
+        _set_tiff_tag(data, 256, 30000)
+        _set_tiff_tag(data, 257, 30000)
+        _set_tiff_tag(data, 278, 30000)  # RowsPerStrip
+        (work / name).write_bytes(bytes(data))
+        cases.append((f"tiff_{compression or 'raw'}_huge_dims_tiny_file", _volume_scene(name),
+                      {"message": "the file is truncated or its header is forged"}))
+    tifffile.imwrite(work / "big_tile.tif", np.zeros((2, 32, 32), np.uint8), tile=(16, 16), compression="zlib")
+    data = bytearray((work / "big_tile.tif").read_bytes())
+    for page in range(2):
+        _set_tiff_tag(data, 322, 65536, page)  # TileWidth
+        _set_tiff_tag(data, 323, 65536, page)  # TileLength
+    (work / "big_tile.tif").write_bytes(bytes(data))
+    cases.append(("tiff_tiles_larger_than_image", _volume_scene("big_tile.tif"), {"message": "far larger than"}))
+    tifffile.imwrite(work / "big.tif", np.zeros((4, 4), np.uint16), bigtiff=True)
+    data = bytearray((work / "big.tif").read_bytes())
+    _set_tiff_tag(data, 256, 200_000)
+    _set_tiff_tag(data, 257, 200_000)
+    (work / "big.tif").write_bytes(bytes(data))
+    cases.append(("bigtiff_declared_huge", _volume_scene("big.tif"), {"message": "(voxels)"}))
+    with tifffile.TiffWriter(work / "mixed.tif") as tif:
+        for shape in ((8, 8), (16, 4), (8, 8)):
+            tif.write(np.zeros(shape, np.uint8), contiguous=False)
+    cases.append(("tiff_pages_of_mixed_shapes", _volume_scene("mixed.tif"), {"message": "different shapes"}))
+    return cases
+
+
 def gen_meshes(work: Path) -> list:
     """Meshes that crashed VTK (SIGSEGV): forged counts, truncation, wild indices."""
     import pyvista as pv
@@ -412,7 +486,7 @@ def gen_numbers(work: Path) -> list:
             ("coordinate_1e300", _points_scene("cells_far.csv"), {"message": "beyond +-1e+15"})]
 
 
-GENERATORS = [gen_pickles, gen_hdf5_outside, gen_declared_sizes, gen_lying_bodies, gen_meshes, gen_graphs,
+GENERATORS = [gen_pickles, gen_hdf5_outside, gen_declared_sizes, gen_lying_bodies, gen_tiff, gen_meshes, gen_graphs,
               gen_paths, gen_numbers]
 
 
@@ -453,7 +527,10 @@ ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column",
              "json_missing_parent", "unused_source_dev_zero", "unused_source_fifo", "unused_source_root_folder",
              "sweep_table_fifo", "panel_scene_fifo", "recipe_input_fifo",
              "recipe_structures_alias_bomb", "fps_denormal", "int_5000_digits", "env_limit_not_a_number",
-             "time_nan", "coordinate_1e300"]
+             "time_nan", "coordinate_1e300",
+             "tiff_codec_lzw", "tiff_codec_jpeg", "tiff_codec_packbits", "tiff_codec_zstd", "tiff_codec_png",
+             "tiff_lzma_bomb", "tiff_raw_huge_dims_tiny_file", "tiff_zlib_huge_dims_tiny_file",
+             "tiff_tiles_larger_than_image", "bigtiff_declared_huge", "tiff_pages_of_mixed_shapes"]
 
 
 def test_every_generated_case_is_run(hostile):

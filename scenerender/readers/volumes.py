@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..limits import PathRefused, current_limits, over_limit, resolve_input_file
+from ..limits import PathRefused, current_limits, resolve_input_file
 from ._common import (
     HEADER_MAX,
     DataFileError,
@@ -119,69 +119,155 @@ def read_nifti(path: Path, *, what: str = "the volume") -> np.ndarray:
         raise DataFileError(f"cannot read its voxels: {str(err).splitlines()[0][:200]}") from None
 
 
+#: Most pages a TIFF may have: tifffile keeps an object per page (about a
+#: kilobyte), so a small file of millions of empty IFDs would be a memory bomb.
+TIFF_MAX_PAGES = 100_000
+
+#: TIFF compressions scenerender decodes, each through a decoder bounded by
+#: the segment's declared size: none (1), deflate (8, 32946) and LZMA
+#: (34925). Others (LZW, PackBits, JPEG, zstd, WebP, ...) decode in native
+#: code with no output bound, so they are refused before any decoding.
+_TIFF_CODECS = {1: None, 8: "zlib", 32946: "zlib", 34925: "lzma"}
+
+
 @_quiet
 def read_tiff(path: Path, *, what: str = "the volume") -> np.ndarray:
-    """A TIFF stack (its first series); the pages' shape x type is checked
-    before decoding, which writes into an array of exactly that size."""
+    """A TIFF (or BigTIFF) stack, its first series. Before anything is
+    decoded: at most :data:`TIFF_MAX_PAGES` pages, a numeric type, the
+    series' shape x type within the limits, every page of the series of one
+    shape, each strip or tile no larger than the image needs, a supported
+    compression; then every compressed strip is streamed through a decoder
+    that stops one chunk past the segment's declared size. Decoding then
+    writes into an array of exactly the checked size."""
+    import logging
+
     import tifffile
 
+    log = logging.getLogger("tifffile")  # it logs odd IFDs (loops, bad offsets) to stderr
+    was = log.disabled
+    log.disabled = True
     try:
         with tifffile.TiffFile(path) as tif:
-            if len(tif.pages) > current_limits().voxels:
-                raise DataFileError(over_limit("it has too many pages", len(tif.pages), "voxels"))
+            pages = len(tif.pages)
+            if pages > min(TIFF_MAX_PAGES, current_limits().voxels):
+                raise DataFileError(
+                    f"it has {pages:,} pages, over the {TIFF_MAX_PAGES:,} a stack may have; "
+                    "save the stack as NRRD, NIfTI or NPY"
+                )
             if not tif.series:
                 raise DataFileError("it holds no image")
+            if len(tif.series) > 1:
+                other = tif.series[1]
+                raise DataFileError(
+                    f"it holds images of different shapes ({tuple(tif.series[0].shape)} and "
+                    f"{tuple(other.shape)} from page {getattr(other.pages[0], 'index', '?')}); "
+                    "a volume is one stack of equal pages: save it as such"
+                )
             series = tif.series[0]
             _plain_dtype(np.dtype(series.dtype), what)
             check_array(series.shape, series.dtype, what=what, count_as="voxels")
-            _check_compressed_strips(tif, series, what)
-            return series.asarray()
+            _check_tiff_pages(tif, series, what)
+            return series.asarray(maxworkers=1)
     except DataFileError:
         raise
     except MemoryError:
-        raise
+        raise DataFileError(f"{what} needs more memory than there is; lower its size") from None
+    except RecursionError:
+        raise DataFileError("its image directories (IFDs, SubIFDs) refer to each other in a loop; "
+                            "the file is corrupt") from None
     except Exception as err:  # tifffile raises many types for a broken file
         raise DataFileError(
             f"failed to read it as TIFF: {str(err).splitlines()[0][:200] if str(err) else err!r}"
         ) from None
+    finally:
+        log.disabled = was
 
 
-#: TIFF compressions whose strips are checked by streaming them through a
-#: bounded decoder first: deflate (8, 32946) and LZMA (34925). tifffile would
-#: inflate a whole strip in memory, however large, before noticing.
-_STREAMED = {8: "zlib", 32946: "zlib", 34925: "lzma"}
+def _check_tiff_pages(tif, series, what: str) -> None:
+    """Every page of ``series``: the first page's shape, a supported
+    compression, segments no larger than the image, and (compressed) no
+    segment inflating beyond its declared size; output is discarded."""
+    first = None
+    fh = tif.filehandle
+    size = int(fh.size)
+    for index, page in enumerate(series.pages):
+        if page is None:
+            continue
+        key = getattr(page, "keyframe", None) or page  # a TiffFrame has its offsets, its keyframe the rest
+        shape = tuple(int(n) for n in key.shape)
+        if first is None:
+            first = shape
+        elif shape != first:
+            raise DataFileError(f"page {index} has shape {shape}, the first page {first}; a stack's pages must match")
+        compression = int(key.compression)
+        if compression not in _TIFF_CODECS:
+            name = getattr(key.compression, "name", str(compression))
+            raise DataFileError(
+                f"its compression {name} cannot be decoded with a bound on the output (a decompression bomb "
+                "could exhaust memory): save it uncompressed or with deflate (zlib) or LZMA compression"
+            )
+        itemsize = max(1, (int(key.bitspersample) + 7) // 8)
+        segment = int(np.prod([int(n) for n in key.chunks], dtype=object)) * itemsize
+        if key.planarconfig == 1 and int(key.samplesperpixel) > 1 and len(key.chunks) < 3:
+            segment *= int(key.samplesperpixel)
+        if segment > max(4 * int(key.nbytes), 1 << 20) or segment > current_limits().array_bytes:
+            raise DataFileError(
+                f"page {index} declares strips or tiles of {tuple(key.chunks)} pixels, far larger than its "
+                f"image {shape}; the file is corrupt"
+            )
+        codec = _TIFF_CODECS[compression]
+        produced = 0
+        for offset, count in zip(page.dataoffsets, page.databytecounts):
+            offset, count = int(offset), int(count)
+            if count < 0 or offset < 0 or (count and offset + count > size):
+                raise DataFileError(
+                    f"page {index}: a strip or tile lies beyond the end of the file (offset {offset:,}, "
+                    f"{count:,} bytes, file of {size:,}); the file is truncated or corrupt"
+                )
+            if codec is not None and count:
+                produced += _inflate_bounded(fh, offset, count, codec, segment + 64, f"{what}: page {index}")
+            elif codec is None:
+                produced += count
+        needed = int(key.nbytes) * int(key.bitspersample) // (8 * itemsize)
+        if produced < needed:
+            raise DataFileError(
+                f"page {index} declares {needed:,} bytes of pixels ({shape}) but its strips hold only "
+                f"{produced:,}; the file is truncated or its header is forged"
+            )
 
 
-def _check_compressed_strips(tif, series, what: str) -> None:
-    """No strip or tile of the series' pages inflates beyond its page's size
-    (a decompression bomb in a tiny file); output is discarded as it comes."""
+def _inflate_bounded(fh, offset: int, count: int, codec: str, limit: int, what: str) -> int:
+    """Stream ``count`` compressed bytes at ``offset`` through a decoder,
+    reading and inflating a chunk at a time, and refuse as soon as more than
+    ``limit`` bytes come out. Returns how many bytes came out."""
     import lzma
 
-    for page in series.pages:
-        if page is None or getattr(page, "compression", 1) not in _STREAMED:
-            continue
-        codec = _STREAMED[int(page.compression)]
-        limit = int(page.nbytes) + 64
-        fh = tif.filehandle
-        for offset, count in zip(page.dataoffsets, page.databytecounts):
-            if not count:
-                continue
-            fh.seek(offset)
-            data = fh.read(min(int(count), 1 << 31))
-            decoder = zlib.decompressobj() if codec == "zlib" else lzma.LZMADecompressor()
-            produced, feed = 0, data
-            try:
-                while feed or (codec == "lzma" and not decoder.needs_input and not decoder.eof):
-                    out = decoder.decompress(feed, 1 << 20)
-                    produced += len(out)
-                    if produced > limit:
-                        raise DataFileError(f"{what}: a compressed strip inflates beyond its page's {limit:,} "
-                                            "bytes (corrupt, or a decompression bomb)")
-                    feed = decoder.unconsumed_tail if codec == "zlib" else b""
-                    if not out and not feed:
-                        break
-            except (zlib.error, lzma.LZMAError) as err:
-                raise DataFileError(f"{what}: a compressed strip is corrupt ({err})") from None
+    decoder = zlib.decompressobj() if codec == "zlib" else lzma.LZMADecompressor()
+    produced = 0
+    fh.seek(offset)
+    left = count
+    try:
+        while left > 0 and not decoder.eof:
+            data = fh.read(min(left, 1 << 20))
+            if not data:
+                break
+            left -= len(data)
+            while True:
+                out = decoder.decompress(data, limit - produced + 1)
+                produced += len(out)
+                if produced > limit:
+                    raise DataFileError(
+                        f"{what}: a compressed strip inflates beyond its declared {limit - 64:,} bytes "
+                        "(corrupt, or a decompression bomb)"
+                    )
+                data = decoder.unconsumed_tail if codec == "zlib" else b""
+                if codec == "lzma" and not decoder.eof and not decoder.needs_input:
+                    continue
+                if not data:
+                    break
+    except (zlib.error, lzma.LZMAError) as err:
+        raise DataFileError(f"{what}: a compressed strip is corrupt ({err})") from None
+    return produced
 
 
 def read_volume(path: Path, fmt: str, *, resolve=None) -> np.ndarray:
