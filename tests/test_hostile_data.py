@@ -424,7 +424,26 @@ def gen_graphs(work: Path) -> list:
     (work / "dup.json").write_text(neuron([sample(1, -1), sample(2, 1), sample(2, 2), sample(3, 2)]))
     (work / "cycle.json").write_text(neuron([sample(1, 3), sample(2, 1), sample(3, 2)]))
     (work / "orphan.json").write_text(neuron([sample(1, -1), sample(2, 9)]))
-    return [("swc_duplicate_id", _neuron_scene("dup.swc"), {"message": "line 4: node id 2 is used twice"}),
+    soma = '{"neurons": [{"soma": {"x": 6600, "y": 4000, "z": 5700}, "dendrite": [], "axon": '
+    (work / "ten_million.json").write_text(soma + "[" + "{}," * 10_000_000 + "{}]}]}")  # 30 MB, ~1 GB parsed
+    (work / "deep.json").write_text(soma + "[" * 200_000 + "]" * 200_000 + "}]}")
+    (work / "nan.json").write_text(soma + '[{"sampleNumber": 1, "parentNumber": -1, "x": NaN, "y": 1, "z": 1}]}]}')
+    (work / "inf.json").write_text(soma + '[{"sampleNumber": 1, "parentNumber": -1, "x": 1e999, "y": 1, "z": 1}]}]}')
+    (work / "digits.json").write_text(soma + '[{"sampleNumber": 1' + "0" * 5000 + ', "parentNumber": -1, '
+                                      '"x": 1, "y": 1, "z": 1}]}]}')
+    (work / "dup_key.json").write_text(soma + '[{"sampleNumber": 1, "parentNumber": -1, "parentNumber": 1, '
+                                       '"x": 1, "y": 1, "z": 1}]}]}')
+    (work / "text_coordinate.json").write_text(soma + '[{"sampleNumber": 1, "parentNumber": -1, '
+                                               '"x": "a lot", "y": 1, "z": 1}]}]}')
+    json_cases = [("json_ten_million_nodes", "ten_million.json", "array_bytes limit"),
+                  ("json_deep_nesting", "deep.json", "levels deep"),
+                  ("json_nan", "nan.json", "NaN is not a number"),
+                  ("json_infinite_coordinate", "inf.json", "axon[0].x is inf"),
+                  ("json_5000_digit_id", "digits.json", "5,001 digits"),
+                  ("json_duplicate_key", "dup_key.json", "'parentNumber' twice"),
+                  ("json_text_coordinate", "text_coordinate.json", "axon[0].x is str")]
+    return [*((name, _neuron_scene(file), {"message": message}) for name, file, message in json_cases),
+            ("swc_duplicate_id", _neuron_scene("dup.swc"), {"message": "line 4: node id 2 is used twice"}),
             ("swc_cycle", _neuron_scene("cycle.swc"), {"message": "its parents form a cycle"}),
             ("swc_missing_parent", _neuron_scene("orphan.swc"), {"message": "line 4: parent 77"}),
             ("swc_over_points_limit", _neuron_scene("big.swc"),
@@ -530,7 +549,9 @@ ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column",
              "time_nan", "coordinate_1e300",
              "tiff_codec_lzw", "tiff_codec_jpeg", "tiff_codec_packbits", "tiff_codec_zstd", "tiff_codec_png",
              "tiff_lzma_bomb", "tiff_raw_huge_dims_tiny_file", "tiff_zlib_huge_dims_tiny_file",
-             "tiff_tiles_larger_than_image", "bigtiff_declared_huge", "tiff_pages_of_mixed_shapes"]
+             "tiff_tiles_larger_than_image", "bigtiff_declared_huge", "tiff_pages_of_mixed_shapes",
+             "json_ten_million_nodes", "json_deep_nesting", "json_nan", "json_infinite_coordinate",
+             "json_5000_digit_id", "json_duplicate_key", "json_text_coordinate"]
 
 
 def test_every_generated_case_is_run(hostile):

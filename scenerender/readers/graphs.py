@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ..limits import current_limits, over_limit
+from ..limits import current_limits, how_to_raise, over_limit
 from ._common import DataFileError, _quiet, scan_text
 
 # ------------------------------------------------------------ neuron graphs
@@ -107,15 +108,96 @@ def _line_of_row(path: Path, row: int) -> int:
     return seen + 1
 
 
+#: Deepest nesting a MouseLight JSON may have (a real one nests 4 deep).
+JSON_MAX_DEPTH = 32
+#: Python memory the parsed JSON may take, as a fraction of ``array_bytes``,
+#: estimated from its text before parsing: ~80 bytes for each object or
+#: list, ~40 for each other value (measured on CPython 3.11).
+_JSON_SHARE = 8
+_JSON_STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+
+
+def _json_line(text: bytes, at: int) -> int:
+    return text.count(b"\n", 0, at) + 1
+
+
+def _scan_json(data: bytes) -> None:
+    """Bound a JSON text before it is parsed: nesting depth, the memory its
+    objects, lists and values would take, and no NaN/Infinity; strings are
+    blanked first so what they hold does not count."""
+    limits = current_limits()
+    bare = _JSON_STRING.sub(b'""', data)
+    containers = bare.count(b"{") + bare.count(b"[")
+    values = bare.count(b",") + bare.count(b":") + 1
+    estimate = 80 * containers + 40 * values
+    budget = limits.array_bytes // _JSON_SHARE
+    if estimate > budget:
+        raise DataFileError(
+            f"it holds {containers:,} objects and lists and {values:,} values, which would take about "
+            f"{estimate:,} bytes of memory once parsed, over the {budget:,} a JSON neuron may take "
+            f"(1/{_JSON_SHARE} of the array_bytes limit); {how_to_raise('array_bytes')}"
+        )
+    codes = np.frombuffer(bare, dtype=np.uint8)
+    marks = np.flatnonzero((codes == ord("{")) | (codes == ord("[")) | (codes == ord("}")) | (codes == ord("]")))
+    if len(marks):
+        step = np.where((codes[marks] == ord("{")) | (codes[marks] == ord("[")), 1, -1).astype(np.int32)
+        depth = np.cumsum(step)
+        deepest = int(depth.max())
+        if deepest > JSON_MAX_DEPTH:
+            at = int(marks[int(np.argmax(depth > JSON_MAX_DEPTH))])
+            raise DataFileError(
+                f"line {_json_line(bare, at)}: it nests {deepest:,} levels deep, over the "
+                f"{JSON_MAX_DEPTH} a MouseLight neuron may; the file is not a neuron"
+            )
+    for word in (b"NaN", b"Infinity"):
+        at = bare.find(word)
+        if at >= 0:
+            raise DataFileError(
+                f"line {_json_line(bare, at)}: {word.decode()} is not a number JSON allows; "
+                "every coordinate must be a finite number"
+            )
+
+
+def _unique_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DataFileError(f"an object has the key {key[:40]!r} twice; keys must be unique")
+        seen[key] = value
+    return seen
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19:
+        raise DataFileError(f"the number {text[:24]}... has {len(text):,} digits; ids are at most 19 digits")
+    return int(text)
+
+
 @_quiet
 def read_mouselight_json(path: Path) -> dict:
-    """A MouseLight JSON neuron (``neurons[0]`` or ``neuron``), each
-    compartment's samples checked as a tree (see :func:`check_tree`) with
-    JSON paths in messages."""
+    """A MouseLight JSON neuron (``neurons[0]`` or ``neuron``), bounded
+    before it is parsed (size, nesting, estimated memory; see
+    :func:`_scan_json`), parsed with unique keys and no NaN/Infinity, then
+    each compartment's samples checked (finite coordinates within the value
+    bound, whole ids) and checked as a tree (see :func:`check_tree`), with
+    JSON paths or lines in messages."""
     import json
 
+    limits = current_limits()
+    size = Path(path).stat().st_size
+    if size > limits.array_bytes // _JSON_SHARE:
+        raise DataFileError(
+            f"it is {size:,} bytes, over the {limits.array_bytes // _JSON_SHARE:,} a JSON neuron may be "
+            f"(1/{_JSON_SHARE} of the array_bytes limit); {how_to_raise('array_bytes')}"
+        )
+    data = Path(path).read_bytes()
+    _scan_json(data)
     try:
-        data = json.loads(Path(path).read_bytes())
+        data = json.loads(data, object_pairs_hook=_unique_keys, parse_int=_json_int)
+    except json.JSONDecodeError as err:
+        raise DataFileError(f"line {err.lineno} column {err.colno}: not valid JSON ({err.msg})") from None
+    except DataFileError:
+        raise
     except (ValueError, RecursionError) as err:
         raise DataFileError(f"not valid JSON ({str(err)[:200]})") from None
     try:
@@ -127,23 +209,40 @@ def read_mouselight_json(path: Path) -> dict:
             "expected a MouseLight neuron: {'neurons': [{'soma': {x, y, z}, 'axon': [...], 'dendrite': [...]}]}"
         ) from None
     prefix = "neurons[0]" if "neurons" in data else "neuron"
+    bound = float(limits.value_magnitude)
+
+    def number(value, where: str, *, whole: bool = False) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise DataFileError(f"{where} is {type(value).__name__} {str(value)[:40]!r}; expected a number")
+        x = float(value)
+        if not np.isfinite(x) or abs(x) > (2**53 if whole else bound):
+            raise DataFileError(f"{where} is {str(value)[:40]}, beyond +-{2**53 if whole else bound:g}")
+        if whole and x != int(x):
+            raise DataFileError(f"{where} is {value}; expected a whole number")
+        return x
+
+    for axis in "xyz":
+        number(soma[axis], f"{prefix}.soma.{axis}")
+    if soma.get("allenId") is not None:
+        number(soma["allenId"], f"{prefix}.soma.allenId", whole=True)
     total = 0
     for compartment in ("axon", "dendrite"):
         samples = neuron.get(compartment) or []
         if not isinstance(samples, list):
             raise DataFileError(f"{prefix}.{compartment} is not a list of samples")
         total += len(samples)
-        if total > current_limits().points:
+        if total > limits.points:
             raise DataFileError(over_limit("it has too many samples", total, "points"))
         ids, parents = [], []
         for i, s in enumerate(samples):
-            try:
-                ids.append(int(s["sampleNumber"]))
-                parents.append(int(s["parentNumber"]))
-                float(s["x"]), float(s["y"]), float(s["z"])
-            except (KeyError, TypeError, ValueError, OverflowError):
-                raise DataFileError(
-                    f"{prefix}.{compartment}[{i}]: a sample needs numeric sampleNumber, parentNumber, x, y, z"
-                ) from None
+            where = f"{prefix}.{compartment}[{i}]"
+            if not isinstance(s, dict) or not all(k in s for k in ("sampleNumber", "parentNumber", "x", "y", "z")):
+                raise DataFileError(f"{where}: a sample needs numeric sampleNumber, parentNumber, x, y, z")
+            ids.append(int(number(s["sampleNumber"], f"{where}.sampleNumber", whole=True)))
+            parents.append(int(number(s["parentNumber"], f"{where}.parentNumber", whole=True)))
+            for axis in "xyz":
+                number(s[axis], f"{where}.{axis}")
+            if s.get("allenId") is not None:
+                number(s["allenId"], f"{where}.allenId", whole=True)
         check_tree(ids, parents, lambda i, c=compartment: f"{prefix}.{c}[{i}]")
     return neuron
