@@ -69,7 +69,22 @@ def _seed_files() -> dict[str, bytes]:
     return seeds
 
 
-SEEDS = _seed_files()
+def _more_seeds(seeds: dict[str, bytes]) -> dict[str, bytes]:
+    import json
+
+    import tifffile
+
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.arange(3 * 8 * 8, dtype=np.uint16).reshape(3, 8, 8), compression="zlib", rowsperstrip=4)
+    seeds["tiff_zlib"] = buf.getvalue()
+    samples = [{"sampleNumber": i, "parentNumber": i - 1 if i > 1 else -1, "x": 10.0 * i, "y": 2, "z": 3,
+                "allenId": 7} for i in range(1, 6)]
+    seeds["json"] = json.dumps({"neurons": [{"soma": {"x": 1, "y": 2, "z": 3, "allenId": 7}, "axon": samples,
+                                             "dendrite": []}]}, indent=1).encode()
+    return seeds
+
+
+SEEDS = _more_seeds(_seed_files())
 READERS = {
     "npy": lambda p: readers.read_npy(p, count_as="points"),
     "nrrd": readers.read_nrrd,
@@ -82,6 +97,8 @@ READERS = {
     "csv": lambda p: readers.read_delimited(p, "csv"),
     "vtk": lambda p: readers.read_mesh(p, "vtk"),
     "tiff": readers.read_tiff,
+    "tiff_zlib": readers.read_tiff,
+    "json": readers.read_mouselight_json,
     "nii": readers.read_nifti,
     "h5": readers.read_hdf5_table,
 }
@@ -124,6 +141,8 @@ def test_reader_refuses_or_reads_within_limits(fmt, tmp_path_factory):
                 return
         if fmt == "h5":
             result = result.to_numpy()
+        if fmt == "json":
+            result = np.array([[s["x"], s["y"], s["z"]] for s in result["axon"] + result["dendrite"]], float)
         arrays = result if isinstance(result, tuple) else (result,)
         for array in arrays:
             nbytes = array.memory_usage(deep=True).sum() if hasattr(array, "memory_usage") else array.nbytes
@@ -148,3 +167,48 @@ def test_every_seed_reads(tmp_path):
         path = tmp_path / f"seed.{fmt.split('_')[0]}"
         path.write_bytes(data)
         READERS[fmt](path)
+
+
+def _comb_swc(path: Path, spine: int) -> None:
+    """A soma, then a spine of ``spine`` nodes each with one leaf: sections
+    nest ``spine`` deep (MorphIO recursed through them and crashed, SIGSEGV)."""
+    rows = [(1, 1, 0.0, 0.0, 0.0, 1.0, -1)]
+    for k in range(spine):
+        node = 2 + 2 * k
+        rows += [(node, 3, float(k), 0.0, 0.0, 1.0, 1 if k == 0 else node - 2), (node + 1, 3, float(k), 1.0, 0.0, 1.0, node)]
+    np.savetxt(path, np.array(rows), fmt="%d %d %.1f %.1f %.1f %.1f %d")
+
+
+def test_deep_swc_is_cut_into_sections_without_a_crash(tmp_path):
+    """A 60,001-node comb is read in a child process (a native crash would be
+    a negative status). Expected, by hand: a first one-point section, K-2
+    two-point spine sections, the last spine section running into its leaf
+    (3 points), K-1 two-point leaf sections: 2K-1 sections, 4K-2 points."""
+    import subprocess
+    import sys
+
+    spine = 30_000
+    _comb_swc(tmp_path / "comb.swc", spine)
+    code = ("import sys; from scenerender.sources.neuron import _read_swc; soma, b, nodes, _, _ = _read_swc(sys.argv[1]); "
+            "print(len(b), sum(len(p) for p, _ in b), len(nodes), *soma, *sorted({c for _, c in b}))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "comb.swc")], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.split() == [str(2 * spine - 1), str(4 * spine - 2), str(2 * spine), "0.0", "0.0", "0.0",
+                                  "dendrite"]
+
+
+def test_swc_sections_match_morphio_on_real_neurons(shared_data):
+    """The numpy section cutter gives MorphIO's sections (points as float32,
+    compartments) for every SWC in the shared data."""
+    morphio = pytest.importorskip("morphio")
+    from scenerender.readers.graphs import swc_sections
+
+    files = sorted((shared_data / "neurons").glob("*/*.swc"))
+    assert files
+    for path in files:
+        _, sections, _ = swc_sections(readers.read_swc(path))
+        ours = sorted(tuple(p.astype(np.float32).ravel().tolist()) + (kind,) for p, kind in sections)
+        theirs = sorted(tuple(np.asarray(s.points, np.float32).ravel().tolist()) + (int(s.type),)
+                        for s in morphio.Morphology(str(path), options=morphio.Option.nrn_order).iter())
+        assert ours == theirs, path.name

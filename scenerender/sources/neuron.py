@@ -1,6 +1,6 @@
 """``kind: neuron`` sources - single-neuron morphologies.
 
-SWC files are read with MorphIO; MouseLight JSON exports (with an Allen
+SWC files are read with numpy (sections cut as MorphIO cuts them); MouseLight JSON exports (with an Allen
 region id on every node) are read from their node lists.
 """
 
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..readers import quiet_native_stderr, read_mouselight_json, read_swc
+from ..readers import read_mouselight_json, read_swc
+from ..readers.graphs import swc_sections
 from ._context import SourceContext
 
 KIND = "neuron"
@@ -37,26 +38,12 @@ class NeuronData:
 
 
 def _read_swc(path):
-    import morphio
-
-
-    read_swc(path)  # bounded, and ids, parents and cycles checked in linear time, with line numbers
-    morphio.set_maximum_warnings(0)  # its warnings go straight to stderr; errors still raise
-    with quiet_native_stderr():
-        try:
-            morph = morphio.Morphology(str(path), options=morphio.Option.nrn_order)
-        except morphio.MorphioError as err:  # multi-line and coloured: keep the first plain line
-            import re
-
-            text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
-            raise ValueError(text[-1] if text else "MorphIO cannot read it") from None
-    if len(morph.points) == 0 and len(morph.soma.points) == 0:
-        raise ValueError("it holds no reconstructed points")
-    soma = np.asarray(morph.soma.points, dtype=float).mean(axis=0) if len(morph.soma.points) else \
-        np.asarray(morph.points[0], dtype=float)
-    branches = [(np.asarray(sec.points, dtype=float), COMPARTMENTS.get(int(sec.type), "dendrite"))
-                for sec in morph.iter()]
-    return soma, branches, np.asarray(morph.points, dtype=float), None, None
+    # Bounded and checked (ids, parents, cycles, with line numbers), then cut
+    # into sections with numpy as MorphIO would: linear-ish, no recursion
+    # (MorphIO recursed through deep trees until it crashed) and no copy in C++.
+    soma, sections, nodes = swc_sections(read_swc(path))
+    branches = [(points, COMPARTMENTS.get(kind, "dendrite")) for points, kind in sections]
+    return soma, branches, nodes, None, None
 
 
 def _chains(nodes: dict[int, tuple], children: dict[int, list[int]], roots: list[int]):
