@@ -7,6 +7,7 @@ from __future__ import annotations
 import bz2
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def decompress_bounded(fh, expected: int, codec: str, what: str) -> bytes:
     """Decompress a gzip/zlib or bzip2 stream from ``fh`` into exactly
     ``expected`` bytes, stopping as soon as more would come out (a
     decompression bomb costs at most one chunk beyond the declared size)."""
-    decoder = bz2.BZ2Decompressor() if codec == "bzip2" else zlib.decompressobj(wbits=47)  # gzip or zlib
+    decoder: Any = bz2.BZ2Decompressor() if codec == "bzip2" else zlib.decompressobj(wbits=47)  # gzip or zlib
     out = bytearray()
     try:
         while len(out) <= expected and not decoder.eof:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def _ply_header(fh) -> tuple[str, list, int]:
         raise DataFileError(f"its header has no 'end_header' within {HEADER_MAX:,} bytes")
     offset = end + len(b"end_header")
     offset += 2 if head[offset : offset + 2] == b"\r\n" else 1
-    fmt, elements = None, []
+    fmt, elements = None, []  # type: ignore[var-annotated]
     for number, line in enumerate(head[:end].decode("ascii", "replace").splitlines(), 1):
         words = line.split()
         if not words or words[0] in ("ply", "comment", "obj_info"):
@@ -125,7 +126,8 @@ def _ply_binary_element(fh, count: int, props: list, order: str, what: str):
         return np.frombuffer(read_exact(fh, count * dtype.itemsize, what), dtype=dtype)
     # Fast path: every list as long as the first row's (triangle meshes).
     start = fh.tell()
-    fields, first_row = [], {}
+    fields: list[tuple] = []
+    first_row: dict[str, int] = {}
     for name, t, item in props:
         if item is None:
             fields.append((name, order + t))
@@ -199,12 +201,14 @@ def read_ply(path: Path) -> tuple[np.ndarray, np.ndarray]:
                 faces = _ply_faces(rows, props, len(vertices) if vertices is not None else 0)
     if faces is None:
         raise DataFileError("it has no 'face' element (a mesh needs faces)")
+    if vertices is None:
+        raise DataFileError("it has no 'vertex' element (a mesh needs vertices)")
     return vertices, faces
 
 
 def _ply_ascii_element(fh, count: int, props: list, name: str) -> list:
     limit = current_limits().line_bytes
-    rows = []
+    rows: list[tuple] = []
     for _ in range(count):
         line = fh.readline(limit + 1)
         if len(line) > limit:
@@ -212,7 +216,8 @@ def _ply_ascii_element(fh, count: int, props: list, name: str) -> list:
         words = line.split()
         if not words and not line:
             raise DataFileError(f"its {name} data is truncated ({len(rows):,} of {count:,} rows)")
-        row, pos = [], 0
+        row: list[Any] = []
+        pos = 0
         try:
             for _, _type, item in props:
                 if item is None:
@@ -443,10 +448,10 @@ def _read_vtk_here(path: str, fmt: str) -> tuple[np.ndarray, np.ndarray]:
     """The VTK read itself (run in the child process of :func:`read_vtk_mesh`)."""
     import pyvista as pv
 
-    path = Path(path)
+    file = Path(path)
     with quiet_native_stderr():
         try:
-            mesh = pv.read(path)
+            mesh = pv.read(file)
         except Exception as err:
             raise DataFileError(
                 f"VTK cannot read it: {str(err).splitlines()[0][:200] if str(err) else err!r}"

@@ -4,6 +4,7 @@ nothing from outside the file)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -463,7 +464,7 @@ def _read_hdf5(f, key: str | None):
         names = ", ".join((pandas_keys or datasets)[:20]) or "nothing"
         raise DataFileError(f"it holds several tables (or none); set 'key' to one of: {names}")
     key = key.strip("/")
-    obj = objects.get(key)
+    obj: Any = objects.get(key)
     if obj is None:
         names = ", ".join((pandas_keys or datasets)[:20]) or "nothing"
         raise DataFileError(f"no table {key!r}; it holds {names}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ def read_nifti(path: Path, *, what: str = "the volume") -> np.ndarray:
     import nibabel
 
     try:
-        image = nibabel.load(str(path))
+        image: Any = nibabel.load(str(path))
         shape = tuple(int(n) for n in image.shape)
         dtype = np.dtype(image.get_data_dtype())
         slope, inter = image.header.get_slope_inter()
@@ -242,7 +243,7 @@ def _inflate_bounded(fh, offset: int, count: int, codec: str, limit: int, what: 
     ``limit`` bytes come out. Returns how many bytes came out."""
     import lzma
 
-    decoder = zlib.decompressobj() if codec == "zlib" else lzma.LZMADecompressor()
+    decoder: Any = zlib.decompressobj() if codec == "zlib" else lzma.LZMADecompressor()
     produced = 0
     fh.seek(offset)
     left = count
