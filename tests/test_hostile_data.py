@@ -453,6 +453,59 @@ def gen_graphs(work: Path) -> list:
             ("json_missing_parent", _neuron_scene("orphan.json"), {"message": "neurons[0].axon[1]: parent 9"})]
 
 
+def gen_format_gaps(work: Path) -> list:
+    """Cases per format that the corpus above missed: an HDF5 chunk that
+    inflates to 1 GiB, NRRD line skips past the end (a hang) and a bzip2
+    bomb, a NIfTI header nibabel 'fixes' aloud, an NPY header claiming 4 GB,
+    a NIfTI whose data starts past the end, PLY list counts, OBJ negative
+    indices out of range, legacy VTK binary counts beyond the file."""
+    import bz2
+
+    import h5py
+    import nibabel
+
+    squeeze = zlib.compressobj(9)
+    zeros = bytes(16 * 1024**2)
+    bomb = b"".join(squeeze.compress(zeros) for _ in range(64)) + squeeze.flush()  # 1 GiB in ~1 MB
+    with h5py.File(work / "chunk_bomb.h5", "w") as f:
+        cells = f.create_dataset("cells", shape=(1000, 3), dtype="f8", chunks=(1000, 3), compression="gzip")
+        cells.id.write_direct_chunk((0, 0), bomb, filter_mask=0)
+    nrrd = b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 10 10 10\n"
+    (work / "line_skip.nrrd").write_bytes(nrrd + b"encoding: raw\nline skip: 999999999999\n\n" + b"\1" * 1000)
+    (work / "bz_bomb.nrrd").write_bytes(nrrd + b"encoding: bzip2\n\n" + bz2.compress(bytes(64 * 1024**2)))
+    header = nibabel.Nifti1Header()
+    header.set_data_shape((4, 4, 4))
+    header.set_data_dtype(np.int16)
+    header["vox_offset"] = 352
+    header["dim"][0] = 100  # read as the other byte order: nibabel logs its repairs to stderr, then refuses
+    (work / "noisy.nii").write_bytes(header.binaryblock + bytes(132))
+    header = nibabel.Nifti1Header()
+    header.set_data_shape((4, 4, 4))
+    header.set_data_dtype(np.int16)
+    header["vox_offset"] = 10**9
+    (work / "far_offset.nii").write_bytes(header.binaryblock + bytes(132))
+    (work / "header_4g.npy").write_bytes(b"\x93NUMPY\x02\x00" + struct.pack("<I", 4 * 10**9) + b"{")
+    verts = np.array([[6000, 3500, 5000], [7000, 3500, 5000], [6500, 4500, 5000]], "<f4").tobytes()
+    (work / "list_count.ply").write_bytes(
+        b"ply\nformat binary_little_endian 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+        b"property float z\nelement face 1\nproperty list int int vertex_indices\nend_header\n"
+        + verts + struct.pack("<iiii", 2**31 - 1, 0, 1, 2))
+    (work / "negative.obj").write_text("v 6000 3500 5000\nv 7000 3500 5000\nv 6500 4500 5000\nf -5 -6 -7\n")
+    (work / "binary_counts.vtk").write_bytes(
+        b"# vtk DataFile Version 3.0\nx\nBINARY\nDATASET POLYDATA\nPOINTS 3 float\n"
+        + np.array([[6000, 3500, 5000], [7000, 3500, 5000], [6500, 4500, 5000]], ">f4").tobytes()
+        + b"\nPOLYGONS 1000000000 4000000000\n" + struct.pack(">iiii", 3, 0, 1, 2))
+    return [("hdf5_gzip_chunk_bomb", _points_scene("chunk_bomb.h5"), {"message": "inflates beyond a chunk's"}),
+            ("nrrd_line_skip_past_end", _volume_scene("line_skip.nrrd"), {"message": "skip 999,999,999,999 lines"}),
+            ("nrrd_bzip2_bomb", _volume_scene("bz_bomb.nrrd"), {"message": "decompresses to more than"}),
+            ("nifti_header_repaired_aloud", _volume_scene("noisy.nii"), {"message": "bad NIfTI header"}),
+            ("nifti_vox_offset_past_end", _volume_scene("far_offset.nii"), {"message": "cannot read its voxels"}),
+            ("npy_header_claims_4gb", _points_scene("header_4g.npy"), {"message": "its header claims 4,000,000,000"}),
+            ("ply_list_count_2e9", _mesh_scene("list_count.ply"), {"message": "2147483647 entries"}),
+            ("obj_negative_index_out_of_range", _mesh_scene("negative.obj"), {"message": "refers to vertex -2"}),
+            ("vtk_binary_counts_beyond_file", _mesh_scene("binary_counts.vtk"), {"message": "declares more values"})]
+
+
 def gen_paths(work: Path) -> list:
     """Paths that are not regular files, wherever a scene or recipe names one."""
     os.mkfifo(work / "fifo.csv")
@@ -506,6 +559,7 @@ def gen_numbers(work: Path) -> list:
 
 
 GENERATORS = [gen_pickles, gen_hdf5_outside, gen_declared_sizes, gen_lying_bodies, gen_tiff, gen_meshes, gen_graphs,
+              gen_format_gaps,
               gen_paths, gen_numbers]
 
 
@@ -551,7 +605,10 @@ ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column",
              "tiff_lzma_bomb", "tiff_raw_huge_dims_tiny_file", "tiff_zlib_huge_dims_tiny_file",
              "tiff_tiles_larger_than_image", "bigtiff_declared_huge", "tiff_pages_of_mixed_shapes",
              "json_ten_million_nodes", "json_deep_nesting", "json_nan", "json_infinite_coordinate",
-             "json_5000_digit_id", "json_duplicate_key", "json_text_coordinate"]
+             "json_5000_digit_id", "json_duplicate_key", "json_text_coordinate",
+             "hdf5_gzip_chunk_bomb", "nrrd_line_skip_past_end", "nrrd_bzip2_bomb", "nifti_header_repaired_aloud",
+             "nifti_vox_offset_past_end", "npy_header_claims_4gb", "ply_list_count_2e9",
+             "obj_negative_index_out_of_range", "vtk_binary_counts_beyond_file"]
 
 
 def test_every_generated_case_is_run(hostile):

@@ -3,6 +3,7 @@ nothing from outside the file)."""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,19 @@ from ._common import (
 def read_npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
     """``(shape, fortran_order, dtype)`` of an open NPY file, read without
     evaluating anything but literals (numpy's own header parser)."""
+    import struct
+
     fmt = np.lib.format
+    start = fh.tell()
+    head = fh.read(12)
+    if head[:6] == b"\x93NUMPY" and len(head) == 12:  # the header's length, checked before numpy reads it
+        length = struct.unpack("<H", head[8:10])[0] if head[6] == 1 else struct.unpack("<I", head[8:12])[0]
+        if length > 10_000:
+            raise DataFileError(
+                f"its header claims {length:,} bytes (at most 10,000: a real NPY header is under 200); "
+                "the file is forged or not NPY"
+            )
+    fh.seek(start)
     try:
         version = fmt.read_magic(fh)
         if version == (1, 0):
@@ -247,10 +260,72 @@ def check_hdf5_dataset(dset, name: str) -> None:
         )
 
 
+#: Most chunks a dataset may be stored in (each is checked before reading).
+_MAX_HDF5_CHUNKS = 1_000_000
+
+
+def check_hdf5_chunks(dset, name: str) -> None:
+    """Before a filtered, chunked dataset is read, every stored chunk is
+    checked to decode to no more than a chunk's size: HDF5's deflate filter
+    grows its buffer until the stream ends (an 800 KB chunk of zeros took
+    800 MB), szip allocates what the chunk's first 4 bytes say, lzf doubles
+    its buffer. Deflate streams are inflated here with a bound, discarding
+    the output; szip's declared size and lzf's stored size are checked."""
+    if dset.chunks is None:
+        return
+    plist = dset.id.get_create_plist()
+    filters = [int(plist.get_filter(i)[0]) for i in range(plist.get_nfilters())]
+    if not any(code in (1, 4, 32000) for code in filters):
+        return  # shuffle, fletcher32, nbit, scale-offset: output of a chunk's size
+    chunk = int(np.prod([int(n) for n in dset.chunks], dtype=object)) * dset.dtype.itemsize
+    stored = int(dset.id.get_num_chunks())
+    if stored > _MAX_HDF5_CHUNKS:
+        raise DataFileError(
+            f"dataset {name!r} is stored in {stored:,} chunks (at most {_MAX_HDF5_CHUNKS:,}); "
+            "re-save it with larger chunks or none"
+        )
+    for i in range(stored):
+        info = dset.id.get_chunk_info(i)
+        mask, raw = dset.id.read_direct_chunk(info.chunk_offset)
+        for position, code in enumerate(filters):
+            if mask & (1 << position):
+                continue  # this filter was skipped for this chunk
+            if code == 1:
+                _inflate_at_most(raw, chunk, f"dataset {name!r}")
+            elif code == 4 and len(raw) >= 4 and int.from_bytes(raw[:4], "little") > chunk:
+                raise DataFileError(
+                    f"dataset {name!r}: an szip chunk declares {int.from_bytes(raw[:4], 'little'):,} bytes, "
+                    f"more than a chunk's {chunk:,} (corrupt, or a decompression bomb)"
+                )
+            elif code == 32000 and len(raw) > chunk + chunk // 16 + 64:
+                raise DataFileError(
+                    f"dataset {name!r}: an lzf chunk of {len(raw):,} bytes is larger than a chunk's {chunk:,}; "
+                    "the file is corrupt"
+                )
+
+
+def _inflate_at_most(raw: bytes, limit: int, what: str) -> None:
+    decoder = zlib.decompressobj()
+    produced, feed = 0, raw
+    try:
+        while feed and not decoder.eof:
+            produced += len(decoder.decompress(feed, limit - produced + 1))
+            if produced > limit:
+                raise DataFileError(
+                    f"{what}: a compressed chunk inflates beyond a chunk's {limit:,} bytes "
+                    "(corrupt, or a decompression bomb)"
+                )
+            feed = decoder.unconsumed_tail
+    except zlib.error as err:
+        raise DataFileError(f"{what}: a compressed chunk is corrupt ({err})") from None
+
+
 def _numeric_block(dset, name: str) -> np.ndarray:
-    """A checked read of a numeric dataset (its shape x type bounded first)."""
+    """A checked read of a numeric dataset (its shape x type bounded first,
+    then its compressed chunks, see :func:`check_hdf5_chunks`)."""
     dtype = _plain_dtype(dset.dtype, f"dataset {name!r}")
     check_array(dset.shape, dtype, what=f"dataset {name!r}", count_as="points")
+    check_hdf5_chunks(dset, name)
     return dset[()]
 
 
@@ -259,6 +334,7 @@ def _names(dset, name: str) -> list[str]:
         raise DataFileError(f"dataset {name!r} should hold column names; it has type {dset.dtype}")
     check_array(dset.shape, dset.dtype, what=f"dataset {name!r}")
     check_columns(dset.shape[0], f"dataset {name!r}")
+    check_hdf5_chunks(dset, name)
     return [_decode(v) for v in dset[()]]
 
 
@@ -303,6 +379,7 @@ def _pandas_fixed_frame(group, key: str):
             what=f"table {key!r} block {i}",
             count_as="points",
         )
+        check_hdf5_chunks(values, f"{key}/block{i}_values")
         array = values[()]
         if values.ndim != 2:
             raise DataFileError(f"table {key!r} block {i} has shape {values.shape}; expected rows x columns")
@@ -377,6 +454,7 @@ def _pandas_table(group, key: str):
     check_rows(dset.shape[0], f"table {key!r}")
     check_columns(len(dset.dtype.fields), f"table {key!r}")
     check_array(dset.shape, dset.dtype, what=f"table {key!r}", count_as="points")
+    check_hdf5_chunks(dset, f"{key}/table")
     data = dset[()]
     columns: dict[str, np.ndarray] = {}
     for field, (ftype, _) in dset.dtype.fields.items():
@@ -410,6 +488,7 @@ def _compound(dset, key: str):
     check_rows(dset.shape[0] if dset.ndim else 1, f"dataset {key!r}")
     check_columns(len(dset.dtype.fields), f"dataset {key!r}")
     check_array(dset.shape, dset.dtype, what=f"dataset {key!r}", count_as="points")
+    check_hdf5_chunks(dset, key)
     data = dset[()]
     columns = {}
     for field, (ftype, _) in dset.dtype.fields.items():

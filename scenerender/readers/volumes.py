@@ -69,9 +69,12 @@ def read_nrrd(path: Path, *, what: str = "the volume", resolve=None) -> np.ndarr
         data_path = path
     with open(data_path, "rb") as fh:
         fh.seek(offset)
-        for _ in range(max(0, line_skip)):
-            if len(fh.readline(current_limits().line_bytes)) >= current_limits().line_bytes:
+        for skipped in range(max(0, line_skip)):
+            line = fh.readline(current_limits().line_bytes)
+            if len(line) >= current_limits().line_bytes:
                 raise DataFileError("a skipped line is too long")
+            if not line:
+                raise DataFileError(f"its header says to skip {line_skip:,} lines; the data holds {skipped:,}")
         if encoding == "raw":
             if byte_skip == -1:
                 fh.seek(-nbytes, 2) if Path(data_path).stat().st_size >= nbytes else None
@@ -101,8 +104,20 @@ def read_nifti(path: Path, *, what: str = "the volume") -> np.ndarray:
     """A NIfTI volume; the header's shape x type (x8 when scaled to floats)
     is checked before the data is read; nibabel reads exactly the declared
     bytes even from gzip, so it cannot be inflated beyond that."""
+    import logging
+
     import nibabel
 
+    log = logging.getLogger("nibabel.global")  # it prints header fixes ("sizeof_hdr should be 348") on stderr
+    was = log.disabled
+    log.disabled = True
+    try:
+        return _read_nifti(nibabel, path, what)
+    finally:
+        log.disabled = was
+
+
+def _read_nifti(nibabel, path: Path, what: str) -> np.ndarray:
     try:
         image: Any = nibabel.load(str(path))
         shape = tuple(int(n) for n in image.shape)
