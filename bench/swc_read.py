@@ -2,6 +2,7 @@
 
     python bench/swc_read.py                 # 2,000,000 nodes
     python bench/swc_read.py --nodes 500000
+    python bench/swc_read.py --shape star     # shallow: MorphIO copes
 
 Writes a synthetic neuron (a soma, then chains of 40 nodes that branch in
 two) to a temporary file and reads it in fresh child processes: once with
@@ -40,12 +41,14 @@ print(json.dumps({"seconds": time.perf_counter() - start, "sections": count,
 """
 
 
-def write_swc(path: Path, nodes: int, chain: int = 40) -> None:
+def write_swc(path: Path, nodes: int, chain: int = 40, shape: str = "deep") -> None:
     ids = np.arange(1, nodes + 1)
     parents = ids - 1
-    # every `chain` nodes a second child hangs off the node `chain` back: a binary-ish tree
     starts = np.arange(chain, nodes, chain)
-    parents[starts] = starts - chain // 2  # a node of the chain before, which so gets a second child
+    if shape == "deep":  # each chain of `chain` nodes hangs off the middle of the chain before: deep
+        parents[starts] = starts - chain // 2
+    else:  # "star": every chain hangs off the first neurite node: two levels of sections
+        parents[starts] = 2
     parents[0] = -1
     kinds = np.where(ids == 1, 1, 3)
     xyz = np.c_[6600 + (ids % 997) * 0.5, 4000 + (ids % 991) * 0.5, 5700 + (ids % 983) * 0.5]
@@ -56,11 +59,13 @@ def write_swc(path: Path, nodes: int, chain: int = 40) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=2_000_000)
+    parser.add_argument("--shape", choices=["deep", "star"], default="deep",
+                        help="deep: sections nest nodes/80 deep (MorphIO recursed and crashed); star: 2 levels")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "big.swc"
-        write_swc(path, args.nodes)
-        print(f"{args.nodes:,} nodes, {path.stat().st_size / 1024**2:.0f} MiB of SWC")
+        write_swc(path, args.nodes, shape=args.shape)
+        print(f"{args.nodes:,} nodes ({args.shape}), {path.stat().st_size / 1024**2:.0f} MiB of SWC")
         results = {}
         for how in ("morphio", "scenerender"):
             out = subprocess.run([sys.executable, "-c", CHILD, str(path), how], capture_output=True, text=True)
