@@ -66,6 +66,7 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
         raise RenderError(f"{path}: a figure with panels is written as an image (.png, .jpg, .tif); "
                           f"{suffix} holds one 3-D view")
     tmp = _temporary(path)
+    renderer: FrameRenderer | None
     try:
         with FrameRenderer(plan) as renderer:
             if suffix in GRAPHIC_FORMATS:
@@ -208,7 +209,8 @@ def _mapped_ranges(renderer) -> None:
         lut.Build()
         values = mapping.vmin + (np.arange(256) + 0.5) / 256 * (mapping.vmax - mapping.vmin)
         for i, rgb in enumerate(mapping.colors(values)):
-            lut.SetTableValue(i, *rgb, 1.0)
+            r, g, b = rgb
+            lut.SetTableValue(i, r, g, b, 1.0)
         if not mapper.GetScalarVisibility() or (mapper.GetColorMode() != 1 and _direct_rgb(mapper)):
             mapper.SetLookupTable(lut)  # shown colours stay as they are (solid, or direct RGB)
         else:

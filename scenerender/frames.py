@@ -45,8 +45,11 @@ def _init_worker(plan: ScenePlan, jobs: int, env: dict | None = None) -> None:
 
 
 def _draw_frames(frames: range):
-    timeline = _worker_renderer.plan.timeline
-    return [_worker_renderer.draw_time(timeline.time_of(i)) for i in frames]
+    renderer = _worker_renderer
+    if renderer is None or renderer.plan.timeline is None:
+        raise RuntimeError("a frame worker draws an animation's frames after _init_worker")
+    timeline = renderer.plan.timeline
+    return [renderer.draw_time(timeline.time_of(i)) for i in frames]
 
 
 class Progress:
@@ -85,6 +88,8 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
     from .renderer import FrameRenderer
 
     timeline = plan.timeline
+    if timeline is None:
+        raise ValueError("render_animation draws a plan with a timeline; render a still with FrameRenderer.draw")
     n = timeline.n_frames
     if jobs > 1:
         from .spawn_safety import unguarded_main_call

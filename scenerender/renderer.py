@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -83,15 +84,18 @@ def _plotter(plan: ScenePlan):
     _reset_vtk_globals()
     width, height = plan.render.size
     try:
-        lighting = {"light_kit": "light kit", "three_lights": "three lights", "headlight": "none"}[plan.render.lighting]
-        plotter = pv.Plotter(off_screen=True, window_size=(width, height), lighting=lighting)
+        lightings: dict[str, Literal["light kit", "three lights", "none"]] = {
+            "light_kit": "light kit", "three_lights": "three lights", "headlight": "none"}
+        lighting = lightings[plan.render.lighting]
+        plotter = pv.Plotter(off_screen=True, window_size=[width, height], lighting=lighting)
     except Exception as err:  # VTK raises bare RuntimeErrors when no GL context can be made
         raise RenderError(f"could not open an offscreen OpenGL context ({err}); "
                           "install Mesa (EGL/OSMesa) or use a VTK build with offscreen support") from None
     if plan.render.lighting == "headlight":
         plotter.add_light(pv.Light(light_type="headlight"))
     if plan.render.background is not None:
-        plotter.set_background(plan.render.background)
+        # pyvista wraps this method with functools.wraps(an unbound Renderers method): mypy reads self's slot.
+        plotter.set_background(plan.render.background)  # type: ignore[arg-type]
     animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
     translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
                                         if not isinstance(actor, (VolumePlan, *OVERLAYS)))
@@ -103,7 +107,8 @@ def _plotter(plan: ScenePlan):
                              translucent=translucent, volumes=volumes)
     _apply_anti_aliasing(plotter, aa)
     if peel:
-        plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)
+        # functools.wraps(Renderer.enable_depth_peeling) in pyvista: mypy expects the unbound method's self.
+        plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)  # type: ignore[call-arg]
     return plotter
 
 
@@ -120,7 +125,7 @@ def _apply_anti_aliasing(plotter, aa: str) -> None:
 
 
 #: Material of each shading style: (pyvista add_mesh keywords, VTK property settings).
-SHADING = {
+SHADING: dict[str, tuple[dict[str, Any], dict[str, tuple[float, ...]]]] = {
     "smooth": ({"smooth_shading": True}, {}),
     "flat": ({"smooth_shading": False}, {"SetInterpolationToFlat": ()}),
     # Mostly ambient: colours stay bright and flat-looking; the silhouette does the drawing.
@@ -152,7 +157,7 @@ def _add_surface(plotter, actor: SurfacePlan):
     return added
 
 
-def _lighter(rgb) -> tuple[float, float, float]:
+def _lighter(rgb) -> tuple[float, ...]:
     return tuple(float(0.6 + 0.4 * c) for c in rgb)
 
 
@@ -245,13 +250,14 @@ def _apply_cuts(plans, actors, silhouettes: dict) -> None:
 
 
 #: How each ``DRAWN_AS`` (declared by the plan types in :mod:`scenerender.plan`) is drawn.
-DRAWERS = {"surface": _add_surface, "points": _add_points, "lines": _add_lines, "volume": _add_volume,
+DRAWERS: dict[str, Callable[..., Any]] = {"surface": _add_surface, "points": _add_points, "lines": _add_lines, "volume": _add_volume,
            "cut": _Cut, "painted": _Painted}
 
 
 def at_scale(actor, scale: int):
     """``actor`` with its pixel sizes (fields declared with ``metadata=PIXELS``) multiplied by ``scale``."""
-    names = pixel_fields(type(actor))
+    plan_type: type = type(actor)  # type[Any] is not Hashable to mypy; every class is
+    names = pixel_fields(plan_type)
     if scale == 1 or not names:
         return actor
     return replace(actor, **{name: getattr(actor, name) * scale for name in names})
