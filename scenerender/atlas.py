@@ -22,6 +22,8 @@ import numpy as np
 
 from .errors import AtlasUnavailable
 from .paths import default_brainglobe_dir
+from ._bgcompat import install_structure_tree_builder, install_terminology_reader
+from .limits import PathRefused, resolve_scene_path
 
 EMBEDDED_NAME = "allen_mouse_scenerender_100um"
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded_atlas"
@@ -51,8 +53,6 @@ class AtlasRequest:
 
     @classmethod
     def from_spec(cls, spec: Any, base_dir: Path) -> "AtlasRequest":
-        from .limits import PathRefused, resolve_scene_path
-
         if isinstance(spec, str):
             return cls(name=spec)
         refused = []
@@ -123,8 +123,6 @@ def open_bg_atlas(request: AtlasRequest):
     """
     from brainglobe_atlasapi import BrainGlobeAtlas
     from brainglobe_atlasapi.core import Atlas
-
-    from ._bgcompat import install_structure_tree_builder, install_terminology_reader
 
     if request.refused is not None:
         raise AtlasUnavailable(request.refused)

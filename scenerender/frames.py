@@ -18,6 +18,8 @@ from . import workers
 from .plan import ScenePlan
 from .provenance import publish
 from .video import VideoWriter
+from .renderer import FrameRenderer
+from .workers import adopt_environment, set_worker_threads
 
 CHUNK = 4  # frames per task: small enough to keep workers busy to the end
 
@@ -28,13 +30,9 @@ def _init_worker(plan: ScenePlan, jobs: int, env: dict | None = None) -> None:
     global _worker_renderer
     import signal
 
-    from .workers import adopt_environment, set_worker_threads
-
     if env is not None:
         adopt_environment(env)
     set_worker_threads(jobs)  # before the window: Mesa reads its thread count then
-
-    from .renderer import FrameRenderer
 
     # Ctrl-C reaches the whole process group: only the parent handles it (it
     # stops the pool and removes the partial video); a worker just goes on
@@ -85,8 +83,6 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
                      record: dict | None = None) -> Path:
     """Render every frame of ``plan.timeline`` into ``output`` (format from its extension);
     with a provenance ``record``, write its sidecar once the output is complete."""
-    from .renderer import FrameRenderer
-
     timeline = plan.timeline
     if timeline is None:
         raise ValueError("render_animation draws a plan with a timeline; render a still with FrameRenderer.draw")

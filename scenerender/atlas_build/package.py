@@ -40,6 +40,7 @@ from .meshes import MeshOptions, generate_meshes, import_meshes, recompress_mesh
 from .inputs import (InputError, Structures, as_reference_dtype, block_centre, block_mean, read_stack,
                      read_structures, synthetic_reference)
 from .recipe import Recipe, RecipeError, load_recipe
+from .._bgcompat import install_terminology_reader, offline_atlas_link_check
 
 BG_FOLDER = "brainglobe-atlasapi"
 
@@ -347,8 +348,6 @@ def build(recipe: Recipe | Prepared | str | Path, output: Path | None = None, *,
         For mistakes in the recipe or its inputs, before any heavy work.
     """
     from brainglobe_atlasapi.atlas_generation.wrapup import ATLAS_VERSION, wrapup_atlas_from_data
-
-    from .._bgcompat import install_terminology_reader, offline_atlas_link_check
 
     say = log or (lambda *_: None)
     timings: dict[str, float] = {}
