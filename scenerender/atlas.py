@@ -24,6 +24,9 @@ from .errors import AtlasUnavailable
 from .paths import default_brainglobe_dir
 from ._bgcompat import install_structure_tree_builder, install_terminology_reader
 from .limits import PathRefused, resolve_scene_path
+from .atlas_build.cache import cached_atlas, recipe_key
+from .atlas_build.recipe import load_recipe
+from .suggest import region_hint, structures_of
 
 EMBEDDED_NAME = "allen_mouse_scenerender_100um"
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded_atlas"
@@ -130,7 +133,6 @@ def open_bg_atlas(request: AtlasRequest):
     install_structure_tree_builder()
 
     if request.recipe is not None:  # built once, then cached (scenerender.atlas_build.cache)
-        from .atlas_build.cache import cached_atlas
 
         if not request.recipe.is_file():
             raise AtlasUnavailable(f"atlas recipe {request.recipe} not found (paths are relative to the scene file)")
@@ -224,8 +226,6 @@ class SceneAtlas:
         except (KeyError, ValueError):
             pass
         if isinstance(ref, str):
-            from .suggest import region_hint, structures_of
-
             hint = region_hint(ref, structures_of(structures))
             raise RegionNotFound(f"unknown region {ref!r} in atlas {self.name}{hint}") from None
         raise RegionNotFound(f"unknown region id {ref} in atlas {self.name}") from None
@@ -406,9 +406,6 @@ def atlas_identity(request: AtlasRequest) -> dict:
     import hashlib
 
     if request.recipe is not None:
-        from .atlas_build.cache import recipe_key
-        from .atlas_build.recipe import load_recipe
-
         try:
             return {"recipe": str(request.recipe), "key": recipe_key(load_recipe(request.recipe))}
         except Exception:  # a broken recipe is reported when the scene is rendered

@@ -331,8 +331,6 @@ def read_scene(source: "str | Path | dict | SceneDocument") -> SceneDocument:
     ):
         source = Path(source)
     if isinstance(source, Path):
-        from .limits import current_limits
-
         try:
             if source.is_dir():
                 raise SceneError(Problem(str(source), None, None, "", "is a folder, not a scene file; name a .yaml file"))

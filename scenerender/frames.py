@@ -20,6 +20,7 @@ from .provenance import publish
 from .video import VideoWriter
 from .renderer import FrameRenderer
 from .workers import adopt_environment, set_worker_threads
+from .spawn_safety import unguarded_main_call
 
 CHUNK = 4  # frames per task: small enough to keep workers busy to the end
 
@@ -88,8 +89,6 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
         raise ValueError("render_animation draws a plan with a timeline; render a still with FrameRenderer.draw")
     n = timeline.n_frames
     if jobs > 1:
-        from .spawn_safety import unguarded_main_call
-
         where = unguarded_main_call()
         if where is not None:  # spawned workers would re-run the script and the pool would wait forever
             print(f"scenerender: warning: rendering serially: {where} asks for {jobs} processes outside "

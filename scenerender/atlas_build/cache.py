@@ -26,6 +26,7 @@ from .recipe import Recipe, load_recipe
 from . import build_unavailable
 from .._version import __version__
 from .package import build, write_report
+from ..errors import AtlasUnavailable
 
 CACHE_ENV = "SCENERENDER_CACHE_DIR"
 BUILD_RECORD = "build.json"
@@ -89,8 +90,6 @@ def cached_atlas(recipe_path: Path | str, *, log=None) -> Path:
 
     why = build_unavailable()
     if why is not None:
-        from ..errors import AtlasUnavailable
-
         raise AtlasUnavailable(f"atlas recipe {Path(recipe_path).name} is not built yet, and {why}")
     root.mkdir(parents=True, exist_ok=True)
     say(f"building atlas {recipe.name} from {recipe.file} into the cache {entry} (once)")

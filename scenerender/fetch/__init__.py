@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from ..compile import _open_atlas
+from ..limits import resolve_scene_path
 from ..sources import SourceContext, load_source
 from ._source import query_of, resolution_path
 
@@ -38,8 +39,6 @@ def fetched_records(scene) -> dict[str, list | None]:
         records = None
         try:
             if spec.get("pinned"):
-                from ..limits import resolve_scene_path
-
                 manifest = json.loads(resolve_scene_path(spec["pinned"], scene.doc.base_dir).read_text())
                 records = [{**entry, "query": query_of(spec)} for entry in manifest["items"].values()]
                 for entry in records:

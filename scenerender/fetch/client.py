@@ -190,8 +190,6 @@ def sha256_file(path: Path) -> str:
 
 def _check_body(data_path: Path, expect: str) -> None:
     if expect == "json":
-        from ..limits import check_limit
-
         size = data_path.stat().st_size
         if not check_limit(size, "file_bytes"):
             raise ValueError("the reply is too large")
