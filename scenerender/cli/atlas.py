@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from ..errors import AtlasNotFoundError, Problem, SceneError
+from .render import _size as parse
 
 
 def register(commands) -> None:
@@ -57,15 +59,12 @@ def register(commands) -> None:
 
 
 def _size(text: str):
-    from .render import _size as parse
-
     return parse(text)
 
 
 def _open(args):
     from ..atlas import AtlasUnavailable
     from ..atlas_catalog import open_atlas
-    from ..errors import AtlasNotFoundError, Problem
 
     try:
         return open_atlas(args.name, args.brainglobe_dir)
@@ -171,7 +170,6 @@ def run_inspect(args) -> int:
     from ..atlas import RegionNotFound
     from ..camera import PRESETS
     from ..contact_sheet import contact_sheet, default_regions, has_mesh
-    from ..errors import Problem, SceneError
     from ..images import write_image
     from ..outputs import check_output_path
     from ..suggest import did_you_mean

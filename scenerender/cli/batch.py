@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .render import _size
+from ..errors import RenderError
 
 
 def register(commands) -> None:
@@ -43,7 +44,6 @@ def register(commands) -> None:
 def run(args) -> int:
     from ..batch import (INVALID, SKIPPED, BatchReport, DaskExecutor, LocalExecutor, find_scenes, plan_batch,
                          run_batch, summary_table, write_report)
-    from ..errors import RenderError
 
     if args.jobs < 1:
         raise RenderError("--jobs must be at least 1")

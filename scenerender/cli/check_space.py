@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from ._options import add_scene_files
+from ..errors import SceneError
 
 
 def register(commands) -> None:
@@ -42,7 +43,6 @@ def print_report(scene, *, out=sys.stdout, err=sys.stderr, warnings_only: bool =
 def run(args) -> int:
     from ..compile import load_scene
     from ..document import read_scene
-    from ..errors import SceneError
 
     status = 0
     for path in args.scenes:

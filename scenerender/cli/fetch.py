@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ._options import add_scene_files
+from ..errors import RenderError
 
 
 def register(commands) -> None:
@@ -26,7 +27,6 @@ def run(args) -> int:
 
     atlases: dict = {}
     if args.to is not None:
-        from ..errors import RenderError
         from ..fetch.bundle import bundle_scene
 
         if args.to.exists() and not args.to.is_dir():

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from .render import _size
 
 
 def register(commands) -> None:
-    from .render import _size
-
     p = commands.add_parser("preview", help="serve a page that re-renders a scene each time it is saved",
                             description="Serve a local web page showing the scene, re-rendered in this warm "
                                         "process within about a second of each save, with validation problems "

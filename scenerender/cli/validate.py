@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 from ._options import add_scene_files
+from ..errors import SceneError, SceneValidationError
+from .check_space import print_report
 
 
 def register(commands) -> None:
@@ -27,7 +29,6 @@ def register(commands) -> None:
 
 def run(args) -> int:
     from ..document import read_scene
-    from ..errors import SceneError
     from ..sweep import expand_sweep, has_sweep
 
     status = 0
@@ -72,7 +73,6 @@ def _without_network(resolve: bool):
 
 
 def _check(doc, item, *, resolve: bool) -> None:
-    from ..errors import SceneValidationError
     from ..api import validate_scene
 
     if not resolve:  # the schema only, without the compile stack (numpy, atlas code)
@@ -93,8 +93,6 @@ def _mapping_warnings(doc, items, *, show: bool) -> list:
     import io
 
     from ..compile import load_scene
-    from ..errors import SceneError
-    from .check_space import print_report
 
     try:
         print_report(load_scene(doc, item=items[0]), out=sys.stdout if show else io.StringIO(), err=sys.stderr,
