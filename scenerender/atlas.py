@@ -124,6 +124,7 @@ def open_bg_atlas(request: AtlasRequest):
     AtlasUnavailable
         With the atlas name, where it was looked for and how to get it.
     """
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
     from brainglobe_atlasapi import BrainGlobeAtlas
     from brainglobe_atlasapi.core import Atlas
 
@@ -157,6 +158,7 @@ def open_bg_atlas(request: AtlasRequest):
         where = bg_dir / _ATLASES / name
         if not request.download:
             raise AtlasUnavailable(f"atlas {name!r} is not in {where} and download is off; {how}")
+        # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
         from brainglobe_atlasapi.utils import check_s3_status
 
         with contextlib.redirect_stdout(io.StringIO()):
@@ -277,6 +279,7 @@ class SceneAtlas:
         return np.asarray(mesh.points, dtype=float), np.asarray(faces, dtype=np.int64)
 
     def _hemisphere_mesh(self, structure_id: int, hemisphere: str) -> tuple[np.ndarray, np.ndarray]:
+        # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
         import pyvista as pv
 
         points, faces = self.region_mesh(structure_id)
@@ -302,6 +305,7 @@ class SceneAtlas:
         at zero follows the atlas's own hemisphere map. Returns "left" or
         "right" when the points lie in one hemisphere only.
         """
+        # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
         import pyvista as pv
         from scipy.ndimage import distance_transform_edt
 
@@ -473,6 +477,7 @@ def _compute(lazy) -> np.ndarray:
     """A dask array read into memory with dask's threaded scheduler, named as a function: a scheduler
     named by a string, or none, makes dask look for a distributed client, importing ``distributed``
     (about half a second, more than reading a 25 um annotation's chunks)."""
+    # lazy: start-up time (dask; only reading a lazily loaded atlas needs it)
     import dask.threaded
 
     return np.asarray(lazy.compute(scheduler=dask.threaded.get))
@@ -481,6 +486,7 @@ def _compute(lazy) -> np.ndarray:
 def _lazy_annotation(bg):
     """The annotation as a lazy (dask) array of a BrainGlobe v3 atlas, or ``None``."""
     try:
+        # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
         import ngff_zarr as nz
         from brainglobe_atlasapi.core import V3_ANNOTATION_NAME
 

@@ -91,6 +91,7 @@ def _cell(atlas: SceneAtlas, structure_id: int, size: tuple[int, int], preset: s
 
 
 def _font(px: int):
+    # lazy: start-up time (Pillow; only this step needs it)
     from PIL import ImageFont
 
     try:
@@ -108,6 +109,7 @@ def contact_sheet(atlas: SceneAtlas, regions: list[int], *, size: tuple[int, int
     RegionNotFound
         When a listed region has no mesh (from :meth:`SceneAtlas.region_mesh`).
     """
+    # lazy: start-up time (Pillow; only this step needs it)
     from PIL import Image, ImageDraw
 
     width, height = size

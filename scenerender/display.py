@@ -148,6 +148,7 @@ def show(scene, *, interactive: bool = False, size: tuple[int, int] | None = Non
         bundle = {"image/png": image._repr_png_(), "text/plain": repr(scene)}
     shown = _Shown(bundle)
     try:
+        # lazy: optional extra (scenerender[notebook]); only inside Jupyter
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:

@@ -150,6 +150,7 @@ async def _watch(previewer: Previewer) -> None:
 
 def make_app(previewer: Previewer):
     """The aiohttp application serving the page and its state."""
+    # lazy: optional extra (scenerender[preview])
     from aiohttp import web
 
     async def index(request):
@@ -193,6 +194,7 @@ def make_app(previewer: Previewer):
 def serve(path: Path, *, host: str = "127.0.0.1", port: int = 8765, size: tuple[int, int] | None = None,
           announce=print) -> None:
     """Serve the preview of ``path`` until interrupted."""
+    # lazy: optional extra (scenerender[preview])
     from aiohttp import web
 
     previewer = Previewer(path, size=size)

@@ -121,11 +121,13 @@ def read_embedded(output: Path) -> dict | None:
     suffix = output.suffix.lower()
     try:
         if suffix == ".png":
+            # lazy: start-up time (Pillow; only this step needs it)
             from PIL import Image
 
             with Image.open(output) as image:
                 text = image.text.get(EMBED_KEY)
         elif suffix in (".tif", ".tiff"):
+            # lazy: start-up time (tifffile; only TIFF files need it)
             import tifffile
 
             with tifffile.TiffFile(output) as tif:

@@ -72,6 +72,7 @@ def _reset_vtk_globals() -> None:
     process): vedo, which BrainGlobe's mesh generation uses, switches it to
     polygon offset, and every later render in that process would differ.
     """
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     from vtkmodules.vtkRenderingCore import vtkMapper
 
     vtkMapper.SetResolveCoincidentTopologyToOff()
@@ -79,6 +80,7 @@ def _reset_vtk_globals() -> None:
 
 
 def _plotter(plan: ScenePlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     _reset_vtk_globals()
@@ -139,6 +141,7 @@ SHADING: dict[str, tuple[dict[str, Any], dict[str, tuple[float, ...]]]] = {
 
 
 def _add_surface(plotter, actor: SurfacePlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
@@ -163,6 +166,7 @@ def _lighter(rgb) -> tuple[float, ...]:
 
 def _add_silhouette(plotter, actor: SurfacePlan):
     """Outlines where the surface turns away from the camera; VTK recomputes them for every view."""
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
@@ -171,6 +175,7 @@ def _add_silhouette(plotter, actor: SurfacePlan):
 
 
 def _add_points(plotter, actor: PointsPlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     cloud = pv.PolyData(actor.points)
@@ -189,6 +194,7 @@ def _add_points(plotter, actor: PointsPlan):
 
 
 def _add_lines(plotter, actor: LinesPlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     poly = pv.PolyData(actor.points, lines=actor.lines)
@@ -200,6 +206,7 @@ def _add_lines(plotter, actor: LinesPlan):
 
 
 def _add_volume(plotter, actor: VolumePlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     grid = pv.ImageData(dimensions=actor.values.shape, spacing=actor.spacing, origin=actor.origin)
@@ -226,6 +233,7 @@ class _Cut:
     """A clipping plane, added to the mappers of the actors it cuts (see FrameRenderer)."""
 
     def __init__(self, plotter, plan: CutPlan):
+        # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
         from vtkmodules.vtkCommonDataModel import vtkPlane
 
         self.plane = vtkPlane()
@@ -279,6 +287,7 @@ def _apply_camera(plotter, camera: CameraPlan) -> None:
 
 def _capture(plotter, *, alpha: bool) -> np.ndarray:
     """Draw once and read the pixels back (pyvista's screenshot draws three times)."""
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     from vtkmodules.util.numpy_support import vtk_to_numpy
     from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
 

@@ -42,6 +42,7 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..batch import (INVALID, SKIPPED, BatchReport, DaskExecutor, LocalExecutor, find_scenes, plan_batch,
                          run_batch, summary_table, write_report)
 

@@ -23,8 +23,8 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    from .. import preview
-    from . import UsageError
+    from .. import preview  # lazy: start-up time (--help loads every command's module)
+    from . import UsageError  # lazy: cli/__init__ imports this module before it defines UsageError
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: give a port from 1 to 65535 (0: any free port)")
