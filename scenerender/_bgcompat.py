@@ -53,6 +53,7 @@ def terminology_patch_needed(version: str | None = None) -> bool:
     """True when the given (default: installed) brainglobe-atlasapi version
     is one whose terminology reader keeps parent ids in 16 bits."""
     if version is None:
+        # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
         import brainglobe_atlasapi
 
         version = brainglobe_atlasapi.__version__
@@ -114,6 +115,7 @@ def install_terminology_reader() -> bool:
     """
     if not terminology_patch_needed():
         return False
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
     from brainglobe_atlasapi import core
 
     if core.load_structures_from_csv is not load_structures_from_csv_uint32:
@@ -156,6 +158,7 @@ def offline_atlas_link_check() -> Iterator[None]:
     """
     import types
 
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
     import requests
     from brainglobe_atlasapi.atlas_generation import metadata_utils
 
@@ -214,6 +217,7 @@ def install_structure_tree_builder() -> None:
     of ``brainglobe_atlasapi.structure_class``; only that name is replaced.
     Idempotent.
     """
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
     from brainglobe_atlasapi import structure_class
 
     structure_class.get_structures_tree = structures_tree_linear

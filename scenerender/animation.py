@@ -18,6 +18,8 @@ from .camera import CameraError, checked, interpolate_cameras, move_camera, rota
 from .options import Easing
 from .plan import RGB, CameraPlan
 from .suggest import did_you_mean
+from .errors import LimitError, SceneError
+from .limits import check_limit, over_limit
 
 #: Easing of a segment, applied to the fraction u of the segment elapsed.
 EASINGS: dict[str, Callable[[float], float]] = {
@@ -154,9 +156,6 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     ``plans`` are the compiled actor plans (their ``group`` is the scene
     actor's id); errors are located in ``doc``.
     """
-    from .errors import LimitError, SceneError
-    from .limits import check_limit, over_limit
-
     keyframes = sorted(enumerate(spec.get("keyframes", [])), key=lambda pair: pair[1]["time"])
     groups: dict[str, list[int]] = {}
     for index, plan in enumerate(plans):

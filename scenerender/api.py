@@ -16,12 +16,15 @@ from .plan import ScenePlan
 from .provenance import record_for, render_options
 from .sweep import check_item, expand_sweep, has_sweep
 from .validate import problems_in
+from .actors import registered_actors as _registered
+from .compile import compile_scene, load_scene
+from .fetch.client import cache_only
+from .outputs import check_output_path, write_output
+from .renderer import render_plan
 
 
 def registered_actors():
     """Actor kind -> module implementing it (``KIND``, ``build``)."""
-    from .actors import registered_actors as _registered  # lazy (start-up time): the actors load pyvista
-
     return _registered()
 
 
@@ -54,9 +57,6 @@ def render(scene, output: str | Path | None = None, *, size: tuple[int, int] | N
         background, that shows itself as the image in a notebook.
     """
     # lazy (start-up time): compiling and rendering load VTK; ``import scenerender`` and validation must not
-    from .compile import compile_scene
-    from .outputs import check_output_path, write_output
-    from .renderer import render_plan
 
     if time is not None and not (math.isfinite(time) and time >= 0):
         raise RenderError(f"time {time} is not a time; give seconds from 0")
@@ -89,8 +89,6 @@ def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = No
     records how it was made. Returns the output path.
     """
     # lazy (start-up time), as in render()
-    from .compile import compile_scene
-    from .outputs import write_output
 
     plan = scene if isinstance(scene, ScenePlan) else compile_scene(scene, size=size)
     if plan.timeline is None:
@@ -146,8 +144,6 @@ def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
 
 def _resolve(doc: SceneDocument, item: str | None) -> None:
     # lazy (start-up time): schema-only validation loads no atlas and no fetch client
-    from .compile import compile_scene, load_scene
-    from .fetch.client import cache_only
 
     with cache_only():  # validation never fetches: public data not cached yet are checked up to their query
         compile_scene(load_scene(doc, item=item), check_unused_sources=True)

@@ -22,6 +22,11 @@ import numpy as np
 
 from .errors import AtlasUnavailable
 from .paths import default_brainglobe_dir
+from ._bgcompat import install_structure_tree_builder, install_terminology_reader
+from .limits import PathRefused, resolve_scene_path
+from .atlas_build.cache import cached_atlas, recipe_key
+from .atlas_build.recipe import load_recipe
+from .suggest import region_hint, structures_of
 
 EMBEDDED_NAME = "allen_mouse_scenerender_100um"
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded_atlas"
@@ -51,8 +56,6 @@ class AtlasRequest:
 
     @classmethod
     def from_spec(cls, spec: Any, base_dir: Path) -> "AtlasRequest":
-        from .limits import PathRefused, resolve_scene_path
-
         if isinstance(spec, str):
             return cls(name=spec)
         refused = []
@@ -121,10 +124,9 @@ def open_bg_atlas(request: AtlasRequest):
     AtlasUnavailable
         With the atlas name, where it was looked for and how to get it.
     """
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
     from brainglobe_atlasapi import BrainGlobeAtlas
     from brainglobe_atlasapi.core import Atlas
-
-    from ._bgcompat import install_structure_tree_builder, install_terminology_reader
 
     if request.refused is not None:
         raise AtlasUnavailable(request.refused)
@@ -132,7 +134,6 @@ def open_bg_atlas(request: AtlasRequest):
     install_structure_tree_builder()
 
     if request.recipe is not None:  # built once, then cached (scenerender.atlas_build.cache)
-        from .atlas_build.cache import cached_atlas
 
         if not request.recipe.is_file():
             raise AtlasUnavailable(f"atlas recipe {request.recipe} not found (paths are relative to the scene file)")
@@ -157,6 +158,7 @@ def open_bg_atlas(request: AtlasRequest):
         where = bg_dir / _ATLASES / name
         if not request.download:
             raise AtlasUnavailable(f"atlas {name!r} is not in {where} and download is off; {how}")
+        # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
         from brainglobe_atlasapi.utils import check_s3_status
 
         with contextlib.redirect_stdout(io.StringIO()):
@@ -226,8 +228,6 @@ class SceneAtlas:
         except (KeyError, ValueError):
             pass
         if isinstance(ref, str):
-            from .suggest import region_hint, structures_of
-
             hint = region_hint(ref, structures_of(structures))
             raise RegionNotFound(f"unknown region {ref!r} in atlas {self.name}{hint}") from None
         raise RegionNotFound(f"unknown region id {ref} in atlas {self.name}") from None
@@ -279,6 +279,7 @@ class SceneAtlas:
         return np.asarray(mesh.points, dtype=float), np.asarray(faces, dtype=np.int64)
 
     def _hemisphere_mesh(self, structure_id: int, hemisphere: str) -> tuple[np.ndarray, np.ndarray]:
+        # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
         import pyvista as pv
 
         points, faces = self.region_mesh(structure_id)
@@ -304,6 +305,7 @@ class SceneAtlas:
         at zero follows the atlas's own hemisphere map. Returns "left" or
         "right" when the points lie in one hemisphere only.
         """
+        # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
         import pyvista as pv
         from scipy.ndimage import distance_transform_edt
 
@@ -408,9 +410,6 @@ def atlas_identity(request: AtlasRequest) -> dict:
     import hashlib
 
     if request.recipe is not None:
-        from .atlas_build.cache import recipe_key
-        from .atlas_build.recipe import load_recipe
-
         try:
             return {"recipe": str(request.recipe), "key": recipe_key(load_recipe(request.recipe))}
         except Exception:  # a broken recipe is reported when the scene is rendered
@@ -478,6 +477,7 @@ def _compute(lazy) -> np.ndarray:
     """A dask array read into memory with dask's threaded scheduler, named as a function: a scheduler
     named by a string, or none, makes dask look for a distributed client, importing ``distributed``
     (about half a second, more than reading a 25 um annotation's chunks)."""
+    # lazy: start-up time (dask; only reading a lazily loaded atlas needs it)
     import dask.threaded
 
     return np.asarray(lazy.compute(scheduler=dask.threaded.get))
@@ -486,6 +486,7 @@ def _compute(lazy) -> np.ndarray:
 def _lazy_annotation(bg):
     """The annotation as a lazy (dask) array of a BrainGlobe v3 atlas, or ``None``."""
     try:
+        # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
         import ngff_zarr as nz
         from brainglobe_atlasapi.core import V3_ANNOTATION_NAME
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .atlas import (EMBEDDED_ALIASES, EMBEDDED_DIR, EMBEDDED_NAME, AtlasRequest, AtlasUnavailable,
                     _default_brainglobe_dir, open_bg_atlas)
+from .atlas import SceneAtlas, _find_manifest, _local_versions
+from .atlas_build.cache import cached_entries
 
 _ATLASES = "brainglobe-atlasapi/atlases"
 
@@ -39,8 +41,6 @@ def _entries(folder: Path, where: str) -> list[AtlasEntry]:
 
 def list_atlases(brainglobe_dir: Path | None = None) -> list[AtlasEntry]:
     """The embedded atlas, the local BrainGlobe folder's atlases and the recipe cache's."""
-    from .atlas_build.cache import cached_entries
-
     found = _entries(EMBEDDED_DIR, "embedded")
     try:
         bg_dir = brainglobe_dir or _default_brainglobe_dir()
@@ -69,8 +69,6 @@ def request_for(name: str, brainglobe_dir: Path | None = None) -> AtlasRequest:
 
 def open_atlas(name: str, brainglobe_dir: Path | None = None):
     """A :class:`~scenerender.atlas.SceneAtlas` for ``name`` (no download)."""
-    from .atlas import SceneAtlas
-
     return SceneAtlas(open_bg_atlas(request_for(name, brainglobe_dir)))
 
 
@@ -114,8 +112,6 @@ def manifest_for(name: str, brainglobe_dir: Path | None = None) -> Path | None:
     without opening it: the embedded atlas, a folder or manifest, or a local
     BrainGlobe atlas with one version. ``None`` otherwise (a recipe, an atlas
     to download, several versions): then the atlas is opened."""
-    from .atlas import _find_manifest, _local_versions
-
     try:
         request = request_for(name, brainglobe_dir)
         if request.recipe is not None:

@@ -23,6 +23,7 @@ def parse_color(value, fail) -> RGB:
     try:
         return tuple(float(c) for c in pv.Color(value).float_rgb)  # type: ignore[return-value]
     except ValueError:
+        # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
         from pyvista.plotting.colors import hex_colors
 
         names = [name.replace("_", "") for name in hex_colors]

@@ -14,6 +14,10 @@ import math
 import numpy as np
 
 from .atlas import SceneAtlas
+from .camera import preset_camera
+from .plan import RenderSettings, ScenePlan, SurfacePlan
+from .renderer import render_plan
+from .spaces import atlas_to_world
 
 #: Cells are white; regions whose colour is near white (e.g. an Allen root)
 #: are drawn in this grey instead so they show.
@@ -73,11 +77,6 @@ def grid_shape(n: int, size: tuple[int, int]) -> tuple[int, int]:
 
 
 def _cell(atlas: SceneAtlas, structure_id: int, size: tuple[int, int], preset: str) -> np.ndarray:
-    from .camera import preset_camera
-    from .plan import RenderSettings, ScenePlan, SurfacePlan
-    from .renderer import render_plan
-    from .spaces import atlas_to_world
-
     points, faces = atlas.region_mesh(structure_id)
     world = atlas_to_world(points)
     struct = atlas.bg.structures[structure_id]
@@ -92,6 +91,7 @@ def _cell(atlas: SceneAtlas, structure_id: int, size: tuple[int, int], preset: s
 
 
 def _font(px: int):
+    # lazy: start-up time (Pillow; only this step needs it)
     from PIL import ImageFont
 
     try:
@@ -109,6 +109,7 @@ def contact_sheet(atlas: SceneAtlas, regions: list[int], *, size: tuple[int, int
     RegionNotFound
         When a listed region has no mesh (from :meth:`SceneAtlas.region_mesh`).
     """
+    # lazy: start-up time (Pillow; only this step needs it)
     from PIL import Image, ImageDraw
 
     width, height = size

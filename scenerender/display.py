@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from .images import RenderedImage, png_bytes  # noqa: F401  (the notebook display of a render)
+from .api import render_video
+from .exports import export_scene
+from .spaces import WORLD_TO_ATLAS
 
 
 class _Shown:
@@ -36,8 +39,6 @@ class _Shown:
 
 def video_html(scene, *, size: tuple[int, int] | None = None) -> str:
     """An animated scene as an inline ``<video>`` (MP4, H.264) holding all its frames."""
-    from .api import render_video
-
     with tempfile.TemporaryDirectory(prefix="scenerender-video-") as folder:
         out = Path(folder) / "scene.mp4"
         render_video(scene, out, size=size)
@@ -48,8 +49,6 @@ def video_html(scene, *, size: tuple[int, int] | None = None) -> str:
 
 def viewer_page(plan, *, title: str = "scene") -> str:
     """The interactive HTML export of ``plan`` with a "copy camera" button."""
-    from .exports import export_scene
-
     with tempfile.TemporaryDirectory(prefix="scenerender-view-") as folder:
         out = Path(folder) / f"{title}.html"
         export_scene(plan, out)
@@ -60,8 +59,6 @@ def viewer_page(plan, *, title: str = "scene") -> str:
 def camera_script() -> str:
     """JavaScript defining ``scenerenderCamera()``: the viewer's camera as a
     scene ``camera:`` block (YAML text), in atlas microns."""
-    from .spaces import WORLD_TO_ATLAS
-
     matrix = json.dumps(np.asarray(WORLD_TO_ATLAS).tolist())
     return _CAMERA_JS.replace("__WORLD_TO_ATLAS__", matrix)
 
@@ -151,6 +148,7 @@ def show(scene, *, interactive: bool = False, size: tuple[int, int] | None = Non
         bundle = {"image/png": image._repr_png_(), "text/plain": repr(scene)}
     shown = _Shown(bundle)
     try:
+        # lazy: optional extra (scenerender[notebook]); only inside Jupyter
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:

@@ -16,6 +16,7 @@ from typing import Any, Union, cast
 import yaml
 
 from .errors import Problem, SceneError
+from .limits import current_limits, how_to_raise, over_limit, PathRefused, resolve_scene_path
 
 #: A location inside a scene: keys and list indices from the top.
 ScenePath = tuple[Union[str, int], ...]
@@ -82,8 +83,6 @@ class SceneDocument:
             (or ``error``, a SceneError subclass) located at ``path`` when the
             path is refused.
         """
-        from .limits import PathRefused, resolve_scene_path
-
         try:
             return resolve_scene_path(value, self.base_dir, what=what)
         except PathRefused as err:
@@ -150,8 +149,6 @@ def check_values(doc: SceneDocument) -> list[Problem]:
     Each container is checked once, however many aliases share it, so an
     alias bomb is measured in linear time without expanding it.
     """
-    from .limits import current_limits, how_to_raise
-
     limits = current_limits()
     sizes: dict[int, int] = {}
     active: set[int] = set()
@@ -248,8 +245,6 @@ def _walk(node: yaml.Node, path: ScenePath, doc: SceneDocument, problems: list[P
 
 
 def _too_long(file: str, size: int) -> SceneError:
-    from .limits import over_limit
-
     return SceneError(Problem(file, None, None, "", over_limit("scene too long", size, "scene_bytes", " bytes")))
 
 
@@ -269,8 +264,6 @@ def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None 
         that is not a mapping, values a scene cannot hold (see
         :func:`check_values`), or a text over the ``scene_bytes`` limit.
     """
-    from .limits import current_limits
-
     if len(text) > current_limits().scene_bytes:
         raise _too_long(file, len(text))
     base = base_dir if base_dir is not None else Path.cwd()
@@ -338,8 +331,6 @@ def read_scene(source: "str | Path | dict | SceneDocument") -> SceneDocument:
     ):
         source = Path(source)
     if isinstance(source, Path):
-        from .limits import current_limits
-
         try:
             if source.is_dir():
                 raise SceneError(Problem(str(source), None, None, "", "is a folder, not a scene file; name a .yaml file"))

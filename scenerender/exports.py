@@ -66,6 +66,7 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
         raise RenderError(f"{path}: a figure with panels is written as an image (.png, .jpg, .tif); "
                           f"{suffix} holds one 3-D view")
     tmp = _temporary(path)
+    renderer: FrameRenderer | None
     try:
         with FrameRenderer(plan) as renderer:
             if suffix in GRAPHIC_FORMATS:
@@ -94,6 +95,7 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
 def _write_graphic(renderer, tmp: Path, *, time: float | None, title: str) -> None:
     """The 3-D scene as rendered (a raster image) under the overlays drawn by matplotlib
     as vector marks and real text: fonts embedded in a PDF, <text> in an SVG."""
+    # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
     from matplotlib.backends.backend_pdf import FigureCanvasPdf
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
@@ -140,6 +142,7 @@ def _exported_props(plotter) -> list:
 
 
 def _write_gltf(plotter, tmp: Path, *, binary: bool, record: dict | None, names: dict | None = None) -> None:
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     from vtkmodules.vtkIOExport import vtkGLTFExporter
 
     turned = []
@@ -195,6 +198,7 @@ def _name_nodes(gltf, plotter, names: dict) -> None:
 def _mapped_ranges(renderer) -> None:
     """Give every value-coloured actor's mapper the data range and colour map of its values, so
     a viewer's colour bar reads them (not the 0-255 of stored RGB colours or a point count)."""
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     from vtkmodules.vtkCommonCore import vtkLookupTable
 
     for index, actor in enumerate(renderer.actors):
@@ -208,7 +212,8 @@ def _mapped_ranges(renderer) -> None:
         lut.Build()
         values = mapping.vmin + (np.arange(256) + 0.5) / 256 * (mapping.vmax - mapping.vmin)
         for i, rgb in enumerate(mapping.colors(values)):
-            lut.SetTableValue(i, *rgb, 1.0)
+            r, g, b = rgb
+            lut.SetTableValue(i, r, g, b, 1.0)
         if not mapper.GetScalarVisibility() or (mapper.GetColorMode() != 1 and _direct_rgb(mapper)):
             mapper.SetLookupTable(lut)  # shown colours stay as they are (solid, or direct RGB)
         else:
@@ -224,6 +229,7 @@ def _direct_rgb(mapper) -> bool:
 
 
 def _write_html(plotter, tmp: Path, *, title: str) -> None:
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     from trame_vtk.modules.vtk.serializers import (SynchronizationContext, extract_array_hash,
                                                    initialize_serializers, serialize)
     from trame_vtk.modules.vtk.serializers.utils import reference_id

@@ -18,7 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
+from .limits import PathRefused, resolve_scene_path
 from .paths import file_digest
+from .schema import file_references
 
 if TYPE_CHECKING:  # the compile stack (numpy, jsonschema...) is not needed to read a record
     from .compile import Scene
@@ -71,8 +74,6 @@ def _canonical(value: Any) -> bytes:
 def software_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    from ._version import __version__
-
     found: dict[str, str | None] = {"scenerender": __version__}
     for package in ("vtk", "pyvista", "brainglobe-atlasapi", "brainglobe-space", "numpy"):
         try:
@@ -84,10 +85,6 @@ def software_versions() -> dict:
 
 def input_files(scene: Scene) -> list[Path]:
     """Every input file the scene names, resolved against the scene's folder."""
-    from .schema import file_references
-
-    from .limits import PathRefused, resolve_scene_path
-
     found = []
     for _, value in file_references(scene.spec):
         try:
@@ -103,7 +100,7 @@ def input_files(scene: Scene) -> list[Path]:
 
 def scene_fingerprint(scene: Scene, options: dict | None = None) -> Fingerprint:
     """The fingerprint of rendering ``scene`` with ``options`` (any JSON-able dict)."""
-    from .atlas import AtlasRequest, atlas_identity
+    from .atlas import AtlasRequest, atlas_identity  # lazy: start-up time (--help loads this module; atlas loads numpy)
 
     scene_hash = hashlib.sha256(_canonical(scene.spec)).hexdigest()
     files = {str(p): file_digest(p) for p in input_files(scene)}
@@ -113,7 +110,7 @@ def scene_fingerprint(scene: Scene, options: dict | None = None) -> Fingerprint:
     parts = [scene_hash, files, atlas, software, options]
     fetched = {}
     if any(isinstance(s, dict) and "kind" in s for s in (scene.spec.get("sources") or {}).values()):
-        from .fetch import fetched_records, fetched_sources
+        from .fetch import fetched_records, fetched_sources  # lazy: start-up time (fetch loads the compiler)
 
         if fetched_sources(scene.spec):
             fetched = fetched_records(scene)

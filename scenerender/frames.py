@@ -18,6 +18,9 @@ from . import workers
 from .plan import ScenePlan
 from .provenance import publish
 from .video import VideoWriter
+from .renderer import FrameRenderer
+from .workers import adopt_environment, set_worker_threads
+from .spawn_safety import unguarded_main_call
 
 CHUNK = 4  # frames per task: small enough to keep workers busy to the end
 
@@ -28,13 +31,9 @@ def _init_worker(plan: ScenePlan, jobs: int, env: dict | None = None) -> None:
     global _worker_renderer
     import signal
 
-    from .workers import adopt_environment, set_worker_threads
-
     if env is not None:
         adopt_environment(env)
     set_worker_threads(jobs)  # before the window: Mesa reads its thread count then
-
-    from .renderer import FrameRenderer
 
     # Ctrl-C reaches the whole process group: only the parent handles it (it
     # stops the pool and removes the partial video); a worker just goes on
@@ -45,8 +44,11 @@ def _init_worker(plan: ScenePlan, jobs: int, env: dict | None = None) -> None:
 
 
 def _draw_frames(frames: range):
-    timeline = _worker_renderer.plan.timeline
-    return [_worker_renderer.draw_time(timeline.time_of(i)) for i in frames]
+    renderer = _worker_renderer
+    if renderer is None or renderer.plan.timeline is None:
+        raise RuntimeError("a frame worker draws an animation's frames after _init_worker")
+    timeline = renderer.plan.timeline
+    return [renderer.draw_time(timeline.time_of(i)) for i in frames]
 
 
 class Progress:
@@ -82,13 +84,11 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
                      record: dict | None = None) -> Path:
     """Render every frame of ``plan.timeline`` into ``output`` (format from its extension);
     with a provenance ``record``, write its sidecar once the output is complete."""
-    from .renderer import FrameRenderer
-
     timeline = plan.timeline
+    if timeline is None:
+        raise ValueError("render_animation draws a plan with a timeline; render a still with FrameRenderer.draw")
     n = timeline.n_frames
     if jobs > 1:
-        from .spawn_safety import unguarded_main_call
-
         where = unguarded_main_call()
         if where is not None:  # spawned workers would re-run the script and the pool would wait forever
             print(f"scenerender: warning: rendering serially: {where} asks for {jobs} processes outside "

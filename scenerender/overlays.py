@@ -47,6 +47,7 @@ DPI = 72.0  # 1 point = 1 pixel
 @contextmanager
 def drawing():
     """matplotlib's settings for overlays; a character the font lacks is drawn as a box, silently."""
+    # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
     import matplotlib
 
     with matplotlib.rc_context(RC), warnings.catch_warnings():
@@ -107,6 +108,7 @@ def project(camera: CameraPlan, points, size: tuple[int, int]) -> tuple[np.ndarr
 
 def ticks(vmin: float, vmax: float, n: int = 5) -> list[float]:
     """Round tick values inside ``vmin .. vmax`` (matplotlib's MaxNLocator), at least two."""
+    # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
     from matplotlib.ticker import MaxNLocator
 
     lo, hi = min(vmin, vmax), max(vmin, vmax)
@@ -133,6 +135,7 @@ class _Measure:
     """Text extents in pixels from matplotlib's own renderer."""
 
     def __init__(self):
+        # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
         from matplotlib.backends.backend_agg import RendererAgg
 
         self.renderer = RendererAgg(16, 16, DPI)
@@ -142,6 +145,7 @@ class _Measure:
         text = clean(text)
         key = (text, round(size, 2), bold)
         if key not in self._cache:
+            # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
             from matplotlib.font_manager import FontProperties
 
             props = FontProperties(family=str(RC["font.family"]), size=size, weight="bold" if bold else "normal")
@@ -378,6 +382,7 @@ class OverlayPainter:
 
     def figure(self, image: np.ndarray | None = None):
         """A matplotlib figure the size of the image (1 pt = 1 px) and axes in pixel coordinates."""
+        # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
         from matplotlib.figure import Figure
 
         width, height = self.plan.render.size
@@ -409,6 +414,7 @@ class OverlayPainter:
 
     def _layer(self, items: list[Placed], camera: CameraPlan, image: np.ndarray | None):
         """(RGBA layer, the slices of its drawn part) of ``items`` drawn alone."""
+        # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         with drawing():
@@ -493,6 +499,7 @@ def _draw_letter(ax, item: Placed, **_):
 
 
 def _draw_legend(ax, item: Placed, **_):
+    # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
     from matplotlib.patches import Rectangle
 
     plan, box, size = item.plan, item.box, item.size
@@ -508,6 +515,7 @@ def _draw_legend(ax, item: Placed, **_):
 
 
 def _draw_scale_bar(ax, item: Placed, **_):
+    # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
     from matplotlib.patches import Rectangle
 
     plan, box = item.plan, item.box
@@ -535,6 +543,7 @@ def _draw_orientation(ax, item: Placed, camera: CameraPlan, **_):
 
 
 def _draw_colorbar(ax, item: Placed, **_):
+    # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
     from matplotlib.patches import Rectangle
 
     plan, size, extra = item.plan, item.size, item.extra

@@ -16,6 +16,7 @@ from typing import Callable
 
 from .errors import SceneError
 from .plan import CameraPlan, LetterPlan, ScenePlan
+from .colors import parse_color
 
 MIN_CELL = 16  # pixels: the smallest image VTK draws here (as render.size)
 
@@ -96,7 +97,6 @@ def compile_panels(scene, base: ScenePlan, *, figure: tuple[int, int], camera_fo
     top = (figure[1] - rows * cell[1] - (rows - 1) * gap) // 2         # from the integer split go around it
     settings = replace(base.render, size=(cell[0] * scale, cell[1] * scale))
     letters = iter(string.ascii_uppercase)
-    from .colors import parse_color
 
     letter_color = parse_color(layout["letter_color"],
                                lambda msg: SceneError(doc.problem(("panels", "letter_color"), msg)))

@@ -70,6 +70,7 @@ class ColorMapping:
 
     def normalized(self, values) -> np.ndarray:
         """Values mapped to 0-1 along the colour map."""
+        # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
         from matplotlib.colors import Normalize, TwoSlopeNorm
 
         if self.center is None:
@@ -80,6 +81,7 @@ class ColorMapping:
 
     def colors(self, values) -> np.ndarray:
         """RGB 0-1 for each value, shape (N, 3)."""
+        # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
         import matplotlib
 
         return np.asarray(matplotlib.colormaps[self.cmap](self.normalized(values)))[..., :3]

@@ -25,6 +25,11 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from .compile import compile_scene, load_scene
+from .display import viewer_page
+from .errors import RenderError, SceneError
+from .images import png_bytes
+from .renderer import render_plan
 
 #: How often the scene file is looked at (seconds).
 POLL_S = 0.1
@@ -89,11 +94,6 @@ class Previewer:
 
     def render_once(self) -> None:
         """Read, validate, compile and draw the scene file (in the render thread)."""
-        from .compile import compile_scene, load_scene
-        from .images import png_bytes
-        from .errors import RenderError, SceneError
-        from .renderer import render_plan
-
         started = time.perf_counter()
         problems: list[str] = []
         png = plan = size = None
@@ -122,8 +122,6 @@ class Previewer:
 
     def view_html(self) -> str | None:
         """The interactive view of the newest good scene (made in the render thread, cached)."""
-        from .display import viewer_page
-
         with self.lock:
             plan, version, cached = self.state.plan, self.state.image_version, self.state.view_version
         if plan is None:
@@ -152,6 +150,7 @@ async def _watch(previewer: Previewer) -> None:
 
 def make_app(previewer: Previewer):
     """The aiohttp application serving the page and its state."""
+    # lazy: optional extra (scenerender[preview])
     from aiohttp import web
 
     async def index(request):
@@ -195,6 +194,7 @@ def make_app(previewer: Previewer):
 def serve(path: Path, *, host: str = "127.0.0.1", port: int = 8765, size: tuple[int, int] | None = None,
           announce=print) -> None:
     """Serve the preview of ``path`` until interrupted."""
+    # lazy: optional extra (scenerender[preview])
     from aiohttp import web
 
     previewer = Previewer(path, size=size)

@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from .fingerprint import Fingerprint
+from .errors import RenderError
+from .fingerprint import Fingerprint, scene_fingerprint
 from .paths import write_json_atomic
 
 SIDECAR_SUFFIX = ".scenerender.json"
@@ -102,8 +103,6 @@ def render_options(*, output: Path, size=None, scale=None, time=None) -> dict:
 
 def record_for(scene, output: Path, *, options: dict, command: list[str] | None = None) -> dict:
     """The provenance record of rendering ``scene`` (a loaded Scene) to ``output``."""
-    from .fingerprint import scene_fingerprint
-
     fingerprint = scene_fingerprint(scene, options)
     atlas = fingerprint.atlas
     summary = {
@@ -122,11 +121,13 @@ def read_embedded(output: Path) -> dict | None:
     suffix = output.suffix.lower()
     try:
         if suffix == ".png":
+            # lazy: start-up time (Pillow; only this step needs it)
             from PIL import Image
 
             with Image.open(output) as image:
                 text = image.text.get(EMBED_KEY)
         elif suffix in (".tif", ".tiff"):
+            # lazy: start-up time (tifffile; only TIFF files need it)
             import tifffile
 
             with tifffile.TiffFile(output) as tif:
@@ -152,8 +153,6 @@ def read_record(output: Path) -> tuple[dict, str]:
     RenderError
         When the file does not exist or has no record.
     """
-    from .errors import RenderError
-
     output = Path(output)
     if not output.exists():
         raise RenderError(f"{output}: no such file")

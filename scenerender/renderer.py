@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -71,6 +72,7 @@ def _reset_vtk_globals() -> None:
     process): vedo, which BrainGlobe's mesh generation uses, switches it to
     polygon offset, and every later render in that process would differ.
     """
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     from vtkmodules.vtkRenderingCore import vtkMapper
 
     vtkMapper.SetResolveCoincidentTopologyToOff()
@@ -78,20 +80,24 @@ def _reset_vtk_globals() -> None:
 
 
 def _plotter(plan: ScenePlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     _reset_vtk_globals()
     width, height = plan.render.size
     try:
-        lighting = {"light_kit": "light kit", "three_lights": "three lights", "headlight": "none"}[plan.render.lighting]
-        plotter = pv.Plotter(off_screen=True, window_size=(width, height), lighting=lighting)
+        lightings: dict[str, Literal["light kit", "three lights", "none"]] = {
+            "light_kit": "light kit", "three_lights": "three lights", "headlight": "none"}
+        lighting = lightings[plan.render.lighting]
+        plotter = pv.Plotter(off_screen=True, window_size=[width, height], lighting=lighting)
     except Exception as err:  # VTK raises bare RuntimeErrors when no GL context can be made
         raise RenderError(f"could not open an offscreen OpenGL context ({err}); "
                           "install Mesa (EGL/OSMesa) or use a VTK build with offscreen support") from None
     if plan.render.lighting == "headlight":
         plotter.add_light(pv.Light(light_type="headlight"))
     if plan.render.background is not None:
-        plotter.set_background(plan.render.background)
+        # pyvista wraps this method with functools.wraps(an unbound Renderers method): mypy reads self's slot.
+        plotter.set_background(plan.render.background)  # type: ignore[arg-type]
     animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
     translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
                                         if not isinstance(actor, (VolumePlan, *OVERLAYS)))
@@ -103,7 +109,8 @@ def _plotter(plan: ScenePlan):
                              translucent=translucent, volumes=volumes)
     _apply_anti_aliasing(plotter, aa)
     if peel:
-        plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)
+        # functools.wraps(Renderer.enable_depth_peeling) in pyvista: mypy expects the unbound method's self.
+        plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)  # type: ignore[call-arg]
     return plotter
 
 
@@ -120,7 +127,7 @@ def _apply_anti_aliasing(plotter, aa: str) -> None:
 
 
 #: Material of each shading style: (pyvista add_mesh keywords, VTK property settings).
-SHADING = {
+SHADING: dict[str, tuple[dict[str, Any], dict[str, tuple[float, ...]]]] = {
     "smooth": ({"smooth_shading": True}, {}),
     "flat": ({"smooth_shading": False}, {"SetInterpolationToFlat": ()}),
     # Mostly ambient: colours stay bright and flat-looking; the silhouette does the drawing.
@@ -134,6 +141,7 @@ SHADING = {
 
 
 def _add_surface(plotter, actor: SurfacePlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
@@ -152,12 +160,13 @@ def _add_surface(plotter, actor: SurfacePlan):
     return added
 
 
-def _lighter(rgb) -> tuple[float, float, float]:
+def _lighter(rgb) -> tuple[float, ...]:
     return tuple(float(0.6 + 0.4 * c) for c in rgb)
 
 
 def _add_silhouette(plotter, actor: SurfacePlan):
     """Outlines where the surface turns away from the camera; VTK recomputes them for every view."""
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
@@ -166,6 +175,7 @@ def _add_silhouette(plotter, actor: SurfacePlan):
 
 
 def _add_points(plotter, actor: PointsPlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     cloud = pv.PolyData(actor.points)
@@ -184,6 +194,7 @@ def _add_points(plotter, actor: PointsPlan):
 
 
 def _add_lines(plotter, actor: LinesPlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     poly = pv.PolyData(actor.points, lines=actor.lines)
@@ -195,6 +206,7 @@ def _add_lines(plotter, actor: LinesPlan):
 
 
 def _add_volume(plotter, actor: VolumePlan):
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     grid = pv.ImageData(dimensions=actor.values.shape, spacing=actor.spacing, origin=actor.origin)
@@ -221,6 +233,7 @@ class _Cut:
     """A clipping plane, added to the mappers of the actors it cuts (see FrameRenderer)."""
 
     def __init__(self, plotter, plan: CutPlan):
+        # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
         from vtkmodules.vtkCommonDataModel import vtkPlane
 
         self.plane = vtkPlane()
@@ -245,13 +258,14 @@ def _apply_cuts(plans, actors, silhouettes: dict) -> None:
 
 
 #: How each ``DRAWN_AS`` (declared by the plan types in :mod:`scenerender.plan`) is drawn.
-DRAWERS = {"surface": _add_surface, "points": _add_points, "lines": _add_lines, "volume": _add_volume,
+DRAWERS: dict[str, Callable[..., Any]] = {"surface": _add_surface, "points": _add_points, "lines": _add_lines, "volume": _add_volume,
            "cut": _Cut, "painted": _Painted}
 
 
 def at_scale(actor, scale: int):
     """``actor`` with its pixel sizes (fields declared with ``metadata=PIXELS``) multiplied by ``scale``."""
-    names = pixel_fields(type(actor))
+    plan_type: type = type(actor)  # type[Any] is not Hashable to mypy; every class is
+    names = pixel_fields(plan_type)
     if scale == 1 or not names:
         return actor
     return replace(actor, **{name: getattr(actor, name) * scale for name in names})
@@ -273,6 +287,7 @@ def _apply_camera(plotter, camera: CameraPlan) -> None:
 
 def _capture(plotter, *, alpha: bool) -> np.ndarray:
     """Draw once and read the pixels back (pyvista's screenshot draws three times)."""
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     from vtkmodules.util.numpy_support import vtk_to_numpy
     from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
 

@@ -27,9 +27,12 @@ from typing import Any
 
 import yaml
 
-from .document import ScenePath, SceneDocument, format_path
-from .errors import Problem, SceneError, SceneValidationError
-from .schema import actor_kinds, describe_type, resolve_ref, scene_schema
+from .document import ScenePath, SceneDocument, format_path, read_scene_text
+from .errors import Problem, SceneError, SceneValidationError, RenderError
+from .schema import actor_kinds, describe_type, resolve_ref, scene_schema, file_references
+from .api import render
+from .compile import Scene as LoadedScene, load_scene, compile_scene
+from .display import video_html, show
 
 _HERE = str(Path(__file__).resolve().parent)
 
@@ -106,9 +109,6 @@ class Scene:
     """
 
     def __init__(self, source: "str | Path | dict | SceneDocument | Scene | None" = None, *, item: str | None = None):
-        from .compile import Scene as LoadedScene
-        from .compile import load_scene
-
         self._edits: dict[ScenePath, tuple[str, int]] = {}
         if source is None:
             doc = SceneDocument(data={"version": 1, "actors": []}, file="<scene>", base_dir=Path.cwd())
@@ -128,8 +128,6 @@ class Scene:
     @classmethod
     def from_yaml(cls, text: str, *, base_dir: str | Path | None = None) -> "Scene":
         """A scene from YAML text; relative paths in it are taken from ``base_dir`` (default: here)."""
-        from .document import read_scene_text
-
         return cls(read_scene_text(text, base_dir=Path(base_dir) if base_dir is not None else None))
 
     @property
@@ -177,8 +175,6 @@ class Scene:
 
     def _change(self, data: dict, touched: list[ScenePath], *, moved: ScenePath | None = None) -> "Scene":
         """Validate ``data`` as the new content; keep it only if valid."""
-        from .compile import load_scene
-
         where = _caller()
         edits = dict(self._edits)
         old = self._loaded.doc
@@ -280,9 +276,6 @@ class Scene:
         are rewritten so they still name the same files from ``path``'s folder."""
         import tempfile
 
-        from .errors import RenderError
-        from .schema import file_references
-
         path = Path(path)
         data = self.data
         target = path.resolve().parent
@@ -308,15 +301,11 @@ class Scene:
 
     def compile(self, *, size: tuple[int, int] | None = None):
         """The compiled :class:`~scenerender.plan.ScenePlan`."""
-        from .compile import compile_scene
-
         return compile_scene(self._loaded, size=size)
 
     def render(self, output: str | Path | None = None, *, size: tuple[int, int] | None = None,
                scale: int | None = None, time: float | None = None):
         """Render like :func:`scenerender.render`; returns a :class:`~scenerender.display.RenderedImage`."""
-        from .api import render
-
         return render(self, output, size=size, scale=scale, time=time)
 
     def _still(self):
@@ -330,8 +319,6 @@ class Scene:
         return self._still()._repr_png_()
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        from .display import video_html
-
         if "animation" in self._loaded.spec:
             return {"text/html": video_html(self), "text/plain": repr(self)}
         return {"image/png": self._repr_png_(), "text/plain": repr(self)}
@@ -344,8 +331,6 @@ class Scene:
 
         In IPython the view is displayed; elsewhere it is returned.
         """
-        from .display import show
-
         return show(self, interactive=interactive, size=size)
 
 

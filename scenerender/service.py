@@ -48,6 +48,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from . import cache
+from ._version import __version__
+from .workers import PROCESS_ENV, adopt_environment, BLAS_VARIABLES, warm_imports, gl_threads
 
 SERVICE_ENV = "SCENERENDER_WORKER_SERVICE"
 IDLE_ENV = "SCENERENDER_WORKER_IDLE"
@@ -90,9 +93,6 @@ def _package_dir() -> Path:
 
 
 def service_key() -> str:
-    from ._version import __version__
-    from .workers import PROCESS_ENV
-
     package = _package_dir()
     newest = max((p.stat().st_mtime_ns for p in package.rglob("*.py")), default=0)
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith(PROCESS_ENV))
@@ -293,9 +293,6 @@ def _worker_loop(control) -> None:
     from multiprocessing.connection import Connection
     from multiprocessing.reduction import recv_handle
 
-    from . import cache
-    from .workers import adopt_environment
-
     signal.signal(signal.SIGINT, _quiet_exit)
     signal.signal(signal.SIGTERM, _quiet_exit)
     renders, last_env = 0, None
@@ -340,8 +337,6 @@ class _Service:
 
     def __init__(self, folder: Path, idle: float):
         from multiprocessing.connection import Listener
-
-        from .workers import gl_threads
 
         self.idle = idle
         self.listener = Listener(str(folder / SOCKET_NAME), family="AF_UNIX",
@@ -441,8 +436,6 @@ class _Service:
 
 
 def serve(folder: Path, idle: float, package: str | None = None) -> int:
-    from .workers import BLAS_VARIABLES, warm_imports
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop: list = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))

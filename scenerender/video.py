@@ -99,6 +99,7 @@ class VideoWriter:
         try:  # an error or a signal before the writer exists must not leave the temporary file
             os.close(fd)
             if self.format == "gif":
+                # lazy: start-up time (imageio; only this step needs it)
                 import imageio.v3 as iio
 
                 self._gif = iio.imopen(self._tmp, "w", extension=".gif")
@@ -148,6 +149,7 @@ class VideoWriter:
         rgb = np.ascontiguousarray(frame[..., :3])
         try:
             if self.format == "png":
+                # lazy: start-up time (imageio; only this step needs it)
                 import imageio.v3 as iio
 
                 iio.imwrite(self._tmp / f"frame_{self.count:05d}.png", frame)

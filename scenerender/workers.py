@@ -150,6 +150,7 @@ def warm_worker_plugin():
     Registered by ``scenerender batch --scheduler`` on the cluster it is
     given; register it yourself with ``client.register_plugin(warm_worker_plugin())``.
     """
+    # lazy: optional extra (scenerender[dask])
     from distributed.diagnostics.plugin import WorkerPlugin
 
     class WarmWorker(WorkerPlugin):
@@ -168,9 +169,11 @@ def warm_imports() -> None:
 
     Opens no window and starts no thread: safe in a fork server's preload.
     """
+    # lazy: importing them when asked is this function's job (a fork server preloads them)
     import brainglobe_atlasapi  # noqa: F401
     import pyvista.plotting  # noqa: F401
 
+    # lazy: as above; at module top they would load in every process that imports workers
     from . import actors, compile, renderer, sources  # noqa: F401
 
     actors.registered_actors()

@@ -127,7 +127,7 @@ def test_same_batch_on_a_dask_local_cluster_gives_identical_images(sweep_run, tm
             source: cells
             radius: 300
         """)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                   env={"LP_NUM_THREADS": "1"}) as cluster:
         result = batch(scene, cells, "-o", tmp_path / "dask", "--scheduler", cluster.scheduler_address,
                        "--size", SIZE)

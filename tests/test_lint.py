@@ -3,9 +3,12 @@ pyproject.toml) are clean on the package, and each fails on a deliberately broke
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +66,67 @@ def test_mypy_finds_a_type_error(tmp_path):
     done = _mypy(cwd=tmp_path)
     assert done.returncode == 1 and "new.py:2: error" in done.stdout and "[return-value]" in done.stdout, \
         done.stdout + done.stderr
+
+
+# --- Function-level imports say why they are lazy ------------------------------------------------
+#: Third-party modules that are slow to import (seconds) or optional: importing one inside a function
+#: is lazy on purpose and says so, like an import of scenerender's own modules.
+HEAVY_IMPORTS = {"pyvista", "vtk", "vtkmodules", "brainglobe_atlasapi", "dask", "distributed", "matplotlib",
+                 "imageio", "tifffile", "h5py", "IPython", "aiohttp", "PIL"}
+#: Files other work is changing now; their function-level imports get their reasons next (not a
+#: permanent exemption: the list only shrinks).
+LAZY_IMPORT_PENDING = {"scenerender/batch.py", "scenerender/compile.py", "scenerender/cache.py",
+                       "scenerender/actors/root.py", "scenerender/sources/neuron.py", "scenerender/readers/"}
+
+
+def unexplained_lazy_imports(package: Path) -> list[str]:
+    """``file:line`` of each import of scenerender's own modules or of a heavy third-party module made
+    inside a function without a ``# lazy: <reason>`` comment on its first line, or above it or above the
+    run of imports (one per line, no blank line) it belongs to."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        tree = ast.parse("\n".join(lines), filename=str(path))
+        inside = {node for function in ast.walk(tree) if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  for node in ast.walk(function) if isinstance(node, (ast.Import, ast.ImportFrom))}
+        run_reason, run_end = False, -1  # a comment above a run of imports (one per line) covers the run
+        for node in sorted(inside, key=lambda n: n.lineno):
+            above = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
+            run_reason = bool(re.match(r"#\s*lazy:\s*\S", above)) or (run_reason and node.lineno == run_end + 1)
+            run_end = node.end_lineno or node.lineno
+            if run_reason or re.search(r"#\s*lazy:\s*\S", lines[node.lineno - 1]):
+                continue
+            if isinstance(node, ast.ImportFrom):
+                names, own = [node.module or ""], node.level > 0
+            else:
+                names, own = [alias.name for alias in node.names], False
+            roots = {name.split(".")[0] for name in names}
+            if own or "scenerender" in roots or roots & HEAVY_IMPORTS:
+                found.append(f"{path.relative_to(package.parent).as_posix()}:{node.lineno}: "
+                             f"{lines[node.lineno - 1].strip()}")
+    return found
+
+
+def _pending(location: str) -> bool:
+    return any(location.startswith(name + ":") or (name.endswith("/") and location.startswith(name))
+               for name in LAZY_IMPORT_PENDING)
+
+
+def test_every_lazy_import_says_why():
+    """Imports sit at module top; one inside a function (start-up time, an optional extra, a cycle
+    with a lower stage's lazy loader) carries ``# lazy: <reason>`` on its line or the line above."""
+    unexplained = [where for where in unexplained_lazy_imports(REPO / "scenerender") if not _pending(where)]
+    assert not unexplained, ("imports inside functions without a '# lazy: <reason>' comment (move them to "
+                             "the module top, or say why they wait):\n" + "\n".join(unexplained))
+
+
+def test_an_unexplained_lazy_import_is_found(tmp_path):
+    pkg = tmp_path / "scenerender"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("def f():\n    from .b import g  # lazy: start-up time\n\n\n"
+                              "def h():\n    # lazy: optional extra\n    import h5py\n    import PIL\n\n"
+                              "    import vtk\n\n\n"
+                              "def k():\n    from . import b\n    import pyvista as pv\n    import json\n")
+    assert unexplained_lazy_imports(pkg) == ["scenerender/a.py:10: import vtk",
+                                             "scenerender/a.py:14: from . import b",
+                                             "scenerender/a.py:15: import pyvista as pv"]

@@ -54,7 +54,8 @@ def _imported(names):
 @pytest.mark.slow
 def test_dask_workers_are_warmed_by_the_plugin():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    # A free port for the scheduler's HTTP server: the default 8787 may be taken on a shared machine.
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0") as cluster, \
             distributed.Client(cluster) as client:
         before = next(iter(client.run(_imported, HEAVY).values()))
         assert not before["pyvista"], "a fresh Dask worker should not have pyvista yet"

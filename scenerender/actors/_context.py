@@ -80,6 +80,7 @@ class BuildContext:
 
     def cmap(self, name: str, key_path: ScenePath) -> str:
         """A matplotlib colour map name, checked."""
+        # lazy: start-up time (matplotlib is slow to import; validation and --help do without it)
         import matplotlib
 
         if name not in matplotlib.colormaps:

@@ -19,6 +19,7 @@ def polyline_cells(polylines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
 def tubes(points: np.ndarray, lines: np.ndarray, radius: float, *, sides: int = 10,
           point_data: dict | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Triangulated tubes of ``radius`` around polylines; point data follows along."""
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     poly = pv.PolyData(points, lines=lines)
@@ -30,6 +31,7 @@ def tubes(points: np.ndarray, lines: np.ndarray, radius: float, *, sides: int = 
 
 
 def sphere(centre, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     s = pv.Sphere(radius=radius, center=tuple(centre), theta_resolution=24, phi_resolution=24)

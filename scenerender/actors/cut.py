@@ -58,6 +58,7 @@ def cross_section(points: np.ndarray, faces: np.ndarray, origin, normal) -> tupl
 
     Nudged a hair to the kept side so the clipping plane never clips the cap itself.
     """
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
     from vtkmodules.vtkFiltersGeneral import vtkContourTriangulator
 

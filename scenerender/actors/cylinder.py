@@ -12,6 +12,7 @@ KIND = "cylinder"
 
 
 def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     start, end = np.asarray(spec["start"], dtype=float), np.asarray(spec["end"], dtype=float)

@@ -17,6 +17,7 @@ KIND = "density"
 
 
 def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
     from scipy.ndimage import gaussian_filter
 

@@ -265,6 +265,7 @@ def _section(spec: dict, ctx: BuildContext, by_id: dict[int, float], mapping: Co
 def _cut(atlas, structure_id: int, origin, normal):
     """A region's mesh cut by the plane: (outline polylines, filled polygons) in atlas
     microns, or None where the region has no mesh or the plane misses it."""
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
     from vtkmodules.vtkFiltersGeneral import vtkContourTriangulator
 

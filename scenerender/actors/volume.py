@@ -12,6 +12,7 @@ KIND = "volume"
 
 
 def build(spec: dict, *, ctx: BuildContext) -> list:
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
     data = ctx.source(spec["source"], ("volume",))

@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 
 from .recipe import Recipe, load_recipe
+from . import build_unavailable
+from .._version import __version__
+from .package import build, write_report
+from ..errors import AtlasUnavailable
 
 CACHE_ENV = "SCENERENDER_CACHE_DIR"
 BUILD_RECORD = "build.json"
@@ -58,8 +62,6 @@ def recipe_key(recipe: Recipe) -> str:
     """Hash of everything a build depends on (see the module docstring)."""
     from importlib.metadata import version
 
-    from .._version import __version__
-
     h = hashlib.sha256()
     text = Path(recipe.file).read_bytes() if Path(recipe.file).is_file() else json.dumps(recipe.spec).encode()
     h.update(text)
@@ -78,8 +80,6 @@ def cached_atlas(recipe_path: Path | str, *, log=None) -> Path:
     RecipeError
         For mistakes in the recipe or its inputs (located in the recipe).
     """
-    from .package import build, write_report
-
     say = log if log is not None else (lambda msg: print(msg, file=sys.stderr))
     recipe = load_recipe(Path(recipe_path))
     key = recipe_key(recipe)
@@ -87,12 +87,9 @@ def cached_atlas(recipe_path: Path | str, *, log=None) -> Path:
     entry = root / f"{recipe.name}-{key[:16]}"
     if (entry / BUILD_RECORD).is_file():
         return entry
-    from . import build_unavailable
 
     why = build_unavailable()
     if why is not None:
-        from ..errors import AtlasUnavailable
-
         raise AtlasUnavailable(f"atlas recipe {Path(recipe_path).name} is not built yet, and {why}")
     root.mkdir(parents=True, exist_ok=True)
     say(f"building atlas {recipe.name} from {recipe.file} into the cache {entry} (once)")

@@ -14,6 +14,7 @@ from collections import Counter
 import numpy as np
 
 from .inputs import Structures
+from ..suggest import did_you_mean
 
 Finding = tuple[tuple, str]
 
@@ -217,8 +218,6 @@ def check_hemispheres(hemispheres: np.ndarray) -> list[Finding]:
 
 def resolve_refs(refs: list, structures: list[dict], key: tuple) -> tuple[list[int], list[Finding]]:
     """Ids for acronyms or ids listed in the recipe, with did-you-mean."""
-    from ..suggest import did_you_mean
-
     by_acronym = {s["acronym"]: s["id"] for s in structures}
     ids = {s["id"] for s in structures}
     out, found = [], []

@@ -98,6 +98,7 @@ def surface_from_occupancy(occ: np.ndarray, origin, options: MeshOptions):
     ``origin`` is the coordinate (output voxels) of the centre of ``occ[0, 0, 0]``.
     Returns ``None`` when nothing is left.
     """
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
     from scipy import ndimage
 
@@ -296,6 +297,7 @@ def recompress_meshes(mesh_dir: Path, compression_level: int) -> None:
     upstream ``write_mesh`` (same 16-bit quantisation grid, new ``.index``
     manifest); the vertex set is checked to be unchanged (lossless).
     """
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
     import DracoPy
     import meshio
     from brainglobe_atlasapi.atlas_generation.mesh_utils import write_mesh

@@ -40,6 +40,7 @@ from .meshes import MeshOptions, generate_meshes, import_meshes, recompress_mesh
 from .inputs import (InputError, Structures, as_reference_dtype, block_centre, block_mean, read_stack,
                      read_structures, synthetic_reference)
 from .recipe import Recipe, RecipeError, load_recipe
+from .._bgcompat import install_terminology_reader, offline_atlas_link_check
 
 BG_FOLDER = "brainglobe-atlasapi"
 
@@ -231,6 +232,7 @@ def keep_all_structures(enabled: bool = True):
     ancestors: that name is replaced by the identity in the
     ``atlas_packaging_data`` namespace for the duration of the build only.
     """
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
     from brainglobe_atlasapi.atlas_generation import atlas_packaging_data as apd
 
     original = apd.filter_structures_not_present_in_annotation
@@ -287,6 +289,7 @@ def _make_meshes(prepared: Prepared, scratch: Path, structures: list[dict], proc
 
 def validate_package(bg_dir: Path, atlas_name: str) -> dict[str, str]:
     """BrainGlobe's own validation functions on a packaged atlas: name -> Pass/Fail."""
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
     from brainglobe_atlasapi import BrainGlobeAtlas
     from brainglobe_atlasapi.atlas_generation.validate_atlases import get_all_validation_functions
 
@@ -346,9 +349,8 @@ def build(recipe: Recipe | Prepared | str | Path, output: Path | None = None, *,
     RecipeError
         For mistakes in the recipe or its inputs, before any heavy work.
     """
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
     from brainglobe_atlasapi.atlas_generation.wrapup import ATLAS_VERSION, wrapup_atlas_from_data
-
-    from .._bgcompat import install_terminology_reader, offline_atlas_link_check
 
     say = log or (lambda *_: None)
     timings: dict[str, float] = {}

@@ -16,8 +16,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..document import ScenePath, SceneDocument, read_scene
+from ..document import ScenePath, SceneDocument, read_scene, read_scene_text
 from ..errors import Problem, SceneError
+from ..limits import PathRefused, check_input_file
+from ..schema import _fill
+from ..validate import schema_problems
 
 RECIPE_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "recipe.schema.json"
 
@@ -104,8 +107,6 @@ class Recipe:
     def resolve(self, relative: str, key: ScenePath = ()) -> Path:
         """A path from the recipe (at ``key``), relative to the recipe's
         folder, checked like every path a scene names (sandbox, symlink loops)."""
-        from ..limits import PathRefused, check_input_file
-
         path = self.doc.resolve_path(key, relative, what="recipe input")
         try:  # no FIFO, device or oversized file, before anything opens it (a Zarr store is a folder)
             check_input_file(path, what="recipe input", shown=relative, folder=True, missing_ok=True)
@@ -162,9 +163,6 @@ def load_recipe(source: "str | Path | dict | SceneDocument") -> Recipe:
     RecipeError
         Listing every schema problem with file, line and column.
     """
-    from ..schema import _fill
-    from ..validate import schema_problems
-
     if isinstance(source, (str, Path)) and not isinstance(source, SceneDocument):
         text_like = isinstance(source, str) and "\n" in source
         if not text_like:
@@ -189,8 +187,6 @@ def load_recipe(source: "str | Path | dict | SceneDocument") -> Recipe:
 
 
 def _read_text(text: str, *, file: str, base_dir: Path) -> SceneDocument:
-    from ..document import read_scene_text
-
     try:
         return read_scene_text(text, file=file, base_dir=base_dir,
                                what="a recipe must be a mapping with keys such as 'version', 'name' and 'annotation'")

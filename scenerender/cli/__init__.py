@@ -12,13 +12,13 @@ from pathlib import Path
 
 from ..errors import RenderError, SceneError
 from . import atlas, batch, check_space, fetch, preview, provenance, render, schema, validate
+from .._version import __version__
+from ..limits import LIMIT_NAMES, Limits, SANDBOX_ENV, LimitSyntaxError, env_name, parse_limit
 
 SUBCOMMANDS = (render, batch, validate, check_space, schema, atlas, provenance, fetch, preview)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .._version import __version__
-
     parser = argparse.ArgumentParser(
         prog="scenerender",
         description="Render BrainGlobe brain scenes described in YAML, headlessly and reproducibly.")
@@ -33,8 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_safety_options(parser: argparse.ArgumentParser) -> None:
     """--sandbox and --limit, on every subcommand (see scenerender.limits)."""
-    from ..limits import LIMIT_NAMES, Limits
-
     defaults = Limits()
     parser.add_argument("--sandbox", metavar="ROOT", default=argparse.SUPPRESS,
                         help="refuse any file or folder a scene names (data, atlas, output) outside ROOT: "
@@ -50,8 +48,6 @@ def add_safety_options(parser: argparse.ArgumentParser) -> None:
 def apply_safety_options(args) -> None:
     """Put --sandbox and --limit into the environment: this process and every
     worker it starts read them from there."""
-    from ..limits import SANDBOX_ENV, LimitSyntaxError, env_name, parse_limit
-
     changes = {}
     for item in getattr(args, "limit", None) or []:
         name, _, value = item.partition("=")
@@ -72,8 +68,6 @@ def apply_safety_options(args) -> None:
 
 def check_environment_limits() -> None:
     """SCENERENDER_MAX_<NAME> variables that are not numbers are a usage error (exit 2), found once here."""
-    from ..limits import LimitSyntaxError, Limits
-
     try:
         Limits.from_env()
     except LimitSyntaxError as err:

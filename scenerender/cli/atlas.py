@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from ..errors import AtlasNotFoundError, Problem, SceneError
+from .render import _size as parse
 
 
 def register(commands) -> None:
@@ -57,15 +59,13 @@ def register(commands) -> None:
 
 
 def _size(text: str):
-    from .render import _size as parse
-
     return parse(text)
 
 
 def _open(args):
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..atlas import AtlasUnavailable
     from ..atlas_catalog import open_atlas
-    from ..errors import AtlasNotFoundError, Problem
 
     try:
         return open_atlas(args.name, args.brainglobe_dir)
@@ -74,13 +74,16 @@ def _open(args):
 
 
 def run_build(args) -> int:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..atlas_build import build_unavailable
 
     why = build_unavailable()
     if why is not None:
+        # lazy: cli/__init__ imports this module before it defines UsageError
         from . import UsageError
 
         raise UsageError(f"atlas build: {why}")
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..atlas_build import build, prepare
     from ..atlas_build.package import write_report
 
@@ -131,6 +134,7 @@ def validation_summary(result) -> str:
 
 
 def run_list(args) -> int:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..atlas_catalog import list_atlases
 
     entries = list_atlases(args.brainglobe_dir)
@@ -147,6 +151,7 @@ def run_list(args) -> int:
 
 
 def run_info(args) -> int:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..atlas_catalog import atlas_info, manifest_for, manifest_info
 
     manifest = manifest_for(args.name, args.brainglobe_dir)
@@ -168,10 +173,10 @@ def run_info(args) -> int:
 
 
 def run_inspect(args) -> int:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..atlas import RegionNotFound
     from ..camera import PRESETS
     from ..contact_sheet import contact_sheet, default_regions, has_mesh
-    from ..errors import Problem, SceneError
     from ..images import write_image
     from ..outputs import check_output_path
     from ..suggest import did_you_mean

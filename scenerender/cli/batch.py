@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .render import _size
+from ..errors import RenderError
 
 
 def register(commands) -> None:
@@ -41,9 +42,9 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..batch import (INVALID, SKIPPED, BatchReport, DaskExecutor, LocalExecutor, find_scenes, plan_batch,
                          run_batch, summary_table, write_report)
-    from ..errors import RenderError
 
     if args.jobs < 1:
         raise RenderError("--jobs must be at least 1")

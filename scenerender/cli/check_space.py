@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from ._options import add_scene_files
+from ..errors import SceneError
 
 
 def register(commands) -> None:
@@ -27,6 +28,7 @@ def register(commands) -> None:
 def print_report(scene, *, out=sys.stdout, err=sys.stderr, warnings_only: bool = False) -> int:
     """Print the mapping report of a loaded scene; return the number of warnings. ``warnings_only``:
     measure only the sources that can get a warning (see :func:`scenerender.mapping_report.mapping_report`)."""
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..mapping_report import mapping_report
 
     warnings = 0
@@ -40,9 +42,9 @@ def print_report(scene, *, out=sys.stdout, err=sys.stderr, warnings_only: bool =
 
 
 def run(args) -> int:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..compile import load_scene
     from ..document import read_scene
-    from ..errors import SceneError
 
     status = 0
     for path in args.scenes:

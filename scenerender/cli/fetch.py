@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ._options import add_scene_files
+from ..errors import RenderError
 
 
 def register(commands) -> None:
@@ -20,13 +21,14 @@ def register(commands) -> None:
 
 def run(args) -> int:
     # Network, atlas and reader modules load here, not when the CLI starts.
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..compile import _open_atlas, load_scene
     from ..fetch import fetched_sources
     from ..sources import SourceContext, load_source
 
     atlases: dict = {}
     if args.to is not None:
-        from ..errors import RenderError
+        # lazy: start-up time (--help loads every command's module; only this command needs it)
         from ..fetch.bundle import bundle_scene
 
         if args.to.exists() and not args.to.is_dir():

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from .render import _size
 
 
 def register(commands) -> None:
-    from .render import _size
-
     p = commands.add_parser("preview", help="serve a page that re-renders a scene each time it is saved",
                             description="Serve a local web page showing the scene, re-rendered in this warm "
                                         "process within about a second of each save, with validation problems "
@@ -24,8 +23,8 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    from .. import preview
-    from . import UsageError
+    from .. import preview  # lazy: start-up time (--help loads every command's module)
+    from . import UsageError  # lazy: cli/__init__ imports this module before it defines UsageError
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: give a port from 1 to 65535 (0: any free port)")

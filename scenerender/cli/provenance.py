@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from ..provenance import read_record
 
 
 def register(commands) -> None:
@@ -49,8 +50,6 @@ def summary(record: dict) -> str:
 
 
 def run(args) -> int:
-    from ..provenance import read_record
-
     record, where = read_record(args.file)
     if args.json:
         sys.stdout.write(json.dumps(record, indent=2) + "\n")

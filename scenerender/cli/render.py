@@ -53,18 +53,18 @@ def register(commands) -> None:
 def camera_yaml(plan) -> str:
     import yaml
 
-    from ..camera import camera_to_scene  # lazy (start-up time), as in run()
+    from ..camera import camera_to_scene  # lazy: start-up time, as in run()
 
     return yaml.safe_dump({"camera": camera_to_scene(plan.camera)}, sort_keys=False, default_flow_style=None)
 
 
 def run(args) -> int:
-    # lazy (start-up time): these load VTK; 'scenerender --help' and 'validate' must not wait for them
+    # lazy: start-up time (--help loads every command's module); these load numpy, YAML and jsonschema
     from ..compile import compile_scene, load_scene, output_path
     from ..outputs import check_output_path, check_video_path, write_output
 
     if args.time is not None and not (math.isfinite(args.time) and args.time >= 0):
-        from . import UsageError  # cli/__init__ imports this module before it defines UsageError
+        from . import UsageError  # lazy: cli/__init__ imports this module before it defines UsageError
 
         raise UsageError(f"--time {args.time}: not a time; give seconds from 0, e.g. --time 2.5")
     scene = load_scene(args.scene, item=args.item)

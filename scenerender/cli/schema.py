@@ -15,11 +15,13 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..docs import kind_reference, markdown_reference
     from ..schema import actor_kinds, scene_schema
 
     if args.kind:
         if args.kind not in actor_kinds():
+            # lazy: start-up time (--help loads every command's module; only this command needs it)
             from ..suggest import did_you_mean
 
             print(f"scenerender: unknown actor kind {args.kind!r}{did_you_mean(args.kind, actor_kinds())}; "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 from ._options import add_scene_files
+from ..errors import SceneError, SceneValidationError
+from .check_space import print_report
 
 
 def register(commands) -> None:
@@ -26,8 +28,8 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..document import read_scene
-    from ..errors import SceneError
     from ..sweep import expand_sweep, has_sweep
 
     status = 0
@@ -66,13 +68,14 @@ def _without_network(resolve: bool):
         import contextlib
 
         return contextlib.nullcontext([])
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..fetch.client import cache_only
 
     return cache_only()
 
 
 def _check(doc, item, *, resolve: bool) -> None:
-    from ..errors import SceneValidationError
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..api import validate_scene
 
     if not resolve:  # the schema only, without the compile stack (numpy, atlas code)
@@ -81,6 +84,7 @@ def _check(doc, item, *, resolve: bool) -> None:
             if problems:
                 raise SceneValidationError(problems)
         return
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..compile import compile_scene, load_scene
 
     # The process's atlases (scenerender.cache): scenes on the same atlas, and the mapping report, open it once.
@@ -92,9 +96,8 @@ def _mapping_warnings(doc, items, *, show: bool) -> list:
     validation. Returns problems only if the report itself cannot be made."""
     import io
 
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..compile import load_scene
-    from ..errors import SceneError
-    from .check_space import print_report
 
     try:
         print_report(load_scene(doc, item=items[0]), out=sys.stdout if show else io.StringIO(), err=sys.stderr,
@@ -105,6 +108,7 @@ def _mapping_warnings(doc, items, *, show: bool) -> list:
 
 
 def _first_item(doc) -> str:
+    # lazy: start-up time (--help loads every command's module; only this command needs it)
     from ..sweep import expand_sweep
 
     return next(iter(expand_sweep(doc))).name

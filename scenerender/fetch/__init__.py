@@ -12,6 +12,10 @@ fetched source.
 from __future__ import annotations
 
 import json
+from ..compile import _open_atlas
+from ..limits import resolve_scene_path
+from ..sources import SourceContext, load_source
+from ._source import query_of, resolution_path
 
 #: Source kinds that fetch public data.
 FETCHED_KINDS = ("mouselight", "neuromorpho", "allen_gene_expression", "allen_streamlines")
@@ -27,8 +31,6 @@ def fetched_records(scene) -> dict[str, list | None]:
     """What each fetched source of ``scene`` resolved to (service, query, URL, id,
     retrieval time, SHA-256 per item), from the bundle manifest or the cache;
     ``None`` for a source not fetched yet. Reads no network and opens no atlas."""
-    from ._source import query_of, resolution_path
-
     found: dict[str, list | None] = {}
     sources = fetched_sources(scene.spec)
     if not sources:
@@ -37,8 +39,6 @@ def fetched_records(scene) -> dict[str, list | None]:
         records = None
         try:
             if spec.get("pinned"):
-                from ..limits import resolve_scene_path
-
                 manifest = json.loads(resolve_scene_path(spec["pinned"], scene.doc.base_dir).read_text())
                 records = [{**entry, "query": query_of(spec)} for entry in manifest["items"].values()]
                 for entry in records:
@@ -59,8 +59,6 @@ def prefetch(scene, atlas_cache: dict | None = None) -> None:
                if records is None and not sources[name].get("pinned")]
     if not missing:
         return
-    from ..compile import _open_atlas
-    from ..sources import SourceContext, load_source
 
     atlas = _open_atlas(scene, atlas_cache)
     for name in missing:

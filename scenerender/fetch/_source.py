@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import DataNotFetched
 from ..limits import check_limit, over_limit
+from ..paths import write_json_atomic
 from ..sources._context import SourceContext
 from ..sources.neuron import NeuronData
 from ..sources.track import TrackData
@@ -156,8 +157,6 @@ class Job:
             path = resolution_path(self.spec)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                from ..paths import write_json_atomic
-
                 write_json_atomic(path, {"records": list(records)})
             except OSError:
                 pass  # a read-only cache still renders; the fingerprint then says 'not recorded'

@@ -18,6 +18,13 @@ from pathlib import Path
 import yaml
 
 from . import _source, fetched_sources
+from ..compile import _open_atlas, load_scene
+from ..document import read_scene
+from ..errors import SceneError
+from ..paths import file_digest, write_json_atomic
+from ..schema import file_references
+from ..sources import SourceContext, load_source
+from ..sweep import has_sweep
 
 BUNDLED_MARK = "bundled by 'scenerender fetch'"
 SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/scene.schema.json"
@@ -42,9 +49,6 @@ def _copy_into(src: Path, folder: Path, name: str) -> None:
 
 def _bundled_name(doc, path, value: str, resolved: Path) -> str:
     """A data file's name in the bundle: its digest, then its own name."""
-    from ..errors import SceneError
-    from ..paths import file_digest
-
     digest = file_digest(resolved)
     if digest is None:  # a FIFO or device, or over the file_bytes limit
         raise SceneError(doc.problem(path, f"file {value!r} is not a regular file within the file_bytes limit, "
@@ -54,15 +58,7 @@ def _bundled_name(doc, path, value: str, resolved: Path) -> str:
 
 def bundle_scene(scene_file: Path, to: Path, *, atlas_cache: dict | None = None) -> tuple[Path, int]:
     """Write the bundle of one scene; returns the written scene and the number of items."""
-    from ..compile import _open_atlas, load_scene
-    from ..errors import SceneError
-    from ..paths import write_json_atomic
-    from ..schema import file_references
-    from ..sources import SourceContext, load_source
-    from ..sweep import has_sweep
-
     scene_file = Path(scene_file)
-    from ..document import read_scene
 
     doc = read_scene(scene_file)
     if has_sweep(doc):

@@ -39,6 +39,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import DataNotFetched, RenderError
+from .._version import __version__
+from ..limits import check_limit, PathRefused, resolve_scene_path
 
 #: Default hosts; each can be overridden with ``SCENERENDER_<SERVICE>_URL``.
 BASE_URLS = {
@@ -112,8 +114,6 @@ def _env_number(name: str, default: float) -> float:
 
 
 def user_agent() -> str:
-    from .._version import __version__
-
     return f"scenerender/{__version__} (declarative brain rendering; python-requests)"
 
 
@@ -190,8 +190,6 @@ def sha256_file(path: Path) -> str:
 
 def _check_body(data_path: Path, expect: str) -> None:
     if expect == "json":
-        from ..limits import check_limit
-
         size = data_path.stat().st_size
         if not check_limit(size, "file_bytes"):
             raise ValueError("the reply is too large")
@@ -317,8 +315,6 @@ class Fetcher:
         return self._keep(req, response, data)
 
     def _keep(self, req: Request, response, data: Path) -> Path:
-        from ..limits import check_limit
-
         with response:
             if response.status_code != 200:
                 raise _Status(response.status_code)
@@ -364,7 +360,6 @@ class PinnedFetcher:
         if not isinstance(entry, dict):
             raise FetchError(f"the bundle {self.manifest} has no {req.what or req.url()}; it was made for another "
                              "query: run 'scenerender fetch' again")
-        from ..limits import PathRefused, resolve_scene_path
 
         try:
             path = resolve_scene_path(str(entry["file"]), self.manifest.parent, what="bundle file")

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._context import SourceContext
 from ._tables import TABLE_SUFFIXES, read_table, select_columns
+from ._cellfinder_xml import read_cells
 
 KIND = "points"
 SUFFIXES = {**TABLE_SUFFIXES, ".xml": "cellfinder-xml"}
@@ -28,7 +29,6 @@ class PointsData:
 
 def _read_xml(path, cell_type: str):
     import pandas as pd
-    from ._cellfinder_xml import read_cells
 
     wanted = {"cells": (2,), "non_cells": (1,), "all": (1, 2)}[cell_type]
     rows = [(z, y, x, kind) for x, y, z, kind in read_cells(path) if kind in wanted]

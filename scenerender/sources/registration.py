@@ -94,6 +94,7 @@ def _voxel_sizes(meta: dict, path: Path) -> tuple[float, float, float] | None:
 
 def _tiff_shape(path: Path) -> tuple[int, ...]:
     """The first series' shape from the TIFF header, before any pixel is read."""
+    # lazy: start-up time (tifffile; only TIFF files need it)
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
