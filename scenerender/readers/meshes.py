@@ -446,7 +446,7 @@ def read_vtk_mesh(path: Path, fmt: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _read_vtk_here(path: str, fmt: str) -> tuple[np.ndarray, np.ndarray]:
     """The VTK read itself (run in the child process of :func:`read_vtk_mesh`)."""
-    import pyvista as pv
+    import pyvista as pv  # lazy: VTK loads only in the child process that reads the file
 
     file = Path(path)
     with quiet_native_stderr():
@@ -483,7 +483,7 @@ def _read_vtk_here(path: str, fmt: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cell_arrays(cells) -> tuple[np.ndarray, np.ndarray]:
-    from vtk.util.numpy_support import vtk_to_numpy
+    from vtk.util.numpy_support import vtk_to_numpy  # lazy: VTK loads only in the reading child process
 
     return (
         vtk_to_numpy(cells.GetOffsetsArray()).astype(np.int64),

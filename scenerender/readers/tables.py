@@ -200,7 +200,7 @@ def walk_hdf5(f) -> dict[str, object]:
     (anywhere in the file), no virtual datasets, no external raw storage,
     no filter outside :data:`SAFE_HDF5_FILTERS`. Hard-link cycles are
     visited once; soft links inside the file are followed by h5py later."""
-    import h5py
+    import h5py  # lazy: an HDF5 library is loaded only for an HDF5 file
 
     found: dict[str, object] = {}
     seen: set = set()
@@ -504,7 +504,7 @@ def read_hdf5_table(path: Path, key: str | None = None):
     1-D compound dataset (numeric fields become columns); a pandas HDFStore
     frame saved with ``format='fixed'`` (the default; text columns, which
     pandas pickles, are left out) or ``format='table'``."""
-    import h5py
+    import h5py  # lazy: an HDF5 library is loaded only for an HDF5 file
 
     try:
         f = h5py.File(path, "r", locking=False)
@@ -527,7 +527,7 @@ def read_hdf5_table(path: Path, key: str | None = None):
 
 
 def _read_hdf5(f, key: str | None):
-    import h5py
+    import h5py  # lazy: an HDF5 library is loaded only for an HDF5 file
     import pandas as pd
 
     objects = walk_hdf5(f)

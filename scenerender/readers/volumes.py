@@ -157,7 +157,7 @@ def read_tiff(path: Path, *, what: str = "the volume") -> np.ndarray:
     writes into an array of exactly the checked size."""
     import logging
 
-    import tifffile
+    import tifffile  # lazy: loaded only for a TIFF file
 
     log = logging.getLogger("tifffile")  # it logs odd IFDs (loops, bad offsets) to stderr
     was = log.disabled
