@@ -15,11 +15,17 @@ KIND = "root"
 def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
     """The root mesh with the spec's colour and alpha."""
     try:
-        points, faces = ctx.atlas.derived_mesh(("root shell",), lambda: _shell(ctx.atlas))  # once per atlas
+        # once per atlas (and kept on disk), in world coordinates
+        points, faces = ctx.atlas.derived_mesh(("root shell", "world"), lambda: _world_shell(ctx.atlas))
     except RegionNotFound as err:
         raise ctx.fail(("kind",), str(err)) from None
-    return [SurfacePlan(name="root", points=atlas_to_world(points), faces=faces,
+    return [SurfacePlan(name="root", points=points, faces=faces,
                       color=ctx.color(spec["color"], ("color",)), alpha=float(spec["alpha"]), **ctx.look(spec))]
+
+
+def _world_shell(atlas) -> tuple[np.ndarray, np.ndarray]:
+    points, faces = _shell(atlas)
+    return atlas_to_world(points), faces
 
 
 def _shell(atlas) -> tuple[np.ndarray, np.ndarray]:
