@@ -180,6 +180,20 @@ def atlas_cache_cost(scene_files: list[Path], out: Path) -> dict:
     return {"cached_s": cached, "uncached_s": uncached, "saving_s": uncached - cached, "scenes": len(tasks) - 1}
 
 
+def planning_cost(scene_files: list[Path], out: Path, repeats: int = 3) -> dict:
+    """Seconds the parent spends planning the batch (read, validate, fill defaults, check and hash
+    the inputs, fingerprint), per scene: median of ``repeats`` plans of every scene, in this process."""
+    import scenerender.batch as batch
+
+    batch.plan_batch(scene_files[:1], outdir=out, force=True, workers=2)  # imports and the schema loaded
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        batch.plan_batch(scene_files, outdir=out, force=True, workers=2)
+        times.append(time.perf_counter() - start)
+    return {"per_scene_s": statistics.median(times) / len(scene_files), "scenes": len(scene_files)}
+
+
 def table(report: dict) -> str:
     n = report["settings"]["scenes"]
     serial = report["modes"]["serial"]["wall_s"]
@@ -204,6 +218,10 @@ def table(report: dict) -> str:
     cache = (f"Atlas cache, per scene in one worker ({c['scenes']} scenes, median): {c['cached_s']:.2f} s with "
              f"the cache, {c['uncached_s']:.2f} s opening the atlas afresh; the cache saves {c['saving_s']:.2f} s "
              f"per scene ({c['uncached_s'] / c['cached_s']:.2f}x).")
+    if "planning" in report:
+        p = report["planning"]
+        cache += (f" Planning in the parent (read, validate, fingerprint; {p['scenes']} scenes, median of 3): "
+                  f"{1000 * p['per_scene_s']:.1f} ms a scene.")
     m, v = report["machine"], report["versions"]["scenerender"]
     machine = (f"Machine: {m.get('model_name')}, {m.get('cpus_usable')} cores usable, {m.get('memory_gib')} GiB RAM, "
                f"{m['platform']}, Python {m['python']}; OpenGL: {m.get('opengl')}; 1-minute load average "
@@ -257,6 +275,7 @@ def main(argv=None) -> int:
         for name, base in (("jobs2", "serial"), ("jobs2_own", "serial_own"), ("dask", "serial")):
             report["modes"][name]["paired_ratio"] = statistics.median(
                 b["wall"] / m["wall"] for b, m in zip(runs[base], runs[name]))
+        report["planning"] = planning_cost(files, Path(tmp) / "plan-out")
         report["atlas_cache"] = atlas_cache_cost(files[: min(len(files), 12)], Path(tmp) / "cache-out")
     report["load_after"] = os.getloadavg()[0]
     for name, base in (("jobs2", "serial"), ("jobs2_own", "serial_own"), ("dask", "serial")):

@@ -196,6 +196,8 @@ class SceneAtlas:
     bg: Any
     _meshes: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _brain: Any = field(default=None, repr=False)
+    #: Makes the brain mask from ``bg`` (the process cache reads a kept one); default: from the annotation.
+    _mask_source: Any = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -370,7 +372,7 @@ class SceneAtlas:
         """Boolean mask of points inside the brain (non-zero annotation), from
         the atlas's :class:`BrainMask` (made once per opened atlas)."""
         if self._brain is None:
-            self._brain = BrainMask.from_atlas(self.bg)
+            self._brain = (self._mask_source or BrainMask.from_atlas)(self.bg)
         return self._brain.contains(atlas_um, np.array(self.resolution))
 
     def with_descendants(self, structure_ids) -> set[int]:

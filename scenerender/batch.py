@@ -134,7 +134,7 @@ def _draw(task: RenderTask, plan) -> None:
     # lazy (start-up time): the renderer and writers load VTK; planning a batch (and its --help) must not
 
     output = Path(task.output)
-    if task.frames is not None:  # a frame range of a long video, as lossless PNGs joined later
+    if task.frames is not None and task.frames_dir is not None:  # a frame range of a long video, as PNGs joined later
         folder = Path(task.frames_dir)
         timeline = plan.timeline
         with FrameRenderer(plan) as renderer:
@@ -215,16 +215,20 @@ def plan_tasks(scene_files: list[Path], jobs: list[RenderJob], *, outdir: Path |
                 check_item(item, swept=swept)
                 scene = Scene(doc=item.doc, spec=fill_defaults(item.doc.data), item=name)
                 check_input_paths(item.doc, scene.spec)  # sandbox, FIFOs, devices: before anything is hashed
+                given: Path | None
                 if outdir is not None:
                     stem = Path(file).stem
                     suffix = _default_suffix(scene.spec)
-                    out = outdir / stem / f"{name}{suffix}" if swept else outdir / f"{stem}{suffix}"
+                    given = outdir / stem / f"{name}{suffix}" if swept else outdir / f"{stem}{suffix}"
                 else:
-                    out = output_path(scene)
+                    given = output_path(scene)  # a scene file always has one
             except SceneError as err:
                 job.status, job.message = INVALID, str(err)
                 continue
-            out = Path(out).absolute()
+            if given is None:  # not reached: only an in-memory scene has no output of its own
+                job.status, job.message = INVALID, f"{file}: no output path; give render.output or --outdir"
+                continue
+            out = Path(given).absolute()
             job.output = str(out)
             if out in by_output:
                 other = by_output[out]
@@ -261,7 +265,7 @@ def plan_tasks(scene_files: list[Path], jobs: list[RenderJob], *, outdir: Path |
                 parts = frame_processes(workers, n_frames)[0]
                 n_frames = n_frames if parts > 1 else None
             per_task = frames_per_task or (max(30, math.ceil(n_frames / parts)) if n_frames else None)
-            if n_frames and per_task < n_frames:
+            if n_frames and per_task and per_task < n_frames:
                 job.n_frames = n_frames
                 frames_dir = out.parent / f".{out.name}.frames-{fingerprint.digest[:12]}"
                 for start in range(0, n_frames, per_task):
@@ -458,7 +462,7 @@ class LocalExecutor:
                             result = worker.conn.recv() if worker.conn.poll() else None
                         except (EOFError, OSError):  # the worker died; its sentinel says how, below
                             result = None
-                        if result is not None:
+                        if result is not None and worker.task is not None:
                             task, worker.task = worker.task, None
                             worker.done += 1
                             result["attempts"] = attempts[task.key]
@@ -585,6 +589,8 @@ def _join_frames(job: RenderJob, task: RenderTask, fps: float, quality: int) -> 
     import imageio.v3 as iio
 
 
+    if task.frames_dir is None or job.output is None or job.n_frames is None:
+        raise RenderError(f"{job.key}: not a video rendered in frame ranges")  # not reached: planned so
     folder = Path(task.frames_dir)
     output = Path(job.output)
     first = iio.imread(folder / "frame_000000.png")

@@ -213,7 +213,9 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
                               anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
                               lighting=render_spec["lighting"])
 
-    brain = atlas_to_world(atlas.framing_points())
+    # the brain's outline in world coordinates, made once per atlas (the same points every compile)
+    brain = atlas.derived_mesh(("framing", "world"), lambda: (atlas_to_world(atlas.framing_points()),
+                                                              np.empty((0, 3), dtype=np.int64)))[0]
     shown = visible_points(actors)
     if len(shown) == 0 or np.ptp(shown, axis=0).max() < 1e-3 * np.ptp(brain, axis=0).max():
         shown = brain  # nothing (or a single point) to frame: the brain

@@ -51,18 +51,61 @@ def _applicable(node: dict, value: Any, root: dict) -> list[dict]:
     Follows ``$ref``, the ``if``/``then`` pairs that select an actor kind, and
     the first ``oneOf`` branch ``value`` is valid against.
     """
-    from jsonschema import Draft202012Validator
-
     node = resolve_ref(node, root)
     found = [node] if "properties" in node else []
     for sub in node.get("allOf", []):
-        if "if" in sub and Draft202012Validator({**sub["if"], "$defs": root["$defs"]}).is_valid(value):
+        if "if" in sub and _is_valid(sub["if"], value, root):
             found += _applicable(sub["then"], value, root)
     for sub in node.get("oneOf", []):
-        if Draft202012Validator({**sub, "$defs": root["$defs"]}).is_valid(value):
+        if _is_valid(sub, value, root):
             found += _applicable(sub, value, root)
             break
     return found
+
+
+#: Validators of sub-schemas, by the sub-schema's identity (kept with it, so an id is never reused).
+_VALIDATORS: dict[int, tuple[dict, dict, Any]] = {}
+
+
+def _is_valid(sub: dict, value: Any, root: dict) -> bool:
+    """Whether ``value`` is valid against the sub-schema ``sub`` of ``root``.
+
+    The ``if`` of an actor or source kind (``kind`` equal to a string) is
+    checked directly, as JSON Schema defines it; any other sub-schema by a
+    validator made once per sub-schema (making one costs more than using it).
+    """
+    kind = _kind_test(sub)
+    if kind is not None:
+        if not isinstance(value, dict):
+            return True  # 'properties' and 'required' only constrain objects
+        given = value.get("kind", _MISSING)
+        return isinstance(given, str) and given == kind
+    hit = _VALIDATORS.get(id(sub))
+    if hit is None or hit[0] is not sub or hit[1] is not root:
+        from jsonschema import Draft202012Validator
+
+        if len(_VALIDATORS) > 4096:  # bounded: one schema has a few hundred sub-schemas
+            _VALIDATORS.clear()
+        hit = (sub, root, Draft202012Validator({**sub, "$defs": root.get("$defs", {})}))
+        _VALIDATORS[id(sub)] = hit
+    return bool(hit[2].is_valid(value))
+
+
+_MISSING = object()
+
+
+def _kind_test(sub: dict) -> str | None:
+    """``X`` when ``sub`` is exactly ``{"properties": {"kind": {"const": X}}, "required": ["kind"]}``
+    with a string ``X``, else ``None``."""
+    if set(sub) != {"properties", "required"} or sub["required"] != ["kind"]:
+        return None
+    props = sub["properties"]
+    if not isinstance(props, dict) or set(props) != {"kind"} or not isinstance(props["kind"], dict):
+        return None
+    const = props["kind"]
+    if set(const) != {"const"} or not isinstance(const["const"], str):
+        return None
+    return const["const"]
 
 
 def fill_defaults(data: dict) -> dict:

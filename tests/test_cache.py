@@ -96,3 +96,81 @@ def test_inside_brain_test_agrees_with_the_annotation():
     assert 0.2 < expected.mean() < 0.6, "the sample must test both sides"
     got = cache.atlas_for(AtlasRequest(name="embedded")).in_brain(points)
     assert np.array_equal(got, expected)
+
+
+@pytest.fixture
+def user_cache(tmp_path, monkeypatch):
+    """An empty user cache folder (where derived arrays are kept on disk)."""
+    monkeypatch.setenv("SCENERENDER_CACHE_DIR", str(tmp_path / "user-cache"))
+    return tmp_path / "user-cache" / "derived"
+
+
+def _expected_in_brain(points):
+    from brainglobe_atlasapi import BrainGlobeAtlas
+
+    from scenerender._bgcompat import install_structure_tree_builder, install_terminology_reader
+
+    install_terminology_reader()
+    install_structure_tree_builder()
+    annotation = np.asarray(BrainGlobeAtlas(EMBEDDED_NAME, brainglobe_dir=EMBEDDED_DIR,
+                                            check_latest=False).annotation)
+    voxel = np.floor(points / 100.0).astype(int)
+    ok = ((voxel >= 0) & (voxel < annotation.shape)).all(axis=1)
+    expected = np.zeros(len(points), dtype=bool)
+    expected[ok] = annotation[tuple(voxel[ok].T)] != 0
+    return annotation.shape, expected
+
+
+def test_brain_mask_is_kept_on_disk_and_a_cold_process_reads_it_not_the_annotation(user_cache):
+    """A second cold atlas (the process cache emptied, as in a new process) reads the kept
+    mask instead of the annotation, and answers as the annotation does."""
+    rng = np.random.default_rng(7)
+    points = rng.uniform(-300, np.array([132, 80, 114]) * 100.0 + 300, size=(20_000, 3))
+    shape, expected = _expected_in_brain(points)
+    assert 0.2 < expected.mean() < 0.6
+    first = cache.atlas_for(AtlasRequest(name="embedded"))
+    assert np.array_equal(first.in_brain(points), expected)
+    kept = list(user_cache.glob("scenerender-brainmask-*.npy"))
+    assert len(kept) == 1
+    assert kept[0].stat().st_size >= shape[0] * shape[1] * ((shape[2] + 7) // 8)
+    cache.clear()
+    second = cache.atlas_for(AtlasRequest(name="embedded"))
+    assert np.array_equal(second.in_brain(points), expected)
+    assert getattr(second.bg, "_annotation", None) is None, "the annotation was read, not the kept mask"
+
+
+def test_a_damaged_kept_mask_is_made_again(user_cache):
+    rng = np.random.default_rng(8)
+    points = rng.uniform(0, np.array([132, 80, 114]) * 100.0, size=(5_000, 3))
+    _, expected = _expected_in_brain(points)
+    cache.atlas_for(AtlasRequest(name="embedded")).in_brain(points)
+    kept = next(user_cache.glob("scenerender-brainmask-*.npy"))
+    kept.write_bytes(b"\x93NUMPY" + b"\x00" * 64)  # truncated: not a mask of this atlas
+    cache.clear()
+    again = cache.atlas_for(AtlasRequest(name="embedded"))
+    assert np.array_equal(again.in_brain(points), expected)
+    assert kept.stat().st_size > 1000, "made again and kept"
+
+
+def test_root_shell_kept_on_disk_is_the_same_shell_and_draws_the_same(user_cache):
+    """The root's offset shell read back in a cold process is the one VTK makes (same arrays),
+    and the image is pixel-identical."""
+    from scenerender.actors import root
+
+    scene = {"version": 1, "actors": [{"kind": "root", "alpha": 0.3}, {"kind": "region", "regions": ["TH"]}],
+             "camera": {"preset": "three_quarters"}, "render": {"size": [120, 90], "anti_aliasing": "none"}}
+    made = scenerender.render(scene)
+    assert len(list(user_cache.glob("scenerender-rootshell-*-points.npy"))) == 1
+    cache.clear()
+    atlas = cache.atlas_for(AtlasRequest(name="embedded"))
+    points, faces = atlas.region_mesh(atlas.root_id)
+    # expected: VTK's outward normals of the root mesh, a quarter voxel out, made here directly
+    import pyvista as pv
+
+    normals = pv.PolyData.from_regular_faces(points, faces).compute_normals(auto_orient_normals=True)
+    expected = np.asarray(normals.points) + normals.point_normals * 25.0
+    kept_points, kept_faces = root._shell(atlas)
+    assert np.array_equal(kept_points, expected)
+    assert np.array_equal(kept_faces, normals.regular_faces)
+    cache.clear()
+    assert np.array_equal(scenerender.render(scene), made)

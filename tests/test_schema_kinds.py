@@ -171,3 +171,35 @@ def test_pixel_sizes_scale_with_render_scale():
     assert at_scale(lines, 4).width == 6.0 and at_scale(lines, 4).alpha == 1.0
     surface = SurfacePlan(name="s", points=np.zeros((3, 3)), faces=np.array([[0, 1, 2]]), color=(1, 1, 1), alpha=0.5)
     assert at_scale(surface, 3).silhouette_width == 6.0 and at_scale(surface, 1) is surface
+
+
+def _all_if_schemas(node):
+    if isinstance(node, dict):
+        for sub in node.get("allOf", []):
+            if isinstance(sub, dict) and "if" in sub:
+                yield sub["if"]
+        for value in node.values():
+            yield from _all_if_schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _all_if_schemas(value)
+
+
+def test_kind_selection_shortcut_agrees_with_jsonschema():
+    """Filling defaults and finding file references test each actor/source kind's 'if' directly
+    (no validator made per call): the answer must be jsonschema's for every 'if' of the schema,
+    on values of the right kind, another kind, a non-string kind, no kind and a non-object."""
+    from jsonschema import Draft202012Validator
+
+    from scenerender.schema import _is_valid, scene_schema
+
+    root = scene_schema()
+    ifs = list(_all_if_schemas(root))
+    kinds = {sub["properties"]["kind"]["const"] for sub in ifs if "kind" in sub.get("properties", {})}
+    assert len(kinds) > 20, "the schema selects actor and source kinds by 'if'"
+    values = [{"kind": k} for k in kinds] + [{"kind": 1}, {"kind": None}, {"kind": ["root"]}, {}, {"other": "root"},
+                                             "root", 3, None, ["kind"]]
+    for sub in ifs:
+        expected = Draft202012Validator({**sub, "$defs": root["$defs"]})
+        for value in values:
+            assert _is_valid(sub, value, root) == expected.is_valid(value), (sub, value)
