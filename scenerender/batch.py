@@ -50,7 +50,8 @@ from .renderer import FrameRenderer
 from .schema import fill_defaults
 from .sweep import check_item, expand_sweep, has_sweep
 from .video import VideoWriter
-from .workers import adopt_environment, context, gl_threads, warm_imports, warm_worker_plugin
+from .service import ServiceUnavailable, connect, enabled, ensure_started
+from .workers import adopt_environment, context, frame_processes, gl_threads, warm_imports, warm_worker_plugin
 
 #: Task and render states, as shown in the summary and the JSON report (:class:`scenerender.options.BatchState`).
 RENDERED, SKIPPED, FAILED, INVALID = BatchState.RENDERED, BatchState.SKIPPED, BatchState.FAILED, BatchState.INVALID
@@ -125,7 +126,7 @@ def _local_dask():
     """Array reads inside a task (brainglobe-atlasapi's zarr-backed dask arrays)
     compute in this process: on a Dask worker they would otherwise be sent
     back to the cluster as new tasks."""
-    import dask
+    import dask  # lazy: only a batch that sets the Dask scheduler needs it
 
     return dask.config.set(scheduler="threads")
 
@@ -260,8 +261,6 @@ def plan_tasks(scene_files: list[Path], jobs: list[RenderJob], *, outdir: Path |
             n_frames = _frame_count(scene) if animated and workers > 1 else None
             parts = workers
             if n_frames and not frames_per_task:  # split only where parallel frames pay (scenerender.workers)
-                from .workers import frame_processes
-
                 parts = frame_processes(workers, n_frames)[0]
                 n_frames = n_frames if parts > 1 else None
             per_task = frames_per_task or (max(30, math.ceil(n_frames / parts)) if n_frames else None)
@@ -331,8 +330,6 @@ class _Worker:
         self.done = 0
         self.remote = remote
         if remote:
-            from .service import connect
-
             self.conn, self.process, self.recycle_after = connect(gl_threads or 1, recycle_after)
             return
         parent, child = context.Pipe()
@@ -381,8 +378,6 @@ class LocalExecutor:
         self.jobs, self.recycle_after, self.retries = max(1, jobs), max(1, recycle_after), max(0, retries)
         self.workers: list[_Worker] = []
         if service is None:
-            from .service import enabled
-
             service = enabled()
         self.service = service  # warm workers of the per-user service (scenerender.service), else our own
 
@@ -396,11 +391,8 @@ class LocalExecutor:
         return gl_threads(self.jobs)
 
     def _new_worker(self) -> _Worker:
-
         worker = None
         if self.service:
-            from .service import ServiceUnavailable
-
             try:
                 worker = _Worker(None, self.recycle_after, self.gl_threads, remote=True)
             except ServiceUnavailable as err:
@@ -417,8 +409,6 @@ class LocalExecutor:
         """Start the workers ahead of the first task, so their imports overlap the planning:
         the service (in the background, if it is not running), else our own workers."""
         if self.service:
-            from .service import ServiceUnavailable, ensure_started
-
             try:
                 ensure_started()
                 return
@@ -518,7 +508,7 @@ class DaskExecutor:
     def run(self, tasks: list[RenderTask], on_result, more=None) -> None:
         tasks = [*tasks, *(task for job_tasks in (more or ()) for task in job_tasks)]
         try:
-            from distributed import Client, as_completed
+            from distributed import Client, as_completed  # lazy: the dask extra, for --scheduler only
         except ImportError:
             raise RenderError("--scheduler needs dask.distributed: pip install 'scenerender[dask]'") from None
 
@@ -586,7 +576,7 @@ class BatchReport:
 
 def _join_frames(job: RenderJob, task: RenderTask, fps: float, quality: int) -> None:
     """Encode a video's frame folder (made by several tasks) into its output."""
-    import imageio.v3 as iio
+    import imageio.v3 as iio  # lazy: only a contact sheet of frames needs it
 
 
     if task.frames_dir is None or job.output is None or job.n_frames is None:

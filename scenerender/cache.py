@@ -72,6 +72,7 @@ def files_signature(request: AtlasRequest) -> tuple | None:
         # the recipe's own key: its text and the size and time of every input it names, so that a
         # changed input (a rebuilt atlas) is opened again
         try:
+            # lazy: the packager loads BrainGlobe's atlas generation code
             from .atlas_build.cache import recipe_key
             from .atlas_build.recipe import load_recipe
 
@@ -143,7 +144,7 @@ _PREFIX = "scenerender-"
 
 def derived_dir() -> Path:
     """Where derived arrays are kept: ``derived/`` in scenerender's user cache folder."""
-    from .atlas_build.cache import cache_root
+    from .atlas_build.cache import cache_root  # lazy: the packager loads BrainGlobe's atlas generation code
 
     return cache_root() / "derived"
 

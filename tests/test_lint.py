@@ -75,8 +75,7 @@ HEAVY_IMPORTS = {"pyvista", "vtk", "vtkmodules", "brainglobe_atlasapi", "dask", 
                  "imageio", "tifffile", "h5py", "IPython", "aiohttp", "PIL"}
 #: Files other work is changing now; their function-level imports get their reasons next (not a
 #: permanent exemption: the list only shrinks).
-LAZY_IMPORT_PENDING = {"scenerender/batch.py", "scenerender/compile.py", "scenerender/cache.py",
-                       "scenerender/actors/root.py"}
+LAZY_IMPORT_PENDING: set[str] = set()
 
 
 def unexplained_lazy_imports(package: Path) -> list[str]:

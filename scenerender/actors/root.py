@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import cache
 from ..atlas import RegionNotFound
 from ..plan import SurfacePlan
 from ..spaces import atlas_to_world
@@ -35,7 +36,6 @@ def _shell(atlas) -> tuple[np.ndarray, np.ndarray]:
     # Made once per atlas and kept on disk (scenerender.cache), named by the
     # root mesh and the offset: a cold process reads it instead of finding
     # the normals again (1-1.4 s for the 25 um Allen root).
-    from .. import cache
 
     points, faces = atlas.region_mesh(atlas.root_id)
     offset = min(atlas.resolution) / 4
@@ -64,7 +64,7 @@ SHELL_VERSION = 1
 
 def _offset_shell(points: np.ndarray, faces: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray]:
     """The mesh moved ``offset`` outwards along its normals (VTK's, oriented outwards)."""
-    import pyvista as pv
+    import pyvista as pv  # lazy: start-up time (validation builds no geometry)
 
     shell = pv.PolyData.from_regular_faces(points, faces).compute_normals(auto_orient_normals=True)
     moved = np.asarray(shell.points, dtype=np.float64) + shell.point_normals * offset
