@@ -249,6 +249,9 @@ class SceneAtlas:
             mesh = self._full_mesh(structure_id)
         else:
             mesh = self._hemisphere_mesh(structure_id, hemisphere)
+        return self._keep(key, mesh)
+
+    def _keep(self, key: tuple, mesh: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         for array in mesh:  # shared by every later render in this process: never changed in place
             array.flags.writeable = False
         self._meshes[key] = mesh
@@ -263,11 +266,7 @@ class SceneAtlas:
         if key in self._meshes:
             self._meshes.move_to_end(key)
             return self._meshes[key]
-        mesh = make()
-        for array in mesh:
-            array.flags.writeable = False
-        self._meshes[key] = mesh
-        return mesh
+        return self._keep(key, make())
 
     def _full_mesh(self, structure_id: int) -> tuple[np.ndarray, np.ndarray]:
         struct = self.bg.structures[structure_id]

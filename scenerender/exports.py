@@ -68,7 +68,7 @@ def export_scene(plan: ScenePlan, path: Path, *, time: float | None = None, reco
     tmp = _temporary(path)
     renderer: FrameRenderer | None
     try:
-        with FrameRenderer(plan) as renderer:
+        with FrameRenderer(plan, keep_window=False) as renderer:  # exporters change the window
             if suffix in GRAPHIC_FORMATS:
                 _write_graphic(renderer, tmp, time=time, title=Path(plan.source).stem)
                 renderer = None

@@ -8,6 +8,8 @@ same plan gives the same pixels.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any, Callable, Literal
 
@@ -79,12 +81,29 @@ def _reset_vtk_globals() -> None:
     vtkMapper.SetResolveCoincidentTopologyPolygonOffsetFaces(1)
 
 
-def _plotter(plan: ScenePlan):
+def _window_settings(plan: ScenePlan) -> tuple:
+    """Everything about a plan's window that is fixed when the window is made: its
+    size, lights, passes, alpha planes, and Mesa's thread count (read when the
+    context is made). Windows with equal settings draw a plan identically."""
+    animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
+    translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
+                                        if not isinstance(actor, (VolumePlan, *OVERLAYS)))
+    volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
+    requested = plan.render.anti_aliasing
+    if requested == "auto":
+        requested = content_anti_aliasing(plan)
+    aa, peel = choose_passes(requested, translucency=plan.render.translucency,
+                             translucent=translucent, volumes=volumes)
+    return (tuple(plan.render.size), plan.render.lighting, aa, peel, plan.render.background is None,
+            os.environ.get("LP_NUM_THREADS"), os.environ.get("VTK_DEFAULT_OPENGL_WINDOW"))
+
+
+def _plotter(plan: ScenePlan, settings: tuple):
     # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
     import pyvista as pv
 
-    _reset_vtk_globals()
     width, height = plan.render.size
+    _, _, aa, peel, transparent, _, _ = settings
     try:
         lightings: dict[str, Literal["light kit", "three lights", "none"]] = {
             "light_kit": "light kit", "three_lights": "three lights", "headlight": "none"}
@@ -95,22 +114,98 @@ def _plotter(plan: ScenePlan):
                           "install Mesa (EGL/OSMesa) or use a VTK build with offscreen support") from None
     if plan.render.lighting == "headlight":
         plotter.add_light(pv.Light(light_type="headlight"))
-    if plan.render.background is not None:
-        # pyvista wraps this method with functools.wraps(an unbound Renderers method): mypy reads self's slot.
-        plotter.set_background(plan.render.background)  # type: ignore[arg-type]
-    animated_alpha = plan.timeline is not None and any(p == "alpha" for _, p in plan.timeline.tracks)
-    translucent = animated_alpha or any(actor.alpha < 1 for actor in plan.actors
-                                        if not isinstance(actor, (VolumePlan, *OVERLAYS)))
-    volumes = any(isinstance(actor, VolumePlan) for actor in plan.actors)
-    requested = plan.render.anti_aliasing
-    if requested == "auto":
-        requested = content_anti_aliasing(plan)
-    aa, peel = choose_passes(requested, translucency=plan.render.translucency,
-                             translucent=translucent, volumes=volumes)
     _apply_anti_aliasing(plotter, aa)
     if peel:
         # functools.wraps(Renderer.enable_depth_peeling) in pyvista: mypy expects the unbound method's self.
         plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)  # type: ignore[call-arg]
+    if transparent:
+        plotter.render_window.SetAlphaBitPlanes(1)  # type: ignore[union-attr]  # just made: never None
+    return plotter
+
+
+class _WindowPool:
+    """Offscreen windows kept between renders in this process, emptied of actors.
+
+    Making a window and its first draw (Mesa compiles its shaders per OpenGL
+    context) cost about a third of a small figure's render on software OpenGL;
+    a batch worker, a notebook or a preview server draws figure after figure
+    with the same settings. A window is reused only by a plan with the same
+    :func:`_window_settings`, by the same process (a forked child never touches
+    its parent's OpenGL context) and thread; the background and camera are set
+    for every plan. ``SCENERENDER_REUSE_WINDOWS=0`` turns it off.
+    """
+
+    KEEP = 2  # idle windows kept (each holds its frame buffers)
+
+    def __init__(self) -> None:
+        self._idle: list[tuple[tuple, Any]] = []
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def enabled() -> bool:
+        return os.environ.get("SCENERENDER_REUSE_WINDOWS", "1") != "0"
+
+    def _key(self, settings: tuple) -> tuple:
+        return (settings, threading.get_ident())
+
+    def take(self, plan: ScenePlan):
+        """A window for ``plan``: a kept one with its settings, or a new one."""
+        settings = _window_settings(plan)
+        key = self._key(settings)
+        with self._lock:
+            if self._pid != os.getpid():  # a fork: the parent's windows are not ours to use or close
+                self._idle, self._pid = [], os.getpid()
+            for index, (kept_key, plotter) in enumerate(self._idle):
+                if kept_key == key:
+                    del self._idle[index]
+                    return plotter
+        return _plotter(plan, settings)
+
+    def give_back(self, plotter, plan: ScenePlan) -> None:
+        """Empty ``plotter`` and keep it for a later plan (or close it)."""
+        if not self.enabled() or self._pid != os.getpid():
+            plotter.close()
+            return
+        try:
+            plotter.clear_actors()
+            emptied = plotter.renderer.GetViewProps().GetNumberOfItems() == 0
+        except Exception:  # a window in an unknown state is never reused
+            emptied = False
+        if not emptied:
+            plotter.close()
+            return
+        with self._lock:
+            self._idle.append((self._key(_window_settings(plan)), plotter))
+            while len(self._idle) > self.KEEP:
+                self._idle.pop(0)[1].close()
+
+    def clear(self) -> None:
+        """Close every kept window (tests; a process that is done drawing)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            mine = self._pid == os.getpid()
+        for _, plotter in idle:
+            if mine:
+                plotter.close()
+
+
+WINDOWS = _WindowPool()
+
+
+def _prepare_window(plan: ScenePlan, keep: bool):
+    """A window with ``plan``'s settings and background, actors not yet added."""
+    _reset_vtk_globals()
+    settings = _window_settings(plan)
+    plotter = WINDOWS.take(plan) if keep and WINDOWS.enabled() else _plotter(plan, settings)
+    if plan.render.background is None:
+        # A black, empty background adds nothing to the colours, so what
+        # VTK blends is premultiplied colour; _unpremultiply makes it the
+        # straight alpha PNGs store (no halo of background colour).
+        plotter.set_background((0.0, 0.0, 0.0))
+        plotter.renderer.SetBackgroundAlpha(0.0)
+    else:
+        plotter.set_background(plan.render.background)
     return plotter
 
 
@@ -141,12 +236,9 @@ SHADING: dict[str, tuple[dict[str, Any], dict[str, tuple[float, ...]]]] = {
 
 
 def _add_surface(plotter, actor: SurfacePlan):
-    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
-    import pyvista as pv
-
-    mesh = pv.PolyData.from_regular_faces(actor.points, actor.faces)
     shading = actor.shading or ("smooth" if actor.smooth else "flat")
     keywords, settings = SHADING[shading]
+    mesh = _surface_mesh(actor, smooth=keywords["smooth_shading"])
     keywords = dict(keywords, opacity=actor.alpha, lighting=actor.lit, reset_camera=False)
     if actor.vertex_colors is not None:
         mesh.point_data["rgb"] = np.asarray(actor.vertex_colors * 255, dtype=np.uint8)
@@ -158,6 +250,62 @@ def _add_surface(plotter, actor: SurfacePlan):
     if shading == "metallic":  # metals tint their highlights with their own colour
         added.GetProperty().SetSpecularColor(*_lighter(actor.color))
     return added
+
+
+class _ShadedMeshes:
+    """Smooth-shaded meshes (with VTK's point normals) of shared, read-only plan
+    arrays, made once per process.
+
+    Atlas meshes (the root, regions) reach every plan of a process as the same
+    read-only arrays (:class:`scenerender.atlas.SceneAtlas` keeps them), so the
+    normals pyvista would find for them on every render are found once: the
+    mesh handed to pyvista already carries them and is drawn as is. Arrays that
+    can still be written are never kept (their contents could change).
+    """
+
+    BYTES = 256 * 2**20
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, points: np.ndarray, faces: np.ndarray):
+        # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
+        import pyvista as pv
+
+        shared = not (points.flags.writeable or faces.flags.writeable)
+        key = (id(points), id(faces))
+        with self._lock:
+            kept = self._kept.get(key) if shared else None
+            if kept is not None and kept[0] is points and kept[1] is faces:
+                self._kept.move_to_end(key)
+                return kept[2].copy(deep=False)
+        mesh = pv.PolyData.from_regular_faces(points, faces)
+        # What pyvista's smooth shading does in add_mesh (SmoothShadingAlgorithm), done here once.
+        shaded = mesh.compute_normals(cell_normals=False, split_vertices=False, feature_angle=30.0)
+        if shared:
+            with self._lock:
+                self._kept[key] = (points, faces, shaded)  # holding the arrays keeps their ids unique
+                while len(self._kept) > 1 and sum(_nbytes(m) for _, _, m in self._kept.values()) > self.BYTES:
+                    self._kept.popitem(last=False)
+        return shaded.copy(deep=False)
+
+
+def _nbytes(mesh) -> int:
+    return int(mesh.GetActualMemorySize()) * 1024
+
+
+SHADED = _ShadedMeshes()
+
+
+def _surface_mesh(actor: SurfacePlan, *, smooth: bool):
+    """The pyvista mesh of a surface plan: with point normals when it is smooth shaded."""
+    # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
+    import pyvista as pv
+
+    if smooth:
+        return SHADED.get(actor.points, actor.faces)
+    return pv.PolyData.from_regular_faces(actor.points, actor.faces)
 
 
 def _lighter(rgb) -> tuple[float, ...]:
@@ -327,17 +475,12 @@ class FrameRenderer:
     process of a parallel video render holds its own.
     """
 
-    def __init__(self, plan: ScenePlan):
+    def __init__(self, plan: ScenePlan, *, keep_window: bool = True):
         self.plan = plan
-        self.plotter = _plotter(plan)
+        #: Whether the window goes back to this process's pool when closed (exporters change it: no).
+        self.keep_window = keep_window
+        self.plotter = _prepare_window(plan, keep_window)
         self.transparent = plan.render.background is None
-        if self.transparent:
-            self.plotter.render_window.SetAlphaBitPlanes(1)
-            # A black, empty background adds nothing to the colours, so what
-            # VTK blends is premultiplied colour; _unpremultiply makes it the
-            # straight alpha PNGs store (no halo of background colour).
-            self.plotter.set_background((0.0, 0.0, 0.0))
-            self.plotter.renderer.SetBackgroundAlpha(0.0)
         scale = plan.render.scale
         self.actors = [DRAWERS[actor.DRAWN_AS](self.plotter, at_scale(actor, scale)) for actor in plan.actors]
         self.silhouettes = {index: _add_silhouette(self.plotter, at_scale(actor, scale))
@@ -387,7 +530,10 @@ class FrameRenderer:
         return self.draw(timeline.camera_at(t), timeline.states_at(t))
 
     def close(self) -> None:
-        self.plotter.close()
+        if self.keep_window:
+            WINDOWS.give_back(self.plotter, self.plan)
+        else:
+            self.plotter.close()
 
     def __enter__(self) -> "FrameRenderer":
         return self

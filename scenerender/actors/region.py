@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..atlas import RegionNotFound
 from ..errors import UnknownRegionError
 from ..plan import SurfacePlan
@@ -30,11 +32,20 @@ def build(spec: dict, *, ctx: BuildContext) -> list[SurfacePlan]:
     plans = []
     for key, struct in zip(keys, structs):
         try:
-            points, faces = ctx.atlas.region_mesh(int(struct["id"]), hemisphere=hemisphere)
+            # in world coordinates once per atlas: later renders in this process share the arrays
+            sid = int(struct["id"])
+            points, faces = ctx.atlas.derived_mesh(
+                ("world", sid, hemisphere),
+                lambda sid=sid: _world_mesh(ctx.atlas.region_mesh(sid, hemisphere=hemisphere)))
         except RegionNotFound as err:
             raise ctx.fail(key, str(err)) from None
         rgb = color if color is not None else tuple(c / 255.0 for c in struct["rgb_triplet"])
         side = "" if hemisphere == "both" else f" ({hemisphere})"
-        plans.append(SurfacePlan(name=f"region {struct['acronym']}{side}", points=atlas_to_world(points),
+        plans.append(SurfacePlan(name=f"region {struct['acronym']}{side}", points=points,
                                faces=faces, color=rgb, alpha=float(spec["alpha"]), **ctx.look(spec)))
     return plans
+
+
+def _world_mesh(mesh: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    points, faces = mesh
+    return atlas_to_world(points), faces
