@@ -466,10 +466,14 @@ class BrainMask:
     def contains(self, atlas_um: np.ndarray, resolution: np.ndarray) -> np.ndarray:
         """For each point (atlas microns), whether its voxel (``int(um / res)``) is brain."""
         points = np.asarray(atlas_um).reshape(-1, 3)
-        index = np.floor(points / resolution).astype(np.int64)
-        inside = ((index >= self.lo) & (index <= self.hi)).all(axis=1)
+        inside = np.ones(len(points), dtype=bool)
+        index = []
+        for axis in range(3):  # a column at a time: row-wise reductions of N x 3 arrays are slow in numpy
+            i = np.floor(points[:, axis] / resolution[axis]).astype(np.int64)
+            inside &= (i >= self.lo[axis]) & (i <= self.hi[axis])
+            index.append(i)
         out = np.zeros(len(points), dtype=bool)
-        i0, i1, i2 = index[inside].T
+        i0, i1, i2 = (i[inside] for i in index)
         out[inside] = (self.bits[i0, i1, i2 >> 3] >> (7 - (i2 & 7)).astype(np.uint8)) & 1 != 0
         return out
 

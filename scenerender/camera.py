@@ -14,7 +14,7 @@ import numpy as np
 
 from .options import Projection
 from .plan import CameraPlan
-from .spaces import atlas_to_world, world_direction, world_to_atlas
+from .spaces import affine_rows, atlas_to_world, column_bounds, world_direction, world_to_atlas
 
 #: Preset name -> (directions the camera sits towards, direction that is up).
 PRESETS: dict[str, tuple[tuple[tuple[str, float], ...], str]] = {
@@ -73,9 +73,10 @@ def fit_view(direction, up, points_world: np.ndarray, *, aspect: float, view_ang
     direction, up = _unit(direction), _unit(up)
     right = np.cross(-direction, up)
     points = np.asarray(points_world, dtype=float).reshape(-1, 3)
-    centre = (points.min(axis=0) + points.max(axis=0)) / 2
-    rel = points - centre
-    x, y, z = rel @ right, rel @ up, rel @ direction
+    lo, hi = column_bounds(points)
+    centre = (lo + hi) / 2
+    axes = np.stack([right, up, direction])
+    x, y, z = affine_rows(points, axes, -(axes @ centre))  # the points in camera axes, about their centre
     tan_h = np.tan(np.radians(view_angle) / 2)
     # The target box in units of the image half-height (NDC y spans -1..1, x spans -aspect..aspect).
     left, right_edge, bottom, top = rect

@@ -27,7 +27,7 @@ from .limits import PathRefused, check_input_file, check_limit, over_limit, reso
 from .options import Projection
 from .plan import ScenePlan, RenderSettings
 from .schema import file_references, fill_defaults
-from .spaces import atlas_to_world, world_direction
+from .spaces import atlas_to_world, column_bounds, world_direction
 from .sweep import check_item, expand_sweep, has_sweep
 from .validate import check_scene
 from .suggest import did_you_mean
@@ -217,7 +217,7 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     brain = atlas.derived_mesh(("framing", "world"), lambda: (atlas_to_world(atlas.framing_points()),
                                                               np.empty((0, 3), dtype=np.int64)))[0]
     shown = visible_points(actors)
-    if len(shown) == 0 or np.ptp(shown, axis=0).max() < 1e-3 * np.ptp(brain, axis=0).max():
+    if len(shown) == 0 or _extent(shown) < 1e-3 * _extent(brain):
         shown = brain  # nothing (or a single point) to frame: the brain
     orbit = spec.get("animation", {}).get("orbit")
     if orbit is not None:  # every turned view must fit, not just the first
@@ -323,3 +323,9 @@ def _compile_panel_scene(scene: Scene, path: str, where: tuple, cell: tuple[int,
     if camera is not None:
         other = Scene(doc=other.doc, spec={**other.spec, "camera": camera})
     return compile_scene(other, size=cell, scale=scale)
+
+
+def _extent(points: np.ndarray) -> float:
+    """The largest side of the points' bounding box."""
+    lo, hi = column_bounds(points)
+    return float((hi - lo).max())

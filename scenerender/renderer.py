@@ -136,6 +136,7 @@ class _WindowPool:
     """
 
     KEEP = 2  # idle windows kept (each holds its frame buffers)
+    MAX_PIXELS = 3840 * 2160  # larger (print-size) windows are closed: their buffers take hundreds of MiB
 
     def __init__(self) -> None:
         self._idle: list[tuple[tuple, Any]] = []
@@ -164,7 +165,8 @@ class _WindowPool:
 
     def give_back(self, plotter, plan: ScenePlan) -> None:
         """Empty ``plotter`` and keep it for a later plan (or close it)."""
-        if not self.enabled() or self._pid != os.getpid():
+        width, height = plan.render.size
+        if not self.enabled() or self._pid != os.getpid() or width * height > self.MAX_PIXELS:
             plotter.close()
             return
         try:

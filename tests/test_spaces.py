@@ -111,3 +111,37 @@ def test_a_camera_error_is_located_at_the_key_the_scene_gives(tmp_path):
         compile_scene(scene, size=(64, 64))
     (problem,) = err.value.problems
     assert problem.path == "camera.view_up" and problem.line == 8, str(err.value)
+
+
+@pytest.mark.parametrize("shape", [(100_000, 3), (3,), (1, 3), (0, 3)])
+def test_affine_by_columns_equals_the_matrix_product(shape):
+    """The column-wise map (no BLAS threads) gives numpy's matrix product, to rounding."""
+    from scenerender.spaces import apply_affine, column_bounds
+
+    rng = np.random.default_rng(7)
+    points = rng.uniform(-20_000, 20_000, shape)
+    linear, offset = rng.normal(size=(3, 3)), rng.normal(size=3) * 1000
+    got = apply_affine(points, linear, offset)
+    want = np.einsum("ij,...j->...i", linear, points) + offset
+    assert got.shape == want.shape and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    if points.ndim == 2 and len(points):
+        lo, hi = column_bounds(points)
+        assert np.array_equal(lo, points.min(axis=0)) and np.array_equal(hi, points.max(axis=0))
+
+
+def test_brain_mask_answers_as_the_annotation_does():
+    """The bit-packed inside-brain test against the annotation itself, voxel by voxel (int(um / res))."""
+    atlas = SceneAtlas(open_bg_atlas(AtlasRequest(name="embedded")))
+    annotation = np.asarray(atlas.bg.annotation)
+    res = np.array(atlas.resolution)
+    rng = np.random.default_rng(3)
+    extent = np.array(annotation.shape) * res
+    points = rng.uniform(-500, extent + 500, (50_000, 3))  # some beyond the volume on every side
+    index = np.floor(points / res).astype(int)
+    in_volume = ((index >= 0) & (index < annotation.shape)).all(axis=1)
+    want = np.zeros(len(points), dtype=bool)
+    want[in_volume] = annotation[tuple(index[in_volume].T)] != 0
+    got = atlas.in_brain(points)
+    assert 0.2 < want.mean() < 0.8  # both sides are tested
+    assert np.array_equal(got, want)

@@ -143,13 +143,15 @@ class SourceContext:
         coords = np.asarray(coords, dtype=float).reshape(-1, 3)
         if not check_limit(len(coords), "points"):
             raise self.fail(over_limit(f"too many {what}", len(coords), "points"), ("path",))
-        bad = ~np.isfinite(coords).all(axis=1)
+        finite = bool(np.isfinite(coords).all())  # one flat pass; rows are looked at only when one is bad
+        bad = np.zeros(len(coords), dtype=bool) if finite else ~np.isfinite(coords).all(axis=1)
         if bad.any():
             first = int(np.nonzero(bad)[0][0])
             raise self.fail(f"{int(bad.sum())} of {len(coords)} {what} have NaN or infinite coordinates "
                             f"(first at row {first}); remove or fix them")
         bound = current_limits().value_magnitude
-        huge = (np.abs(coords) > bound).any(axis=1)
+        within = not len(coords) or max(float(coords.max()), -float(coords.min())) <= bound
+        huge = np.zeros(len(coords), dtype=bool) if within else (np.abs(coords) > bound).any(axis=1)
         if huge.any():
             first = int(np.nonzero(huge)[0][0])
             raise self.fail(f"{int(huge.sum())} of {len(coords)} {what} have coordinates beyond +-{bound:g} "
