@@ -1,5 +1,5 @@
-"""A 1920x1080 MP4, made by scenerender (serial and parallel) and by
-brainrender's ``Animation``, in the same run.
+"""A 1920x1080 MP4, made by scenerender (serial and parallel), by a minimal
+pyvista script (the floor) and by brainrender's ``Animation``, in the same run.
 
     .venv/bin/python bench/video.py                      # 300 frames (long: brainrender takes many minutes)
     .venv/bin/python bench/video.py --frames 20          # a smoke run
@@ -13,6 +13,9 @@ orbit: {degrees: 360, axis: superior}}``); ``--frames N`` shortens it.
 
 * ``scenerender render SCENE -o OUT.mp4 --jobs N`` for each ``--jobs``
   (default 1 and 2): the user's command, one fresh process;
+* the pyvista floor: bench/runners/floor_pyvista_video.py, compare.py's
+  pyvista floor (same atlas, actors, drawing) with ``open_movie`` and one
+  ``write_frame`` per frame's camera (the cameras scenerender computes);
 * brainrender 2.2.2 (compare.py's environment, atlas folder and case
   derivation): bench/runners/brainrender_video.py, ``Animation`` with a
   keyframe holding the camera scenerender computes for every frame, and
@@ -229,8 +232,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=FULL_FRAMES, help=f"frames of the video (default {FULL_FRAMES})")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="scenerender --jobs values (default 1 2)")
-    parser.add_argument("--tools", nargs="+", choices=("scenerender", "brainrender"),
-                        default=["scenerender", "brainrender"])
+    parser.add_argument("--tools", nargs="+", choices=("scenerender", "pyvista_floor", "brainrender"),
+                        default=["scenerender", "pyvista_floor", "brainrender"])
     parser.add_argument("--timeout", type=float, default=900.0,
                         help="stop a video after this many seconds and report its partial rate (default 900)")
     parser.add_argument("--mem-cap-gib", type=float, default=12.0, help="kill a process tree above this RSS (default 12)")
@@ -278,6 +281,11 @@ def main(argv=None) -> int:
                 "env": env, "timeout": args.timeout}
             runs[f"scenerender_jobs{jobs}"]["cmd"] = [sr, "render", str(scene_file), "-o",
                                                       str(runs[f"scenerender_jobs{jobs}"]["out"]), "--jobs", str(jobs)]
+    if "pyvista_floor" in args.tools:
+        out = out_dir / f"pyvista_floor{suffix}.mp4"
+        runs["pyvista_floor"] = {"label": "pyvista floor (`open_movie`, `write_frame`)", "out": out, "env": env,
+                                 "timeout": args.timeout,
+                                 "cmd": [sys.executable, str(RUNNERS / "floor_pyvista_video.py"), str(spec_file), str(out)]}
     if "brainrender" in args.tools:
         out = out_dir / f"brainrender{suffix}.mp4"
         runs["brainrender"] = {"label": f"brainrender {br_version} `Animation`", "out": out, "timeout": args.timeout,
@@ -354,6 +362,13 @@ def main(argv=None) -> int:
         if ok["scenerender_jobs1"].get("steady_fps") and ok["scenerender_jobs2"].get("steady_fps"):
             ratios["scenerender --jobs 2 / --jobs 1, fps while drawing"] = (ok["scenerender_jobs2"]["steady_fps"]
                                                                            / ok["scenerender_jobs1"]["steady_fps"])
+    floor = ok.get("pyvista_floor")
+    for k in ("scenerender_jobs1", "scenerender_jobs2"):
+        if floor and k in ok:
+            ratios[f"scenerender --jobs {k[-1]} / pyvista floor, fps"] = ok[k]["fps"] / floor["fps"]
+            if floor.get("steady_fps") and ok[k].get("steady_fps"):
+                ratios[f"scenerender --jobs {k[-1]} / pyvista floor, fps while drawing"] = (
+                    ok[k]["steady_fps"] / floor["steady_fps"])
     br = by.get("brainrender")
     if br:
         br_fps = br["fps"] if br["status"] == "ok" else (br.get("partial") or {}).get("steady_fps")

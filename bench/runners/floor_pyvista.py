@@ -32,10 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import FLIP, Phases, headless, install_terminology_reader, swc_segments  # noqa: E402
 
 
-def main(case_path: str, out: str) -> int:
-    phases = Phases(_T0)
-    headless()
-    case = json.loads(Path(case_path).read_text())
+def build_plotter(case: dict, phases: Phases):
+    """The offscreen plotter with the case's actors (atlas opened, meshes and points added)."""
     install_terminology_reader(case["bgcompat"])
 
     import numpy as np
@@ -79,13 +77,26 @@ def main(case_path: str, out: str) -> int:
         else:
             raise SystemExit(f"pyvista floor: unknown actor kind {kind!r}")
     phases.mark("actors")
+    return plotter
 
-    cam = case["camera"]
+
+def set_camera(plotter, cam: dict) -> None:
     plotter.camera.position = cam["position"]
     plotter.camera.focal_point = cam["focal_point"]
     plotter.camera.up = cam["view_up"]
     plotter.camera.view_angle = cam["view_angle"]
     plotter.reset_camera_clipping_range()
+
+
+def main(case_path: str, out: str) -> int:
+    phases = Phases(_T0)
+    headless()
+    case = json.loads(Path(case_path).read_text())
+    plotter = build_plotter(case, phases)
+
+    import pyvista as pv
+
+    set_camera(plotter, case["camera"])
     plotter.screenshot(out)
     phases.mark("png")
     phases.report(f"pyvista {pv.__version__}")
