@@ -3,13 +3,14 @@
 
     .venv/bin/python bench/points.py                     # both cases, 3 timed runs each
     .venv/bin/python bench/points.py --runs 1 --cases points_1m
+    .venv/bin/python bench/points.py --cases points_1m points_5m --tools scenerender pyvista_floor
     .venv/bin/python bench/points.py --update-readme     # also publish the tables in bench/README.md
     .venv/bin/python bench/points.py --from-json bench/results/points.json   # tables of an earlier run
 
 Everything but the measuring is compare.py's (imported, not copied): the
 brainrender environment (bench/.venv-brainrender), the bench-local
 BrainGlobe folder and config with the embedded atlas, the case derived from
-the scenerender scene (bench/scenes/points_100k.yaml, points_1m.yaml: the
+the scenerender scene (bench/scenes/points_100k.yaml, points_1m.yaml, points_5m.yaml: the
 brain and N red points of radius 20 um, uniformly inside the brain, seeded),
 scenerender's three_quarters camera handed to the others, the runners
 (bench/runners/) and the side-by-side images. One fresh process per image,
@@ -45,13 +46,13 @@ import compare  # noqa: E402
 from _watch import describe_end, run_watched  # noqa: E402
 from compare import CACHE, REPO, RESULTS, log  # noqa: E402
 
-CASES = {"points_100k": 100_000, "points_1m": 1_000_000}
+CASES = {"points_100k": 100_000, "points_1m": 1_000_000, "points_5m": 5_000_000}
 TOOLS = ("scenerender", "brainrender", "vtk_floor", "pyvista_floor")
 SINGLE_RUN_ABOVE_S = 60.0
 
 
 def points_file(n: int) -> Path:
-    return CACHE / "data" / ("points_100k.npy" if n == 100_000 else "points_1m.npy")
+    return CACHE / "data" / {100_000: "points_100k.npy", 1_000_000: "points_1m.npy", 5_000_000: "points_5m.npy"}[n]
 
 
 def measure_case(case: str, tools: list[str], runs: int, bg_dir: Path, config_dir: Path, cap_mib: float,
@@ -204,7 +205,8 @@ def report_header(settings: dict) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool and case (default 3)")
-    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=["points_100k", "points_1m"],
+                        help="cases (default points_100k points_1m; points_5m on request)")
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=["scenerender", "brainrender", "pyvista_floor"])
     parser.add_argument("--mem-cap-gib", type=float, default=8.0, help="kill a process tree above this RSS (default 8)")
     parser.add_argument("--timeout", type=float, default=180.0, help="kill a process after this many seconds (default 180)")

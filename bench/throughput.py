@@ -11,14 +11,19 @@ its own run; see bench/README.md "Throughput"):
   floors, 3 runs;
 * ``batch``: 40 small scenes, ``--jobs 1`` / ``--jobs 2`` with the warm worker
   service and with own (cold) workers, and Dask, 3 repeats;
-* ``compare``: the cold cases (brain alone, 10 regions, 100k points) at 100 um
-  vs the floors, 3 runs;
-* ``video``: a 30-frame 1920x1080 orbit, ``--jobs 1`` vs ``--jobs 2``;
-* ``warm_loop``: 10 renders in one process, path vs plan vs the pyvista floor.
+* ``compare``: the four cold cases (brain alone, 10 regions, 100k points, a
+  MouseLight neuron) at 100 um: scenerender, brainrender 2.2.2 and the VTK and
+  pyvista floors, 3 runs;
+* ``video``: the 120-frame 1920x1080 orbit, ``--jobs 1`` and ``--jobs 2``
+  against the pyvista floor;
+* ``warm_loop``: 10 renders in one process, path vs plan vs the pyvista floor;
+* ``points``: 100k, 1M and 5M points, scenerender vs brainrender vs the
+  pyvista floor, under a memory cap, 2 runs.
 
-Not re-run by this command (heavy, and their code did not change): the
-anti-aliasing SSIM table (``bench/aa_quality.py``), 1M/5M points
-(``bench/points.py``), brainrender (``compare.py`` with its own environment).
+``--only`` picks steps; ``compare25`` needs the 25 um atlas that
+``bench/atlas25.py`` packages (about 35 minutes the first time). Not re-run by
+this command: the anti-aliasing SSIM table (``bench/aa_quality.py``; its code
+did not change).
 """
 
 from __future__ import annotations
@@ -35,10 +40,11 @@ STEPS = {
     "compare25_run": ["compare.py", "--resolution", "25", "--cases", "root_10_regions", "points_100k",
                       "--tools", "scenerender", "vtk_floor", "pyvista_floor", "--runs", "3", "--update-readme"],
     "batch": ["batch.py", "--update-readme"],
-    "compare": ["compare.py", "--cases", "root", "root_10_regions", "points_100k", "--tools", "scenerender",
-                "vtk_floor", "pyvista_floor", "--runs", "3", "--tag", "issue20", "--update-readme"],
-    "video": ["video.py", "--frames", "30", "--tools", "scenerender", "--jobs", "1", "2", "--update-readme"],
+    "compare": ["compare.py", "--runs", "3", "--tag", "issue20", "--update-readme"],
+    "video": ["video.py", "--frames", "120", "--tools", "scenerender", "pyvista_floor", "--jobs", "1", "2",
+              "--update-readme"],
     "warm_loop": ["warm_loop.py", "--renders", "10", "--update-readme"],
+    "points": ["points.py", "--cases", "points_100k", "points_1m", "points_5m", "--runs", "2", "--update-readme"],
 }
 
 
