@@ -145,43 +145,55 @@ def _text_column(values: list[str]) -> bool:
     return False
 
 
+def _integer(raw: str, column: str) -> int:
+    if not _UINT.fullmatch(raw) or int(raw) >= 2**63:
+        raise Unsupported(f"{column} {raw!r}")
+    return int(raw)
+
+
+def _parent(raw: str, column: str) -> int | None:
+    if raw in _NA:
+        return None  # pandas' UInt32 NA, as to_dict gives it
+    if _UINT.fullmatch(raw) and int(raw) < 2**32:
+        return int(raw)
+    raise Unsupported(f"{column} {raw!r}")
+
+
+def _id_path(raw: str, column: str) -> list[int]:
+    inner = raw.strip("[]")  # what np.fromstring(..., sep=",", dtype=np.uint32) reads, when it reads all
+    if raw in _NA or not _ID_PATH.fullmatch(inner):
+        raise Unsupported(f"{column} {raw!r}")
+    value = [int(v) for v in inner.split(",")]
+    if max(value) >= 2**32:
+        raise Unsupported(f"{column} {raw!r}")
+    return value
+
+
+def _colour(raw: str, column: str) -> list[int]:
+    if raw in _NA:
+        raise Unsupported(f"{column} {raw!r}")
+    try:  # the very converter brainglobe-atlasapi gives pandas
+        return [int(raw.strip("#")[i: i + 2], 16) for i in (0, 2, 4)]
+    except ValueError:
+        raise Unsupported(f"{column} {raw!r}") from None
+
+
+def _text(raw: str, column: str) -> str:
+    if raw in _NA:
+        raise Unsupported(f"{column} {raw!r}")
+    return raw
+
+
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "identifier": _integer, "annotation_value": _integer, "parent_identifier": _parent,
+    "root_identifier_path": _id_path, "color_hex_triplet": _colour, "name": _text, "abbreviation": _text,
+}
+
+
 def _parse_row(row: dict[str, str], columns: list[str]) -> dict[str, Any]:
     """One terminology row, with the values pandas gives through ``_bgcompat``'s reader; raises
     :class:`Unsupported` for anything it would read differently (missing values, overflows)."""
-    out: dict[str, Any] = {}
-    for column in columns:
-        raw = row[column]
-        if column in ("identifier", "annotation_value"):
-            if not _UINT.fullmatch(raw) or int(raw) >= 2**63:
-                raise Unsupported(f"{column} {raw!r}")
-            value: Any = int(raw)
-        elif column == "parent_identifier":
-            if raw in _NA:
-                value = None
-            elif _UINT.fullmatch(raw) and int(raw) < 2**32:
-                value = int(raw)
-            else:
-                raise Unsupported(f"parent_identifier {raw!r}")
-        elif column == "root_identifier_path":
-            inner = raw.strip("[]")
-            if raw in _NA or not _ID_PATH.fullmatch(inner):
-                raise Unsupported(f"root_identifier_path {raw!r}")
-            value = [int(v) for v in inner.split(",")]
-            if max(value) >= 2**32:
-                raise Unsupported(f"root_identifier_path {raw!r}")
-        elif column == "color_hex_triplet":
-            if raw in _NA:
-                raise Unsupported(f"color_hex_triplet {raw!r}")
-            try:  # the very converter brainglobe-atlasapi gives pandas
-                value = [int(raw.strip("#")[i: i + 2], 16) for i in (0, 2, 4)]
-            except ValueError:
-                raise Unsupported(f"color_hex_triplet {raw!r}") from None
-        else:  # name, abbreviation
-            if raw in _NA:
-                raise Unsupported(f"{column} {raw!r}")
-            value = raw
-        out[_RENAME.get(column, column)] = value
-    return out
+    return {_RENAME.get(c, c): _PARSERS[c](row[c], c) for c in columns}
 
 
 def read_terminology(path: Path) -> list[dict[str, Any]]:
