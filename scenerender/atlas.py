@@ -425,6 +425,8 @@ class SceneAtlas:
     def annotation(self) -> np.ndarray:
         """The annotation volume (region id per voxel), read once for this opened atlas (and so once
         per process for an atlas of :mod:`scenerender.cache`)."""
+        if isinstance(self.bg, LocalAtlas):  # read with zarr where it can (no dask)
+            return self.bg.annotation
         if getattr(self.bg, "_annotation", None) is None:
             lazy = _lazy_annotation(self.bg)
             if lazy is not None:  # read here without dask's default scheduler (which imports distributed)

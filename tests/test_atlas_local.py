@@ -318,3 +318,16 @@ def test_decode_mesh_refuses_a_file_without_draco_header(tmp_path):
     (tmp_path / "m").write_bytes(b"solid cube\n")
     with pytest.raises(AtlasFileError, match="no DRACO header"):
         decode_mesh(tmp_path / "m")
+
+
+def test_brain_mask_and_annotation_read_with_zarr_equal_brainglobes(pair):
+    from scenerender.atlas import BrainMask
+
+    local, bg = pair
+    fresh = LocalAtlas(local.manifest_path, fallback=local._fallback)
+    assert fresh.stored_annotation() is not None  # read with zarr, no dask or ngff-zarr
+    mask = BrainMask.from_atlas(fresh)
+    expected = np.packbits(np.asarray(bg.annotation) != 0, axis=2)
+    assert mask.shape == bg.shape and np.array_equal(mask.bits, expected)
+    assert fresh._annotation is None  # the mask was read a slab at a time, not the whole volume kept
+    assert SceneAtlas(fresh).annotation.tobytes() == np.asarray(bg.annotation).tobytes()
