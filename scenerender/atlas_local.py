@@ -47,9 +47,9 @@ ATLAS_ORIENTATION = "asr"
 #: Largest manifest.json read.
 MAX_MANIFEST_BYTES = 1024**2
 #: Largest terminology.csv read (the Allen mouse ontology's is 110 KB).
-MAX_TERMINOLOGY_BYTES = 64 * 1024**2
-#: Most structures in one terminology.csv.
-MAX_STRUCTURES = 1_000_000
+MAX_TERMINOLOGY_BYTES = 16 * 1024**2
+#: Most structures in one terminology.csv (the Allen mouse ontology has 1327).
+MAX_STRUCTURES = 200_000
 #: Largest Draco mesh file read (the Allen 10 um root mesh is about 2 MB).
 MAX_MESH_FILE_BYTES = 256 * 1024**2
 
@@ -213,6 +213,9 @@ def read_terminology(path: Path) -> list[dict[str, Any]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise AtlasFileError(f"atlas terminology {path} is not UTF-8 text ({err})") from None
+    if text.count("\n") > MAX_STRUCTURES + 1:  # counted before any row is parsed
+        raise AtlasFileError(f"atlas terminology {path} has over {MAX_STRUCTURES:,} lines, more than the "
+                             f"{MAX_STRUCTURES:,} structures an atlas may have")
     line_bytes = current_limits().line_bytes
     if any(len(line) > line_bytes for line in text.splitlines()):
         raise AtlasFileError(f"atlas terminology {path} has a line over {line_bytes:,} characters "

@@ -331,3 +331,12 @@ def test_brain_mask_and_annotation_read_with_zarr_equal_brainglobes(pair):
     assert mask.shape == bg.shape and np.array_equal(mask.bits, expected)
     assert fresh._annotation is None  # the mask was read a slab at a time, not the whole volume kept
     assert SceneAtlas(fresh).annotation.tobytes() == np.asarray(bg.annotation).tobytes()
+
+
+def test_terminology_with_too_many_structures(atlas_copy, tmp_path):
+    terminology = next(atlas_copy.rglob("terminology.csv"))
+    lines = terminology.read_text().splitlines()
+    row = '5,997,5,x,x,#FFFFFF,"[997, 5]"'  # a short row, repeated: 300,000 structures in 10 MB
+    terminology.write_text("\n".join(lines + [row] * 300_000) + "\n")
+    status, err = _render_cli(tmp_path, atlas_copy)
+    assert status == 2 and len(err.splitlines()) == 1 and "200,000 structures" in err
