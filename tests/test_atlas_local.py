@@ -340,3 +340,57 @@ def test_terminology_with_too_many_structures(atlas_copy, tmp_path):
     terminology.write_text("\n".join(lines + [row] * 300_000) + "\n")
     status, err = _render_cli(tmp_path, atlas_copy)
     assert status == 2 and len(err.splitlines()) == 1 and "200,000 structures" in err
+
+
+_H = "identifier,parent_identifier,annotation_value,name,abbreviation,color_hex_triplet,root_identifier_path"
+_ROOT = "997,,997,root,root,#FFFFFF,[997]"
+_GREY = '8,997,8,"Basic cell groups, and regions",grey,#BFDAE3,"[997, 8]"'
+#: Terminology variants read here exactly as pandas reads them (name: lines).
+READ_HERE = {
+    "quoted_commas_lowercase_hex": [_H, _ROOT, _GREY, '567,8,567,Cerebrum,CH,#b0f0ff,"[997, 8, 567]"'],
+    "blank_lines": [_H, "", _ROOT, "", _GREY, ""],
+    "leading_zeros": [_H, "0997,,997,root,root,#FFFFFF,[997]", '08,0997,8,b,grey,#BFDAE3,"[997, 8]"'],
+    "null_parent": [_H, "997,NULL,997,root,root,#FFFFFF,[997]", _GREY],
+    "path_without_spaces": [_H, _ROOT, '8,997,8,b,grey,#BFDAE3,"[997,8]"'],
+    "columns_shuffled_no_annotation_value": ["name,identifier,abbreviation,parent_identifier,root_identifier_path,"
+                                             "color_hex_triplet", "root,997,root,,[997],#FFFFFF",
+                                             'grey matter,8,grey,997,"[997, 8]",#BFDAE3'],
+    "some_acronyms_numbers_or_NA": [_H, _ROOT, '8,997,8,b,123,#BFDAE3,"[997, 8]"', '9,997,9,c,NA,#BFDAE3,"[997, 9]"'],
+    "spaces_quotes_unicode": [_H, _ROOT, '8,997,8, the ""big"" caudé ,g,#BFDAE3,"[997, 8]"'],
+    "parent_above_16_bits": [_H, _ROOT, '8,70000,8,b,g,#BFDAE3,"[997, 70000, 8]"'],
+}
+#: Variants pandas reads some other way (NaN names, booleans, floats, errors): left to brainglobe-atlasapi.
+LEFT_TO_BRAINGLOBE = {
+    "empty_name": [_H, _ROOT, '8,997,8,,grey,#BFDAE3,"[997, 8]"'],
+    "acronyms_all_numbers": [_H, "997,,997,root,1,#FFFFFF,[997]", '8,997,8,b,2,#BFDAE3,"[997, 8]"'],
+    "acronyms_all_booleans": [_H, "997,,997,root,True,#FFFFFF,[997]", '8,997,8,b,False,#BFDAE3,"[997, 8]"'],
+    "trailing_comma": [_H + ",", _ROOT + ","],
+    "negative_id": [_H, _ROOT, '-8,997,8,b,g,#BFDAE3,"[997, 8]"'],
+    "float_id": [_H, _ROOT, '8.0,997,8,b,g,#BFDAE3,"[997, 8]"'],
+    "whitespace_line": [_H, _ROOT, "   ", _GREY],
+    "parent_over_32_bits": [_H, _ROOT, '8,5000000000,8,b,g,#BFDAE3,"[997, 8]"'],
+}
+
+
+@pytest.mark.parametrize("name", [*READ_HERE, "crlf", "bom"])
+def test_terminology_variants_read_as_pandas_reads_them(name, tmp_path):
+    from scenerender._bgcompat import load_structures_from_csv_uint32
+
+    text = "\n".join(READ_HERE.get(name, READ_HERE["quoted_commas_lowercase_hex"])) + "\n"
+    text = text.replace("\n", "\r\n") if name == "crlf" else "\ufeff" + text if name == "bom" else text
+    path = tmp_path / "terminology.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    mine, theirs = read_terminology(path), load_structures_from_csv_uint32(path)
+    assert len(mine) == len(theirs)
+    for a, b in zip(mine, theirs):
+        assert list(a) == list(b) and all(_same(a[k], b[k]) for k in a), (a, b)
+
+
+@pytest.mark.parametrize("name", LEFT_TO_BRAINGLOBE)
+def test_terminology_variants_pandas_reads_otherwise_are_left_to_brainglobe(name, tmp_path):
+    from scenerender.atlas_local import Unsupported
+
+    path = tmp_path / "terminology.csv"
+    path.write_text("\n".join(LEFT_TO_BRAINGLOBE[name]) + "\n")
+    with pytest.raises(Unsupported):
+        read_terminology(path)
