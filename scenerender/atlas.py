@@ -458,7 +458,11 @@ def local_manifest(request: AtlasRequest) -> Path | None:
             return _find_manifest(request.path, request.name)
         if name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
             return _local_versions(EMBEDDED_DIR, EMBEDDED_NAME)[-1]
-        versions = _local_versions(request.brainglobe_dir or _default_brainglobe_dir(), name)
+        bg_dir = request.brainglobe_dir or _default_brainglobe_dir()
+        chosen = _brainglobe_manifest(bg_dir, name, request.version)  # the version BrainGlobe opens
+        if chosen is not None:
+            return chosen
+        versions = _local_versions(bg_dir, name)
         if request.version is not None:
             versions = [v for v in versions if v.parent.name == request.version.replace(".", "_")]
         return versions[-1] if versions else None

@@ -360,6 +360,9 @@ class LocalAtlas:
 
     def __init__(self, manifest_path: Path | str, *, fallback: Callable[[], Any], can_download: bool = False):
         atlas_path = Path(manifest_path)
+        if len(atlas_path.parents) < 4:
+            raise AtlasFileError(f"atlas manifest {atlas_path} is not in a BrainGlobe atlas folder "
+                                 "(<root>/atlases/<name>/<version>/manifest.json)")
         self._fallback = fallback
         self._real_atlas: Any = None
         self._lock = threading.Lock()

@@ -394,3 +394,17 @@ def test_terminology_variants_pandas_reads_otherwise_are_left_to_brainglobe(name
     path.write_text("\n".join(LEFT_TO_BRAINGLOBE[name]) + "\n")
     with pytest.raises(Unsupported):
         read_terminology(path)
+
+
+def test_by_name_opens_the_version_brainglobe_opens(blob_manifest, tmp_path):
+    """Of versions 3_0 and 10_0 BrainGlobe opens 10_0 (numbers, not text); so do LocalAtlas and the cache key."""
+    from scenerender.atlas import local_manifest
+
+    bg_dir = tmp_path / "bg"
+    shutil.copytree(blob_manifest.parents[4], bg_dir)
+    atlases = bg_dir / "brainglobe-atlasapi" / "atlases" / "test_blob_50um"
+    shutil.copytree(atlases / blob_manifest.parent.name, atlases / "10_0")
+    request = AtlasRequest(name="test_blob_50um", brainglobe_dir=bg_dir, download=False)
+    theirs = Path(SceneAtlas(open_bg_atlas(request)).bg.real.local_full_name)
+    assert theirs.parent.name == "10_0"
+    assert open_bg_atlas(request).manifest_path == local_manifest(request) == bg_dir / "brainglobe-atlasapi" / theirs
