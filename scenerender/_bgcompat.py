@@ -21,7 +21,6 @@ import re
 from collections.abc import Iterator
 
 import numpy as np
-import pandas as pd
 
 # --------------------------------------------------------------------------
 # a. terminology.csv reader with 32-bit parent ids
@@ -75,6 +74,9 @@ def load_structures_from_csv_uint32(structures_path):
     ``UInt32``; this reader parses the file exactly as upstream does, with
     the one difference that parent ids are read as ``UInt32``.
     """
+    # lazy: start-up time (pandas; scenerender.atlas_local reads local atlases without it)
+    import pandas as pd
+
     structures_df = pd.read_csv(
         structures_path,
         dtype={"parent_identifier": pd.UInt32Dtype()},

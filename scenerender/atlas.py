@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import io
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ import numpy as np
 
 from .errors import AtlasUnavailable
 from .paths import default_brainglobe_dir
+from .atlas_local import AtlasFileError, LocalAtlas, Unsupported, compute, lazy_annotation
 from ._bgcompat import install_structure_tree_builder, install_terminology_reader
 from .limits import PathRefused, resolve_scene_path
 from .atlas_build.cache import cached_atlas, recipe_key
@@ -116,44 +118,105 @@ def _find_manifest(folder: Path, name: str | None) -> Path:
     return sorted(candidates)[-1]
 
 
+def _core_atlas(manifest: Path):
+    """brainglobe-atlasapi's ``Atlas`` of a local atlas folder (with :mod:`._bgcompat`'s fixes)."""
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; LocalAtlas reads local atlases without it)
+    from brainglobe_atlasapi.core import Atlas
+
+    install_terminology_reader()
+    install_structure_tree_builder()
+    return Atlas(manifest)
+
+
+def _brainglobe_atlas(name: str, version: str | None, bg_dir: Path, check_latest: bool, how: str):
+    """brainglobe-atlasapi's ``BrainGlobeAtlas`` (with :mod:`._bgcompat`'s fixes), its errors as
+    :class:`AtlasUnavailable`."""
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; LocalAtlas reads local atlases without it)
+    from brainglobe_atlasapi import BrainGlobeAtlas
+
+    install_terminology_reader()
+    install_structure_tree_builder()
+    try:
+        return BrainGlobeAtlas(name, version=version, brainglobe_dir=bg_dir, check_latest=check_latest)
+    except ValueError as err:
+        if "not a valid atlas name" in str(err):
+            raise AtlasUnavailable(f"{name!r} is not a BrainGlobe atlas name; 'brainglobe list' shows the valid ones") from None
+        raise
+    except (OSError, ConnectionError) as err:
+        raise AtlasUnavailable(f"atlas {name!r} could not be downloaded into {bg_dir}: {err}; {how}") from None
+
+
+def _brainglobe_manifest(bg_dir: Path, name: str, version: str | None) -> Path | None:
+    """The manifest ``BrainGlobeAtlas(name, version, brainglobe_dir=bg_dir)`` opens when the atlas is
+    local (the requested version, else the highest numbered one), or ``None`` when it is not local
+    or the folder is laid out otherwise (then brainglobe-atlasapi itself decides)."""
+    atlases = Path(bg_dir) / "brainglobe-atlasapi" / _ATLASES.split("/", 1)[1] / name
+    if version is not None:
+        wanted = version.replace(".", "_")
+        ok = re.fullmatch(r"\d+(?:_\d+)*", wanted) and (atlases / wanted / "manifest.json").is_file()
+        return atlases / wanted / "manifest.json" if ok else None
+    found = [p.parent.name for p in atlases.glob("*/manifest.json") if re.fullmatch(r"\d+(?:_\d+)?", p.parent.name)]
+    keys = [tuple(int(x) for x in v.split("_")) for v in found]
+    if not found or len(set(keys)) != len(keys):
+        return None
+    return atlases / max(found, key=lambda v: tuple(int(x) for x in v.split("_"))) / "manifest.json"
+
+
+def _light(manifest: Path, fallback, can_download: bool = False):
+    """A :class:`LocalAtlas` of ``manifest`` (brainglobe-atlasapi opened only when needed), or
+    ``fallback()`` (brainglobe-atlasapi's atlas) for a terminology it reads otherwise."""
+    try:
+        return LocalAtlas(manifest, fallback=fallback, can_download=can_download)
+    except Unsupported:
+        return fallback()
+
+
 def open_bg_atlas(request: AtlasRequest):
     """Open the BrainGlobe atlas a scene asks for.
+
+    A local atlas (the embedded one, a folder, a recipe's build, a BrainGlobe atlas already
+    downloaded, when ``check_latest`` is off) is a :class:`~scenerender.atlas_local.LocalAtlas`,
+    read without importing brainglobe-atlasapi; the rest are brainglobe-atlasapi's own atlases.
 
     Raises
     ------
     AtlasUnavailable
         With the atlas name, where it was looked for and how to get it.
     """
-    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
-    from brainglobe_atlasapi import BrainGlobeAtlas
-    from brainglobe_atlasapi.core import Atlas
-
     if request.refused is not None:
         raise AtlasUnavailable(request.refused)
-    install_terminology_reader()
-    install_structure_tree_builder()
 
     if request.recipe is not None:  # built once, then cached (scenerender.atlas_build.cache)
 
         if not request.recipe.is_file():
             raise AtlasUnavailable(f"atlas recipe {request.recipe} not found (paths are relative to the scene file)")
-        return Atlas(_find_manifest(cached_atlas(request.recipe), None))
+        built = _find_manifest(cached_atlas(request.recipe), None)
+        return _light(built, lambda: _core_atlas(built))
 
     if request.path is not None:
         manifest = _find_manifest(request.path, request.name)
-        return Atlas(manifest)
+        return _light(manifest, lambda: _core_atlas(manifest))
 
     name = request.name or "embedded"
+    how = (f"on a machine with network run 'brainglobe install -a {name}' and copy its BrainGlobe folder "
+           f"here (or set atlas.brainglobe_dir), or use 'atlas: embedded' for the built-in coarse Allen mouse atlas")
     if name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
-        return BrainGlobeAtlas(EMBEDDED_NAME, brainglobe_dir=EMBEDDED_DIR, check_latest=False)
+        embedded = _brainglobe_manifest(EMBEDDED_DIR, EMBEDDED_NAME, None)
+
+        def open_embedded():
+            return _brainglobe_atlas(EMBEDDED_NAME, None, EMBEDDED_DIR, False, how)
+        return open_embedded() if embedded is None else _light(embedded, open_embedded)
 
     bg_dir = request.brainglobe_dir or _default_brainglobe_dir()
+    local = None if request.check_latest else _brainglobe_manifest(bg_dir, name, request.version)
+    if local is not None:
+        # Only BrainGlobe's own atlases fetch missing meshes; the embedded atlas's folder never does.
+        return _light(local, lambda: _brainglobe_atlas(name, request.version, bg_dir, False, how),
+                      can_download=Path(bg_dir) != EMBEDDED_DIR)
     versions = _local_versions(bg_dir, name)
     if request.version is not None:
         wanted = request.version.replace(".", "_")
         versions = [v for v in versions if v.parent.name == wanted]
-    how = (f"on a machine with network run 'brainglobe install -a {name}' and copy its BrainGlobe folder "
-           f"here (or set atlas.brainglobe_dir), or use 'atlas: embedded' for the built-in coarse Allen mouse atlas")
     if not versions:
         where = bg_dir / _ATLASES / name
         if not request.download:
@@ -164,21 +227,13 @@ def open_bg_atlas(request: AtlasRequest):
         with contextlib.redirect_stdout(io.StringIO()):
             reachable = check_s3_status(raise_error=False)
         if not reachable:
-            local = _local_names(bg_dir)
-            hint = difflib.get_close_matches(name, local, n=1)
+            local_names = _local_names(bg_dir)
+            hint = difflib.get_close_matches(name, local_names, n=1)
             mean = f" (did you mean {hint[0]!r}, which is local?)" if hint else ""
             raise AtlasUnavailable(
                 f"atlas {name!r} is not in {where}{mean} and cannot be downloaded: the BrainGlobe "
                 f"server is unreachable (offline?); {how}")
-    try:
-        return BrainGlobeAtlas(name, version=request.version, brainglobe_dir=bg_dir,
-                               check_latest=request.check_latest)
-    except ValueError as err:
-        if "not a valid atlas name" in str(err):
-            raise AtlasUnavailable(f"{name!r} is not a BrainGlobe atlas name; 'brainglobe list' shows the valid ones") from None
-        raise
-    except (OSError, ConnectionError) as err:
-        raise AtlasUnavailable(f"atlas {name!r} could not be downloaded into {bg_dir}: {err}; {how}") from None
+    return _brainglobe_atlas(name, request.version, bg_dir, request.check_latest, how)
 
 
 #: Bytes of region meshes a :class:`SceneAtlas` keeps (least recently used dropped first).
@@ -275,9 +330,15 @@ class SceneAtlas:
             raise RegionNotFound(
                 f"region {struct['acronym']!r} has no mesh in atlas {self.name} "
                 f"(it may have no voxels at {self.resolution[0]:g} um); draw its parent or a finer atlas")
-        mesh = self.bg.mesh_from_structure(structure_id)
-        faces = next(c.data for c in mesh.cells if c.type == "triangle")
-        return np.asarray(mesh.points, dtype=float), np.asarray(faces, dtype=np.int64)
+        if isinstance(self.bg, LocalAtlas):  # the arrays, without building a meshio.Mesh
+            try:
+                points, faces = self.bg.mesh_arrays(structure_id)
+            except AtlasFileError as err:
+                raise RegionNotFound(f"region {struct['acronym']!r}: {err}") from None
+        else:
+            mesh = self.bg.mesh_from_structure(structure_id)
+            points, faces = mesh.points, next(c.data for c in mesh.cells if c.type == "triangle")
+        return np.asarray(points, dtype=float), np.asarray(faces, dtype=np.int64)
 
     def _hemisphere_mesh(self, structure_id: int, hemisphere: str) -> tuple[np.ndarray, np.ndarray]:
         # lazy: start-up time (pyvista/VTK take seconds to import; validation and --help do without them)
@@ -334,6 +395,8 @@ class SceneAtlas:
     def _can_download(self) -> bool:
         # Only atlases from the BrainGlobe server fetch missing meshes lazily;
         # the embedded atlas and local folders must never touch the network.
+        if isinstance(self.bg, LocalAtlas):
+            return self.bg.can_download
         return type(self.bg).__name__ == "BrainGlobeAtlas" and Path(self.bg.root_dir) != EMBEDDED_DIR / "brainglobe-atlasapi"
 
     def framing_points(self) -> np.ndarray:
@@ -361,6 +424,8 @@ class SceneAtlas:
     def annotation(self) -> np.ndarray:
         """The annotation volume (region id per voxel), read once for this opened atlas (and so once
         per process for an atlas of :mod:`scenerender.cache`)."""
+        if isinstance(self.bg, LocalAtlas):  # read with zarr where it can (no dask)
+            return self.bg.annotation
         if getattr(self.bg, "_annotation", None) is None:
             lazy = _lazy_annotation(self.bg)
             if lazy is not None:  # read here without dask's default scheduler (which imports distributed)
@@ -392,7 +457,11 @@ def local_manifest(request: AtlasRequest) -> Path | None:
             return _find_manifest(request.path, request.name)
         if name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
             return _local_versions(EMBEDDED_DIR, EMBEDDED_NAME)[-1]
-        versions = _local_versions(request.brainglobe_dir or _default_brainglobe_dir(), name)
+        bg_dir = request.brainglobe_dir or _default_brainglobe_dir()
+        chosen = _brainglobe_manifest(bg_dir, name, request.version)  # the version BrainGlobe opens
+        if chosen is not None:
+            return chosen
+        versions = _local_versions(bg_dir, name)
         if request.version is not None:
             versions = [v for v in versions if v.parent.name == request.version.replace(".", "_")]
         return versions[-1] if versions else None
@@ -439,6 +508,12 @@ class BrainMask:
 
     @classmethod
     def from_atlas(cls, bg) -> "BrainMask":
+        stored = bg.stored_annotation() if isinstance(bg, LocalAtlas) and bg._annotation is None else None
+        if stored is not None:  # read from disk a row of chunks at a time, without dask
+            array = stored[1]
+            step = int(array.chunks[0])
+            slabs = [np.packbits(np.asarray(array[a:a + step]) != 0, axis=2) for a in range(0, array.shape[0], step)]
+            return cls.from_bits(np.concatenate(slabs), tuple(int(n) for n in array.shape))
         if getattr(bg, "_annotation", None) is None:
             lazy = _lazy_annotation(bg)
             if lazy is not None:
@@ -478,30 +553,12 @@ class BrainMask:
         return out
 
 
-def _compute(lazy) -> np.ndarray:
-    """A dask array read into memory with dask's threaded scheduler, named as a function: a scheduler
-    named by a string, or none, makes dask look for a distributed client, importing ``distributed``
-    (about half a second, more than reading a 25 um annotation's chunks)."""
-    # lazy: start-up time (dask; only reading a lazily loaded atlas needs it)
-    import dask.threaded
-
-    return np.asarray(lazy.compute(scheduler=dask.threaded.get))
+_compute = compute
 
 
 def _lazy_annotation(bg):
     """The annotation as a lazy (dask) array of a BrainGlobe v3 atlas, or ``None``."""
     try:
-        # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
-        import ngff_zarr as nz
-        from brainglobe_atlasapi.core import V3_ANNOTATION_NAME
-
-        path = Path(bg.root_dir) / bg.metadata["annotation_set"]["location"][1:] / V3_ANNOTATION_NAME
-        multiscale = nz.from_ngff_zarr(path)
-        level = getattr(bg, "_annotation_pyramid_level", 0)
-        data = multiscale.images[level].data
-        chunks = path / multiscale.metadata.datasets[level].path / "c"
-        if not chunks.exists() or tuple(data.shape) != tuple(bg.metadata["shape"]):
-            return None  # not downloaded yet, or not what brainglobe-atlasapi would read: let it load it
-        return data
-    except Exception:  # any other layout: brainglobe-atlasapi's own reader below
+        return lazy_annotation(Path(bg.root_dir), bg.metadata, getattr(bg, "_annotation_pyramid_level", 0))
+    except Exception:  # any other layout: brainglobe-atlasapi's own reader
         return None

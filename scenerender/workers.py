@@ -164,13 +164,13 @@ def warm_worker_plugin():
 
 
 def warm_imports() -> None:
-    """Import what every render needs (the atlas API, pyvista, the actor and source
-    modules), so a worker process pays for it before its first task.
+    """Import what every render needs (pyvista, the actor and source modules), so a
+    worker process pays for it before its first task. brainglobe-atlasapi is not among
+    them: local atlases are read without it (:mod:`scenerender.atlas_local`).
 
     Opens no window and starts no thread: safe in a fork server's preload.
     """
     # lazy: importing them when asked is this function's job (a fork server preloads them)
-    import brainglobe_atlasapi  # noqa: F401
     import pyvista.plotting  # noqa: F401
 
     # lazy: as above; at module top they would load in every process that imports workers
