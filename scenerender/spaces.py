@@ -88,10 +88,9 @@ def anatomical_direction(name: str, origin: str = ATLAS_ORIGIN) -> np.ndarray:
     axes rather than written out by hand.
     """
     letter = name[0].lower()
-    space = _anatomical_space()(origin)
     vec = np.zeros(3)
-    for axis, (start, end) in enumerate(space.axes_description):
-        start, end = start[0], end[0]
+    for axis, ends in enumerate(axes_description(origin)):
+        start, end = ends[0], ends[1]
         if letter == end:
             vec[axis] = 1.0
         elif letter == start:
@@ -99,6 +98,20 @@ def anatomical_direction(name: str, origin: str = ATLAS_ORIGIN) -> np.ndarray:
     if not vec.any():
         raise ValueError(f"unknown anatomical direction {name!r}; use one of {', '.join(_NAMES.values())}")
     return vec
+
+
+_OPPOSITE = {"a": "p", "p": "a", "s": "i", "i": "s", "l": "r", "r": "l"}
+
+
+def axes_description(origin: str) -> tuple[str, ...]:
+    """For each axis, the side it starts from and the side it runs to (``asr``: ``("ap", "si", "rl")``).
+
+    brainglobe-space's ``axes_description``, read from the orientation letters (each names the side
+    its axis starts from) without importing brainglobe-space, which loads scipy.ndimage (0.2 s of a
+    cold render that only needs the camera's directions); tests/test_spaces.py checks all 48
+    orientations against brainglobe-space.
+    """
+    return tuple(letter + _OPPOSITE[letter] for letter in check_orientation(origin))
 
 
 def world_direction(name: str) -> np.ndarray:
@@ -193,6 +206,8 @@ class SourceSpace:
 
     def flipped_axes(self) -> list[str]:
         """Source axes that run against the atlas axes (these need ``shape``)."""
+        if self._flips is None and self.orientation == ATLAS_ORIGIN:
+            self._flips = []  # the atlas's own axes (see _compute_matrix)
         if self._flips is None:
             space_class = _anatomical_space()
             source, atlas = space_class(self.orientation), space_class(ATLAS_ORIGIN)
@@ -219,10 +234,15 @@ class SourceSpace:
                 f"orientation {self.orientation!r} runs against the atlas on axis "
                 f"{' and '.join(repr(f) for f in flips)}, so the flip needs the size of the source space: "
                 "add space.shape (voxels along each source axis)")
-        space_class = _anatomical_space()
-        source = space_class(self.orientation, shape=shape, resolution=self.resolution)
-        target = space_class(ATLAS_ORIGIN, resolution=(1.0, 1.0, 1.0))
-        matrix = source.transformation_matrix_to(target)
+        if self.orientation == ATLAS_ORIGIN:
+            # On the atlas's own axes brainglobe-space's map is the voxel size alone (tested equal to
+            # it); written here it spares importing brainglobe-space (and scipy.ndimage), 0.25 s cold.
+            matrix = np.diag([*(float(r) for r in self.resolution), 1.0])
+        else:
+            space_class = _anatomical_space()
+            source = space_class(self.orientation, shape=shape, resolution=self.resolution)
+            target = space_class(ATLAS_ORIGIN, resolution=(1.0, 1.0, 1.0))
+            matrix = source.transformation_matrix_to(target)
         shift = np.eye(4)
         shift[:3, 3] = self.offset / np.asarray(self.resolution)  # offset microns -> source units
         matrix = matrix @ shift

@@ -145,3 +145,34 @@ def test_brain_mask_answers_as_the_annotation_does():
     got = atlas.in_brain(points)
     assert 0.2 < want.mean() < 0.8  # both sides are tested
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("resolution", [(1.0, 1.0, 1.0), (25.0, 10.0, 3.5), (0.5, 100.0, 7.25)])
+@pytest.mark.parametrize("shape", [None, (10, 20, 30)])
+def test_atlas_axes_matrix_is_brainglobe_spaces(resolution, shape):
+    """A source on the atlas's own axes (asr) skips importing brainglobe-space: its matrix must be
+    the one brainglobe-space gives (and keep the offset)."""
+    from brainglobe_space import AnatomicalSpace
+
+    space = SourceSpace.from_spec({"orientation": "asr", "resolution": list(resolution), "offset": [5.0, -3.0, 2.0]})
+    want = AnatomicalSpace("asr", shape=shape, resolution=resolution).transformation_matrix_to(
+        AnatomicalSpace("asr", resolution=(1.0, 1.0, 1.0)))
+    shift = np.eye(4)
+    shift[:3, 3] = np.array([5.0, -3.0, 2.0]) / np.array(resolution)
+    assert np.allclose(space.matrix(shape), want @ shift, rtol=0, atol=1e-12)
+    assert space.flipped_axes() == []
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+def test_axes_description_is_brainglobe_spaces(orientation):
+    from brainglobe_space import AnatomicalSpace
+
+    from scenerender.spaces import anatomical_direction, axes_description
+
+    assert axes_description(orientation) == tuple(AnatomicalSpace(orientation).axes_description)
+    # and the directions follow: 'anterior' points along the axis that runs towards a
+    for name in ("anterior", "posterior", "superior", "inferior", "left", "right"):
+        vec = anatomical_direction(name, orientation)
+        (axis,) = np.nonzero(vec)[0]
+        start, end = AnatomicalSpace(orientation).axes_description[axis]
+        assert (vec[axis] > 0) == (end == name[0]) and name[0] in (start, end)
