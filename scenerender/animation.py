@@ -148,7 +148,7 @@ def frame_count(spec: dict, last_key_time: float) -> int:
     return int(round(duration * spec["fps"])) + (0 if loops(spec) else 1)
 
 
-def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spec, plans, world_direction,
+def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spec, plans, world_direction,  # noqa: C901
                    parse_color) -> Timeline:
     """Resolve a scene's ``animation:`` section (defaults filled) into a :class:`Timeline`.
 

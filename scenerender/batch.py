@@ -188,7 +188,7 @@ def plan_batch(scene_files: list[Path], *, outdir: Path | None = None, size: tup
     return jobs, tasks
 
 
-def plan_tasks(scene_files: list[Path], jobs: list[RenderJob], *, outdir: Path | None = None,
+def plan_tasks(scene_files: list[Path], jobs: list[RenderJob], *, outdir: Path | None = None,  # noqa: C901
                size: tuple[int, int] | None = None, force: bool = False, workers: int = 1,
                frames_per_task: int | None = None, command: list[str] | None = None, on_first_task=None):
     """:func:`plan_batch` one render at a time: appends each render to ``jobs`` and yields
@@ -422,7 +422,7 @@ class LocalExecutor:
             worker.stop() if worker.task else worker.release()
         self.workers = []
 
-    def run(self, tasks: list[RenderTask], on_result, more=None) -> None:
+    def run(self, tasks: list[RenderTask], on_result, more=None) -> None:  # noqa: C901
         """Run ``tasks``, and the lists of tasks that ``more`` yields (the rest of the batch,
         planned here while the workers render what is already planned)."""
         from multiprocessing.connection import wait
@@ -600,7 +600,7 @@ class _Interrupted(KeyboardInterrupt):
         self.exit_status = 128 + signum
 
 
-def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = None,
+def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = None,  # noqa: C901
               size: tuple[int, int] | None = None, force: bool = False, frames_per_task: int | None = None,
               command: list[str] | None = None, log=None) -> BatchReport:
     """Render every scene (and sweep render) in ``scene_files`` that is not up to date."""

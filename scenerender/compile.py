@@ -140,7 +140,7 @@ def output_path(scene: Scene, override: str | Path | None = None, *, still: bool
     return Path(scene.doc.file).with_suffix(suffix)
 
 
-def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
+def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,  # noqa: C901
                   scale: int | None = None, atlas_cache: dict | None = None,
                   check_unused_sources: bool = False) -> ScenePlan:
     """Resolve a scene into a :class:`ScenePlan` (no VTK objects, no drawing).

@@ -139,7 +139,7 @@ class _TooBig(Exception):
         self.problem = problem
 
 
-def check_values(doc: SceneDocument) -> list[Problem]:
+def check_values(doc: SceneDocument) -> list[Problem]:  # noqa: C901
     """Problems with a scene's values that no schema can catch: values that
     are not JSON-like (with their type), keys that are not text, NaN,
     infinite or absurdly large numbers; and, as one problem, a scene that
@@ -154,7 +154,7 @@ def check_values(doc: SceneDocument) -> list[Problem]:
     active: set[int] = set()
     problems: list[Problem] = []
 
-    def visit(value: Any, path: ScenePath, depth: int) -> int:
+    def visit(value: Any, path: ScenePath, depth: int) -> int:  # noqa: C901
         if isinstance(value, (dict, list)):
             ident = id(value)
             if ident in sizes:
@@ -310,7 +310,7 @@ def read_scene_text(text: str, *, file: str = "<string>", base_dir: Path | None 
     return doc
 
 
-def read_scene(source: "str | Path | dict | SceneDocument") -> SceneDocument:
+def read_scene(source: "str | Path | dict | SceneDocument") -> SceneDocument:  # noqa: C901
     """Read a scene from a path, a YAML string or a dict.
 
     A :class:`~pathlib.Path`, or a string naming an existing file or ending in

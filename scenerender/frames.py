@@ -80,7 +80,7 @@ class Progress:
             self._bar.stop()
 
 
-def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: bool = True,
+def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: bool = True,  # noqa: C901
                      record: dict | None = None) -> Path:
     """Render every frame of ``plan.timeline`` into ``output`` (format from its extension);
     with a provenance ``record``, write its sidecar once the output is complete."""

@@ -189,7 +189,7 @@ def file_references(data: dict) -> list[tuple[tuple, str]]:
     return found
 
 
-def _find_files(node: dict, value: Any, root: dict, path: tuple, found: list) -> None:
+def _find_files(node: dict, value: Any, root: dict, path: tuple, found: list) -> None:  # noqa: C901
     node = resolve_ref(node, root)
     if isinstance(value, dict):
         seen = set()

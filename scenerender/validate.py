@@ -74,7 +74,7 @@ def _alternative_keys(error: ValidationError) -> list[str]:
     return [b["required"][0] for b in branches]
 
 
-def _message(error: ValidationError, root: dict | None = None) -> tuple[str, ScenePath, bool]:
+def _message(error: ValidationError, root: dict | None = None) -> tuple[str, ScenePath, bool]:  # noqa: C901
     """(message, path, point-at-key) for one leaf error; ``root`` is the whole
     schema (default: the scene schema)."""
     path: ScenePath = tuple(error.absolute_path)

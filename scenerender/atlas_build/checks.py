@@ -99,7 +99,7 @@ def factors(resolution, output_resolution) -> tuple[int, int, int]:
 # --------------------------------------------------------------------------
 
 
-def check_structures(structures: Structures, file_label: str) -> list[Finding]:
+def check_structures(structures: Structures, file_label: str) -> list[Finding]:  # noqa: C901
     """One root, no id 0, unique ids and acronyms, consistent id paths."""
     key = ("structures",)
     found: list[Finding] = []

@@ -218,7 +218,7 @@ class Structures:
         self.origins.append(origin)
 
 
-def read_structures(path: Path, fmt: str = "auto") -> Structures:
+def read_structures(path: Path, fmt: str = "auto") -> Structures:  # noqa: C901
     """Structures from a BrainGlobe list, a flat CSV or an Allen structure graph.
 
     Raises

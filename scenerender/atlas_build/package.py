@@ -132,7 +132,7 @@ def _stack(recipe: Recipe, key: str) -> np.ndarray | None:
         raise RecipeError(recipe.problem(source.key, str(err))) from None
 
 
-def prepare(recipe: Recipe | str | Path, *, log=None) -> Prepared:
+def prepare(recipe: Recipe | str | Path, *, log=None) -> Prepared:  # noqa: C901
     """Read a recipe's inputs and check them; write nothing.
 
     Raises

@@ -126,7 +126,7 @@ def _on_signal(signum, frame):
     raise Interrupted(signum)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: C901
     """Entry point; returns the exit status (0 ok, 1 failure, 2 invalid scene or usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -58,7 +58,7 @@ def camera_yaml(plan) -> str:
     return yaml.safe_dump({"camera": camera_to_scene(plan.camera)}, sort_keys=False, default_flow_style=None)
 
 
-def run(args) -> int:
+def run(args) -> int:  # noqa: C901
     # lazy: start-up time (--help loads every command's module); these load numpy, YAML and jsonschema
     from ..compile import compile_scene, load_scene, output_path
     from ..outputs import check_output_path, check_video_path, write_output

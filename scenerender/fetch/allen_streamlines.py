@@ -53,7 +53,7 @@ def skeleton_request(folder: str, experiment: int) -> Request:
                    suffix=".skel", item_id=str(experiment))
 
 
-def read_skeleton(data: bytes, transform: np.ndarray) -> list[np.ndarray]:
+def read_skeleton(data: bytes, transform: np.ndarray) -> list[np.ndarray]:  # noqa: C901
     """Unbranched polylines (model units mapped by ``transform``) of one unsharded skeleton."""
     if len(data) < 8:
         raise ValueError("the skeleton is shorter than its 8-byte header")
@@ -105,7 +105,7 @@ def _transform(job: Job, info: dict) -> np.ndarray:
     return matrix
 
 
-def load(spec: dict, *, ctx) -> TrackGroup:
+def load(spec: dict, *, ctx) -> TrackGroup:  # noqa: C901
     job = Job(spec, ctx)
     if "experiments" in spec:
         ids = [int(e) for e in spec["experiments"]]

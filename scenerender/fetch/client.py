@@ -252,7 +252,7 @@ class Fetcher:
         return item
 
     # -- network ------------------------------------------------------------
-    def _download(self, req: Request) -> Item:
+    def _download(self, req: Request) -> Item:  # noqa: C901
         import requests
 
         url = req.url()

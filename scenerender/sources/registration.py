@@ -101,7 +101,7 @@ def _tiff_shape(path: Path) -> tuple[int, ...]:
         return tuple(int(s) for s in tif.series[0].shape) if tif.series else ()
 
 
-def _read_field(path: Path, expected: tuple[int, ...] | None) -> np.ndarray:
+def _read_field(path: Path, expected: tuple[int, ...] | None) -> np.ndarray:  # noqa: C901
     """One deformation field, its size checked from the TIFF header first."""
 
     if not path.is_file():
