@@ -162,44 +162,67 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
         groups.setdefault(plan.group, []).append(index)
 
     camera_keys: list[CameraKey] = []
-    current = start_camera
     tracks: dict[tuple[int, str], list[PropertyKey]] = {}
     for position, key in keyframes:
         where: tuple = ("animation", "keyframes", position)
-        easing = key["easing"]
         if "camera" in key or "move" in key or not camera_keys:
-            if "camera" in key:
-                current, move = camera_from_spec(key["camera"], where + ("camera",)), None
-            elif "move" in key:
-                move = dict(key["move"])
-                try:
-                    current = checked(move_camera(current, **move))
-                except CameraError as err:
-                    raise SceneError(doc.problem(where + ("move",), f"after this move, {err}")) from None
-            else:
-                move = None  # the first keyframe holds the scene's camera
-            camera_keys.append(CameraKey(time=float(key["time"]), camera=current, easing=easing, move=move))
-        for group, props in key.get("actors", {}).items():
-            if group not in groups:
-                raise SceneError(doc.problem(where + ("actors", group),
-                                             f"no actor with id {group!r}{did_you_mean(group, groups)}; "
-                                             "give the actor an 'id:' to animate it", key=True))
-            for prop, value in props.items():
-                if prop == "color":
-                    value = parse_color(value, lambda msg: SceneError(doc.problem(where + ("actors", group, prop), msg)))  # noqa: B023 (called at once)
-                for index in groups[group]:
-                    tracks.setdefault((index, prop), []).append(PropertyKey(float(key["time"]), value, easing))
-    # A property animated from a later keyframe starts from the actor's own value at time 0.
-    for (index, prop), keys in tracks.items():
-        if keys[0].time > 0:
-            base = {"alpha": plans[index].alpha, "color": plans[index].color, "visible": True}[prop]
-            keys.insert(0, PropertyKey(0.0, base))
+            current = camera_keys[-1].camera if camera_keys else start_camera
+            camera_keys.append(_camera_key(key, where, current, doc=doc, camera_from_spec=camera_from_spec))
+        _add_actor_keys(key, where, groups, tracks, doc=doc, parse_color=parse_color)
+    _start_from_own_values(tracks, plans)
     orbit = None
     if "orbit" in spec:
         o = spec["orbit"]
         orbit = Orbit(axis=tuple(world_direction(o["axis"])), degrees=float(o["degrees"]), easing=o["easing"])
     last = max([k.time for k in camera_keys] + [k.time for keys in tracks.values() for k in keys] + [0.0])
-    if orbit is not None and "duration" not in spec and "frames" not in spec:
+    n_frames = _checked_frame_count(spec, last, doc=doc)
+    return Timeline(fps=float(spec["fps"]), n_frames=n_frames, start_camera=start_camera,
+                    camera_keys=tuple(camera_keys), orbit=orbit,
+                    tracks={k: tuple(v) for k, v in tracks.items()}, quality=int(spec["quality"]), loop=loops(spec))
+
+
+def _camera_key(key: dict, where: tuple, current: CameraPlan, *, doc, camera_from_spec) -> CameraKey:
+    """A keyframe's camera: its own ``camera``, a ``move`` from ``current`` (the previous keyframe's),
+    or, for a first keyframe with neither, ``current`` (the scene's camera) held."""
+    move = None
+    if "camera" in key:
+        current = camera_from_spec(key["camera"], where + ("camera",))
+    elif "move" in key:
+        move = dict(key["move"])
+        try:
+            current = checked(move_camera(current, **move))
+        except CameraError as err:
+            raise SceneError(doc.problem(where + ("move",), f"after this move, {err}")) from None
+    return CameraKey(time=float(key["time"]), camera=current, easing=key["easing"], move=move)
+
+
+def _add_actor_keys(key: dict, where: tuple, groups: dict[str, list[int]],
+                    tracks: dict[tuple[int, str], list[PropertyKey]], *, doc, parse_color) -> None:
+    """Add a keyframe's actor properties to the tracks of every plan of each actor it names (by id)."""
+    for group, props in key.get("actors", {}).items():
+        if group not in groups:
+            raise SceneError(doc.problem(where + ("actors", group),
+                                         f"no actor with id {group!r}{did_you_mean(group, groups)}; "
+                                         "give the actor an 'id:' to animate it", key=True))
+        for prop, value in props.items():
+            if prop == "color":
+                value = parse_color(value, lambda msg: SceneError(doc.problem(where + ("actors", group, prop), msg)))  # noqa: B023 (called at once)
+            for index in groups[group]:
+                tracks.setdefault((index, prop), []).append(PropertyKey(float(key["time"]), value, key["easing"]))
+
+
+def _start_from_own_values(tracks: dict[tuple[int, str], list[PropertyKey]], plans) -> None:
+    """A property animated from a later keyframe starts from the actor's own value at time 0."""
+    for (index, prop), keys in tracks.items():
+        if keys[0].time > 0:
+            base = {"alpha": plans[index].alpha, "color": plans[index].color, "visible": True}[prop]
+            keys.insert(0, PropertyKey(0.0, base))
+
+
+def _checked_frame_count(spec: dict, last: float, *, doc) -> int:
+    """The number of frames (``last``: the last keyframe's time), refused where there are none, too
+    many, the frame rate is too small, or an orbit has no length."""
+    if "orbit" in spec and "duration" not in spec and "frames" not in spec:
         raise SceneError(doc.problem(("animation", "orbit"), "an orbit needs 'duration' (seconds) or 'frames'"))
     if not float(spec["fps"]) >= MIN_FPS:  # 5e-324 passes "> 0" but makes every frame last forever
         raise SceneError(doc.problem(("animation", "fps"), f"fps {spec['fps']:g} is too small; give at least "
@@ -210,6 +233,4 @@ def build_timeline(spec: dict, *, doc, start_camera: CameraPlan, camera_from_spe
     if not check_limit(n_frames, "frames"):
         where = ("animation", "frames" if "frames" in spec else "duration" if "duration" in spec else "keyframes")
         raise LimitError(doc.problem(where, over_limit("the animation has too many frames", n_frames, "frames")))
-    return Timeline(fps=float(spec["fps"]), n_frames=n_frames, start_camera=start_camera,
-                    camera_keys=tuple(camera_keys), orbit=orbit,
-                    tracks={k: tuple(v) for k, v in tracks.items()}, quality=int(spec["quality"]), loop=loops(spec))
+    return n_frames

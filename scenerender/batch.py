@@ -195,9 +195,9 @@ def plan_tasks(scene_files: list[Path], jobs: list[RenderJob], *, outdir: Path |
     the tasks of each render to do, as soon as it is planned (so workers can start on
     them while the rest is planned)."""
 
+    planner = _Planner(outdir=outdir, size=size, force=force, workers=workers, frames_per_task=frames_per_task,
+                       command=command)
     first = True
-    by_output: dict[Path, RenderJob] = {}
-    atlases: dict = {}
     for file in scene_files:
         try:
             doc = read_scene(Path(file))
@@ -212,77 +212,123 @@ def plan_tasks(scene_files: list[Path], jobs: list[RenderJob], *, outdir: Path |
             job = RenderJob(key=f"{file}[{name}]" if swept else str(file), scene_file=str(file), item=name,
                             output=None)
             jobs.append(job)
-            try:
-                check_item(item, swept=swept)
-                scene = Scene(doc=item.doc, spec=fill_defaults(item.doc.data), item=name)
-                check_input_paths(item.doc, scene.spec)  # sandbox, FIFOs, devices: before anything is hashed
-                given: Path | None
-                if outdir is not None:
-                    stem = Path(file).stem
-                    suffix = _default_suffix(scene.spec)
-                    given = outdir / stem / f"{name}{suffix}" if swept else outdir / f"{stem}{suffix}"
-                else:
-                    given = output_path(scene)  # a scene file always has one
-            except SceneError as err:
-                job.status, job.message = INVALID, str(err)
+            tasks = planner.plan_render(job, file, item, swept=swept)
+            if tasks is None:
                 continue
-            if given is None:  # not reached: only an in-memory scene has no output of its own
-                job.status, job.message = INVALID, f"{file}: no output path; give render.output or --outdir"
-                continue
-            out = Path(given).absolute()
-            job.output = str(out)
-            if out in by_output:
-                other = by_output[out]
-                job.status = INVALID
-                job.message = (f"{file}: output {out} is also written by {other.key}; give the scenes different "
-                               "names or render.output values")
-                continue
-            by_output[out] = job
-            tasks: list[RenderTask] = []
-            options = {"size": list(size) if size else None, "format": out.suffix.lower()}
-            if scene.spec.get("sources"):  # public data: fetched here, once per item, before the workers need it
-
-                try:
-                    prefetch(scene, atlases)
-                except SceneError as err:
-                    job.status, job.message = INVALID, str(err)
-                    continue
-                except RenderError as err:
-                    job.status, job.message = FAILED, str(err)
-                    continue
-            fingerprint = scene_fingerprint(scene, options)
-            job.fingerprint = fingerprint.digest
-            if not force and is_up_to_date(out, fingerprint):
-                job.status = SKIPPED
-                continue
-            record = provenance_record(fingerprint, scene_file=str(file), output=out, command=command,
-                                       extra={"sweep_item": name, "sweep_values": item.values or None})
-            animated = "animation" in scene.spec
-            n_frames = _frame_count(scene) if animated and workers > 1 else None
-            parts = workers
-            if n_frames and not frames_per_task:  # split only where parallel frames pay (scenerender.workers)
-                parts = frame_processes(workers, n_frames)[0]
-                n_frames = n_frames if parts > 1 else None
-            per_task = frames_per_task or (max(30, math.ceil(n_frames / parts)) if n_frames else None)
-            if n_frames and per_task and per_task < n_frames:
-                job.n_frames = n_frames
-                frames_dir = out.parent / f".{out.name}.frames-{fingerprint.digest[:12]}"
-                for start in range(0, n_frames, per_task):
-                    stop = min(start + per_task, n_frames)
-                    task = RenderTask(key=f"{job.key}#{start}-{stop}", render=job.key, doc=item.doc, item=name,
-                                      output=str(out), size=size, record=record, frames=(start, stop),
-                                      frames_dir=str(frames_dir))
-                    tasks.append(task)
-                    job.tasks.append(task.key)
-            else:
-                task = RenderTask(key=job.key, render=job.key, doc=item.doc, item=name, output=str(out), size=size,
-                                  record=record)
-                tasks.append(task)
-                job.tasks.append(task.key)
             if on_first_task is not None and first:
                 on_first_task()  # this job's tasks are the first ones
             first = False
             yield tasks
+
+
+@dataclass
+class _Planner:
+    """Plans the renders of a batch one at a time, with the batch's options; remembers the outputs
+    claimed so far (two renders may not write one file) and the atlases opened to fetch public data."""
+
+    outdir: Path | None
+    size: tuple[int, int] | None
+    force: bool
+    workers: int
+    frames_per_task: int | None
+    command: list[str] | None
+    by_output: dict[Path, RenderJob] = field(default_factory=dict)
+    atlases: dict = field(default_factory=dict)
+
+    def plan_render(self, job: RenderJob, file: Path, item, *, swept: bool) -> list[RenderTask] | None:
+        """The tasks of one render (a scene, or one item of a sweep); None when there is nothing to
+        render (invalid, its data could not be fetched, or up to date: ``job`` says which)."""
+        name = job.item
+        try:
+            check_item(item, swept=swept)
+            scene = Scene(doc=item.doc, spec=fill_defaults(item.doc.data), item=name)
+            check_input_paths(item.doc, scene.spec)  # sandbox, FIFOs, devices: before anything is hashed
+            given = self._output(scene, file, name, swept=swept)
+        except SceneError as err:
+            job.status, job.message = INVALID, str(err)
+            return None
+        if given is None:  # not reached: only an in-memory scene has no output of its own
+            job.status, job.message = INVALID, f"{file}: no output path; give render.output or --outdir"
+            return None
+        out = Path(given).absolute()
+        job.output = str(out)
+        if not self._claim(out, job, file):
+            return None
+        options = {"size": list(self.size) if self.size else None, "format": out.suffix.lower()}
+        if scene.spec.get("sources") and not self._prefetch(scene, job):
+            return None
+        fingerprint = scene_fingerprint(scene, options)
+        job.fingerprint = fingerprint.digest
+        if not self.force and is_up_to_date(out, fingerprint):
+            job.status = SKIPPED
+            return None
+        record = provenance_record(fingerprint, scene_file=str(file), output=out, command=self.command,
+                                   extra={"sweep_item": name, "sweep_values": item.values or None})
+        return self._tasks(job, scene, item, out, record, fingerprint.digest)
+
+    def _output(self, scene: Scene, file: Path, name: str | None, *, swept: bool) -> Path | None:
+        """Where a render goes: under ``outdir`` (a sweep's renders in a folder named after the scene),
+        else the scene's own output."""
+        if self.outdir is None:
+            return output_path(scene)  # a scene file always has one
+        stem = Path(file).stem
+        suffix = _default_suffix(scene.spec)
+        return self.outdir / stem / f"{name}{suffix}" if swept else self.outdir / f"{stem}{suffix}"
+
+    def _claim(self, out: Path, job: RenderJob, file: Path) -> bool:
+        """Claim ``out`` for ``job``; False (the job invalid) when another render already writes it."""
+        if out in self.by_output:
+            other = self.by_output[out]
+            job.status = INVALID
+            job.message = (f"{file}: output {out} is also written by {other.key}; give the scenes different "
+                           "names or render.output values")
+            return False
+        self.by_output[out] = job
+        return True
+
+    def _prefetch(self, scene: Scene, job: RenderJob) -> bool:
+        """Fetch a render's public data here, once per item, before the workers need it; False (the job
+        invalid or failed) when that fails."""
+        try:
+            prefetch(scene, self.atlases)
+        except SceneError as err:
+            job.status, job.message = INVALID, str(err)
+            return False
+        except RenderError as err:
+            job.status, job.message = FAILED, str(err)
+            return False
+        return True
+
+    def _frame_split(self, scene: Scene) -> tuple[int | None, int | None]:
+        """A video's frame count and frames per task where it is split into frame ranges (None, ...: not
+        split). It is split only where parallel frames pay (:mod:`scenerender.workers`)."""
+        animated = "animation" in scene.spec
+        n_frames = _frame_count(scene) if animated and self.workers > 1 else None
+        parts = self.workers
+        if n_frames and not self.frames_per_task:
+            parts = frame_processes(self.workers, n_frames)[0]
+            n_frames = n_frames if parts > 1 else None
+        per_task = self.frames_per_task or (max(30, math.ceil(n_frames / parts)) if n_frames else None)
+        return n_frames, per_task
+
+    def _tasks(self, job: RenderJob, scene: Scene, item, out: Path, record: dict, digest: str) -> list[RenderTask]:
+        """One task for the whole render, or one per frame range of a long video (its frames written
+        to a hidden folder beside the output, joined when the last range is done)."""
+        n_frames, per_task = self._frame_split(scene)
+        if n_frames and per_task and per_task < n_frames:
+            job.n_frames = n_frames
+            frames_dir = out.parent / f".{out.name}.frames-{digest[:12]}"
+            tasks = []
+            for start in range(0, n_frames, per_task):
+                stop = min(start + per_task, n_frames)
+                tasks.append(RenderTask(key=f"{job.key}#{start}-{stop}", render=job.key, doc=item.doc, item=job.item,
+                                        output=str(out), size=self.size, record=record, frames=(start, stop),
+                                        frames_dir=str(frames_dir)))
+        else:
+            tasks = [RenderTask(key=job.key, render=job.key, doc=item.doc, item=job.item, output=str(out),
+                                size=self.size, record=record)]
+        job.tasks.extend(task.key for task in tasks)
+        return tasks
 
 
 def _frame_count(scene) -> int:
@@ -432,11 +478,7 @@ class LocalExecutor:
         attempts: dict[str, int] = {}
         try:
             while queue or planning or any(w.task for w in self.workers):
-                while queue and len([w for w in self.workers if w.task]) < self.jobs:
-                    worker = next((w for w in self.workers if w.task is None), None) or self._new_worker()
-                    task = queue.pop(0)
-                    attempts[task.key] = attempts.get(task.key, 0) + 1
-                    worker.give(task)
+                self._hand_out(queue, attempts)
                 busy = [w for w in self.workers if w.task]
                 waiting = [w.conn for w in busy] + [w.process.sentinel for w in busy]
                 ready = wait(waiting, timeout=0) if planning and busy else [] if planning else wait(waiting)
@@ -447,41 +489,11 @@ class LocalExecutor:
                         planning = False
                     continue
                 for worker in busy:
-                    if worker.conn in ready:
-                        try:
-                            result = worker.conn.recv() if worker.conn.poll() else None
-                        except (EOFError, OSError):  # the worker died; its sentinel says how, below
-                            result = None
-                        if result is not None and worker.task is not None:
-                            task, worker.task = worker.task, None
-                            worker.done += 1
-                            result["attempts"] = attempts[task.key]
-                            on_result(task, result)
-                            if worker.done >= worker.recycle_after:  # it exits by itself; start afresh
-                                worker.process.join(10)
-                                worker.stop()
-                                self.workers.remove(worker)
-                            elif not queue and not planning:
-                                worker.release()  # nothing left for it: back to the service now
-                                self.workers.remove(worker)
-                            continue
+                    if worker.conn in ready and self._receive(worker, attempts, on_result,
+                                                              nothing_left=not queue and not planning):
+                        continue
                     if worker.task is not None and not worker.process.is_alive():
-                        task, worker.task = worker.task, None
-                        code = worker.process.exitcode
-                        worker.stop()
-                        self.workers.remove(worker)
-                        _remove_partial(task)
-                        how = (f"killed by signal {-code}" if code and code < 0 else
-                               "died" if code is None else f"exited with status {code}")
-                        if attempts[task.key] <= self.retries:
-                            print(f"scenerender batch: worker {how} while rendering {task.key}; retrying",
-                                  file=sys.stderr)
-                            queue.insert(0, task)
-                        else:
-                            on_result(task, {"task": task.key, "status": FAILED, "attempts": attempts[task.key],
-                                             "seconds": 0.0,
-                                             "message": f"the worker process {how} while rendering "
-                                                        f"(tried {attempts[task.key]} times); out of memory?"})
+                        self._lost(worker, worker.task, queue, attempts, on_result)
         finally:
             in_flight = [w.task for w in self.workers if w.task]
             for worker in self.workers:
@@ -489,6 +501,56 @@ class LocalExecutor:
             for task in in_flight:
                 _remove_partial(task)
             self.workers = []
+
+    def _hand_out(self, queue: list[RenderTask], attempts: dict[str, int]) -> None:
+        """Give queued tasks to idle workers (new ones as needed), up to ``jobs`` at work."""
+        while queue and len([w for w in self.workers if w.task]) < self.jobs:
+            worker = next((w for w in self.workers if w.task is None), None) or self._new_worker()
+            task = queue.pop(0)
+            attempts[task.key] = attempts.get(task.key, 0) + 1
+            worker.give(task)
+
+    def _receive(self, worker: _Worker, attempts: dict[str, int], on_result, *, nothing_left: bool) -> bool:
+        """Pass on the result a worker sent, then recycle the worker (it has done its share) or release it
+        (``nothing_left`` for it); False when it sent none (it died: see :meth:`_lost`)."""
+        try:
+            result = worker.conn.recv() if worker.conn.poll() else None
+        except (EOFError, OSError):  # the worker died; its sentinel says how
+            result = None
+        if result is None or worker.task is None:
+            return False
+        task, worker.task = worker.task, None
+        worker.done += 1
+        result["attempts"] = attempts[task.key]
+        on_result(task, result)
+        if worker.done >= worker.recycle_after:  # it exits by itself; start afresh
+            worker.process.join(10)
+            worker.stop()
+            self.workers.remove(worker)
+        elif nothing_left:
+            worker.release()  # nothing left for it: back to the service now
+            self.workers.remove(worker)
+        return True
+
+    def _lost(self, worker: _Worker, task: RenderTask, queue: list[RenderTask], attempts: dict[str, int],
+              on_result) -> None:
+        """A worker died while rendering: clean up its task's leftovers, then retry the task first in
+        the queue, or report it failed once it has had its retries."""
+        worker.task = None
+        code = worker.process.exitcode
+        worker.stop()
+        self.workers.remove(worker)
+        _remove_partial(task)
+        how = (f"killed by signal {-code}" if code and code < 0 else
+               "died" if code is None else f"exited with status {code}")
+        if attempts[task.key] <= self.retries:
+            print(f"scenerender batch: worker {how} while rendering {task.key}; retrying", file=sys.stderr)
+            queue.insert(0, task)
+        else:
+            on_result(task, {"task": task.key, "status": FAILED, "attempts": attempts[task.key],
+                             "seconds": 0.0,
+                             "message": f"the worker process {how} while rendering "
+                                        f"(tried {attempts[task.key]} times); out of memory?"})
 
 
 class DaskExecutor:
@@ -600,6 +662,85 @@ class _Interrupted(KeyboardInterrupt):
         self.exit_status = 128 + signum
 
 
+class _BatchProgress:
+    """One running batch: the renders planned so far, the tasks each still waits on, the frame folders
+    made for split videos, and the progress said as renders finish."""
+
+    def __init__(self, say):
+        self.say = say
+        self.jobs: list[RenderJob] = []
+        self.by_key: dict[str, RenderJob] = {}
+        self.remaining: dict[str, set[str]] = {}
+        self.frame_dirs: set[str] = set()
+        self.finished = 0
+        self.total: int | None = None  # known once everything is planned
+
+    def planned(self, plans):
+        """The tasks of each render as ``plans`` plans it; the planning's messages said as they come."""
+        said = 0
+        for job_tasks in plans:
+            said = self._new_jobs(said)
+            for task in job_tasks:
+                self._expect(task)
+            yield job_tasks
+        self._new_jobs(said)
+        self.total = len(self.remaining)
+        skipped = sum(job.status == SKIPPED for job in self.jobs)
+        if skipped:
+            self.say(f"{skipped} of {len(self.jobs)} renders are up to date (use --force to redo them)")
+
+    def _new_jobs(self, said: int) -> int:
+        """Index the renders planned since the first ``said``, saying which are invalid."""
+        for job in self.jobs[said:]:
+            self.by_key[job.key] = job
+            if job.status == INVALID:
+                self.say(f"invalid  {job.message}")
+        return len(self.jobs)
+
+    def _expect(self, task: RenderTask) -> None:
+        """Wait for ``task`` in its render; make its frame folder (a frame range of a video)."""
+        self.remaining.setdefault(task.render, set()).add(task.key)
+        if task.frames_dir and task.frames_dir not in self.frame_dirs:
+            self.frame_dirs.add(task.frames_dir)
+            Path(task.frames_dir).mkdir(parents=True, exist_ok=True)
+
+    def on_result(self, task: RenderTask, result: dict) -> None:
+        """One task's result, counted in its render; the render is finished when its last task is in
+        or one of its tasks failed."""
+        job = self.by_key[task.render]
+        job.seconds += result.get("seconds", 0.0)
+        job.attempts = max(job.attempts, result.get("attempts", 1))
+        if job.status in (FAILED, INVALID):
+            return
+        if result["status"] != RENDERED:
+            job.status, job.message = result["status"], result.get("message", "")
+        self.remaining[job.key].discard(task.key)
+        if job.status in (FAILED, INVALID) or not self.remaining[job.key]:
+            self._finish(job, task)
+
+    def _finish(self, job: RenderJob, task: RenderTask) -> None:
+        """A render is done: join a split video's frames, remove its frame folder, say the outcome."""
+        if job.status == "pending" and task.frames is not None:
+            spec = fill_defaults(task.doc.data)["animation"]
+            try:
+                _join_frames(job, task, float(spec["fps"]), int(spec.get("quality", 18)))
+            except Exception as err:
+                job.status, job.message = FAILED, f"joining the frames failed: {err}"
+        if task.frames_dir:
+            shutil.rmtree(task.frames_dir, ignore_errors=True)
+        if job.status == "pending":
+            job.status = RENDERED
+        self.finished += 1
+        note = f" ({job.message})" if job.message else ""
+        of = f"/{self.total}" if self.total is not None else ""
+        self.say(f"[{self.finished}{of}] {job.status:<8} {job.output or job.key} ({job.seconds:.1f} s){note}")
+
+
+def _on_term(signum, frame):
+    """SIGTERM during a batch: stop it as Ctrl-C would (its exit status says which signal)."""
+    raise _Interrupted(signum)
+
+
 def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = None,
               size: tuple[int, int] | None = None, force: bool = False, frames_per_task: int | None = None,
               command: list[str] | None = None, log=None) -> BatchReport:
@@ -608,84 +749,23 @@ def run_batch(scene_files: list[Path], *, executor=None, outdir: Path | None = N
     say = log or (lambda text: print(text, file=sys.stderr, flush=True))
     executor = executor or LocalExecutor(1)
     start = time.perf_counter()
-    workers = getattr(executor, "jobs", 2)
-    jobs: list[RenderJob] = []
-    by_key: dict[str, RenderJob] = {}
-    remaining: dict[str, set[str]] = {}
-    frame_dirs: set[str] = set()
-    finished = 0
-    total: int | None = None  # known once everything is planned
-
-    def planned():
-        """The tasks of each render as it is planned; the planning's messages said as they come."""
-        nonlocal total
-        said = 0
-        for job_tasks in plan_tasks(scene_files, jobs, outdir=outdir, size=size, force=force, workers=workers,
-                                    frames_per_task=frames_per_task, command=command,
-                                    on_first_task=getattr(executor, "start", None)):
-            said = _new_jobs(said)
-            for task in job_tasks:
-                remaining.setdefault(task.render, set()).add(task.key)
-                if task.frames_dir and task.frames_dir not in frame_dirs:
-                    frame_dirs.add(task.frames_dir)
-                    Path(task.frames_dir).mkdir(parents=True, exist_ok=True)
-            yield job_tasks
-        _new_jobs(said)
-        total = len(remaining)
-        skipped = sum(job.status == SKIPPED for job in jobs)
-        if skipped:
-            say(f"{skipped} of {len(jobs)} renders are up to date (use --force to redo them)")
-
-    def _new_jobs(said: int) -> int:
-        for job in jobs[said:]:
-            by_key[job.key] = job
-            if job.status == INVALID:
-                say(f"invalid  {job.message}")
-        return len(jobs)
-
-    def on_result(task: RenderTask, result: dict) -> None:
-        nonlocal finished
-        job = by_key[task.render]
-        job.seconds += result.get("seconds", 0.0)
-        job.attempts = max(job.attempts, result.get("attempts", 1))
-        if job.status in (FAILED, INVALID):
-            return
-        if result["status"] != RENDERED:
-            job.status, job.message = result["status"], result.get("message", "")
-        remaining[job.key].discard(task.key)
-        if job.status in (FAILED, INVALID) or not remaining[job.key]:
-            if job.status == "pending" and task.frames is not None:
-                spec = fill_defaults(task.doc.data)["animation"]
-                try:
-                    _join_frames(job, task, float(spec["fps"]), int(spec.get("quality", 18)))
-                except Exception as err:
-                    job.status, job.message = FAILED, f"joining the frames failed: {err}"
-            if task.frames_dir:
-                shutil.rmtree(task.frames_dir, ignore_errors=True)
-            if job.status == "pending":
-                job.status = RENDERED
-            finished += 1
-            note = f" ({job.message})" if job.message else ""
-            of = f"/{total}" if total is not None else ""
-            say(f"[{finished}{of}] {job.status:<8} {job.output or job.key} ({job.seconds:.1f} s){note}")
-
+    progress = _BatchProgress(say)
+    plans = plan_tasks(scene_files, progress.jobs, outdir=outdir, size=size, force=force,
+                       workers=getattr(executor, "jobs", 2), frames_per_task=frames_per_task, command=command,
+                       on_first_task=getattr(executor, "start", None))  # a generator: planned as the batch runs
     previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum, frame):
-        raise _Interrupted(signum)
-
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:
-        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGTERM, _on_term)
     try:
-        executor.run([], on_result, more=planned())
+        executor.run([], progress.on_result, more=progress.planned(plans))
     finally:
         getattr(executor, "close", lambda: None)()
         if in_main:
             signal.signal(signal.SIGTERM, previous)
-        for folder in frame_dirs:  # a video left unjoined (interrupted, failed) leaves nothing behind
+        for folder in progress.frame_dirs:  # a video left unjoined (interrupted, failed) leaves nothing behind
             shutil.rmtree(folder, ignore_errors=True)
-    return BatchReport(renders=jobs, executor=executor.description, seconds=time.perf_counter() - start)
+    return BatchReport(renders=progress.jobs, executor=executor.description, seconds=time.perf_counter() - start)
 
 
 def write_report(report: BatchReport, path: Path) -> Path:

@@ -160,6 +160,49 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
     if not isinstance(scene, Scene):
         scene = load_scene(scene)
     spec, doc = scene.spec, scene.doc
+    width, height, scale = _checked_size(spec, doc, size, scale)
+    atlas = _open_atlas(scene, atlas_cache)
+    sources = SourceLoader(spec["sources"], doc, atlas)
+    problems = _Problems()
+    if check_unused_sources:
+        for name in spec["sources"]:
+            problems.attempt(sources.get, name)
+    actors = _build_actors(spec, doc, atlas, sources, problems)
+
+    render_spec = spec["render"]
+    background = render_spec["background"]
+    bg_rgb = None if background == "transparent" else problems.attempt(
+        parse_color, background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
+    settings = RenderSettings(size=(int(width) * scale, int(height) * scale), scale=scale, background=bg_rgb,
+                              anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
+                              lighting=render_spec["lighting"])
+
+    brain, shown = _framing(atlas, actors, spec)
+    cameras = _Cameras(doc=doc, brain=brain, shown=shown, aspect=width / height,
+                       rect=free_rect(actors, settings))  # titles and colour bars along the edges keep their room
+    camera_from_spec = cameras.from_spec
+    camera = problems.attempt(camera_from_spec, spec["camera"])
+    problems.raise_any()  # the animation and panels start from the actors and the camera
+    timeline = None
+    if "animation" in spec:
+        timeline = build_timeline(spec["animation"], doc=doc, start_camera=camera, camera_from_spec=camera_from_spec,
+                                  plans=actors, world_direction=world_direction,
+                                  parse_color=parse_color)
+    plan = ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
+                     render=settings, output=output_path(scene), timeline=timeline, scene=scene)
+    if "panels" in spec:
+        panels = compile_panels(
+            scene, plan, figure=(int(width), int(height)),
+            camera_for=lambda cam, aspect: camera_from_spec(cam, aspect=aspect),
+            compile_other=lambda path, where, cell, cam: _compile_panel_scene(scene, path, where, cell, cam, scale))
+        plan = replace(plan, panels=panels)
+    return plan
+
+
+def _checked_size(spec: dict, doc, size: tuple[int, int] | None, scale: int | None) -> tuple[int, int, int]:
+    """(width, height, scale) of the image, from the arguments or ``render:``; refused where a side is
+    not a whole number from 16 to 16384, a scaled side is over MAX_PIXELS, or the window has too many
+    pixels."""
     width, height = size or tuple(spec["render"]["size"])
     if not all(isinstance(v, (int, np.integer)) and 16 <= v <= 16384 for v in (width, height)):
         raise SceneError(doc.problem(("render", "size"), f"size {width}x{height} is not valid; width and height "
@@ -176,16 +219,16 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
                 f"{f' at scale {scale}' if scale > 1 else ''} has too many pixels")
         where = ("render", "scale") if scale > 1 and "scale" in doc.data.get("render", {}) else ("render", "size")
         raise LimitError(doc.problem(where, over_limit(what, pixels, "window_pixels")))
-    atlas = _open_atlas(scene, atlas_cache)
+    return width, height, scale
+
+
+def _build_actors(spec: dict, doc, atlas, sources: SourceLoader, problems: _Problems) -> list:
+    """The plans of every actor, in drawing order; each actor's problems go to ``problems``.
+
+    Kinds that describe other actors (colour bars, legends) are built last, from the others' plans,
+    and keep their place in the drawing order."""
     kinds = registered_actors()
-    sources = SourceLoader(spec["sources"], doc, atlas)
-    problems = _Problems()
-    if check_unused_sources:
-        for name in spec["sources"]:
-            problems.attempt(sources.get, name)
     built: dict[int, list] = {}
-    # Kinds that describe other actors (colour bars, legends) are built last,
-    # from the others' plans, and keep their place in the drawing order.
     order = sorted(range(len(spec["actors"])),
                    key=lambda i: bool(getattr(kinds[spec["actors"][i]["kind"]], "DESCRIBES_OTHERS", False)))
     for index in order:
@@ -203,58 +246,50 @@ def compile_scene(scene: Scene | object, *, size: tuple[int, int] | None = None,
         if plans is None and (waits or (collector is not problems and problems.not_fetched)):
             problems.attempt(_check_without_data, actor_spec, ctx=ctx)  # what it says besides its data
         built[index] = [replace(plan, group=group) for plan in plans or ()]
-    actors = [plan for index in sorted(built) for plan in built[index]]
+    return [plan for index in sorted(built) for plan in built[index]]
 
-    render_spec = spec["render"]
-    background = render_spec["background"]
-    bg_rgb = None if background == "transparent" else problems.attempt(
-        parse_color, background, lambda msg: SceneError(doc.problem(("render", "background"), msg)))
-    settings = RenderSettings(size=(int(width) * scale, int(height) * scale), scale=scale, background=bg_rgb,
-                              anti_aliasing=render_spec["anti_aliasing"], translucency=render_spec["translucency"],
-                              lighting=render_spec["lighting"])
 
+def _framing(atlas, actors: list, spec: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The world points a camera frames: (the brain's outline, what is shown), each with every view of
+    an orbit. What is shown is the brain when nothing (or a single point) is."""
     # the brain's outline in world coordinates, made once per atlas (the same points every compile)
     brain = atlas.derived_mesh(("framing", "world"), lambda: (atlas_to_world(atlas.framing_points()),
                                                               np.empty((0, 3), dtype=np.int64)))[0]
     shown = visible_points(actors)
     if len(shown) == 0 or _extent(shown) < 1e-3 * _extent(brain):
-        shown = brain  # nothing (or a single point) to frame: the brain
+        shown = brain
     orbit = spec.get("animation", {}).get("orbit")
     if orbit is not None:  # every turned view must fit, not just the first
         shown = orbit_points(shown, world_direction(orbit["axis"]), float(orbit["degrees"]))
         brain = orbit_points(brain, world_direction(orbit["axis"]), float(orbit["degrees"]))
+    return brain, shown
 
-    rect = free_rect(actors, settings)  # titles and colour bars along the edges keep their room
 
-    def camera_from_spec(cam: dict, where=("camera",), aspect: float | None = None):
+@dataclass(frozen=True)
+class _Cameras:
+    """Makes the cameras of a scene (its own, keyframes', panels') from their specs, framing the brain
+    or what is shown within the free rectangle of the image."""
+
+    doc: SceneDocument
+    brain: np.ndarray
+    shown: np.ndarray
+    aspect: float  # the image's width / height
+    rect: tuple
+
+    def from_spec(self, cam: dict, where=("camera",), aspect: float | None = None):
+        """A camera from its spec; ``aspect`` (a panel's) frames the whole panel instead of the free
+        rectangle; errors located at ``where``."""
         try:
             if "position" in cam:
                 return checked(explicit_camera(cam))
-            framing = brain if cam.get("frame") == "brain" else shown
-            return checked(preset_camera(cam["preset"], framing, aspect=aspect or width / height,
+            framing = self.brain if cam.get("frame") == "brain" else self.shown
+            return checked(preset_camera(cam["preset"], framing, aspect=aspect or self.aspect,
                                          view_angle=cam["view_angle"], zoom=cam["zoom"],
                                          orthographic=cam["projection"] == Projection.ORTHOGRAPHIC,
-                                         rect=rect if aspect is None else (0.0, 1.0, 0.0, 1.0)))
+                                         rect=self.rect if aspect is None else (0.0, 1.0, 0.0, 1.0)))
         except CameraError as err:
             key = (err.key,) if err.key is not None and err.key in cam else ()  # the key, when the scene gives it
-            raise SceneError(doc.problem(where + key, f"{err}")) from None
-
-    camera = problems.attempt(camera_from_spec, spec["camera"])
-    problems.raise_any()  # the animation and panels start from the actors and the camera
-    timeline = None
-    if "animation" in spec:
-        timeline = build_timeline(spec["animation"], doc=doc, start_camera=camera, camera_from_spec=camera_from_spec,
-                                  plans=actors, world_direction=world_direction,
-                                  parse_color=parse_color)
-    plan = ScenePlan(source=doc.file, atlas_name=atlas.name, actors=tuple(actors), camera=camera,
-                     render=settings, output=output_path(scene), timeline=timeline, scene=scene)
-    if "panels" in spec:
-        panels = compile_panels(
-            scene, plan, figure=(int(width), int(height)),
-            camera_for=lambda cam, aspect: camera_from_spec(cam, aspect=aspect),
-            compile_other=lambda path, where, cell, cam: _compile_panel_scene(scene, path, where, cell, cam, scale))
-        plan = replace(plan, panels=panels)
-    return plan
+            raise SceneError(self.doc.problem(where + key, f"{err}")) from None
 
 
 class _Problems:

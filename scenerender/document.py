@@ -149,65 +149,92 @@ def check_values(doc: SceneDocument) -> list[Problem]:
     Each container is checked once, however many aliases share it, so an
     alias bomb is measured in linear time without expanding it.
     """
-    limits = current_limits()
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-    problems: list[Problem] = []
+    check = _ValueCheck(doc)
+    try:
+        check.visit(doc.data, (), 0)
+    except _TooBig as stop:
+        return [stop.problem]
+    return check.problems
 
-    def visit(value: Any, path: ScenePath, depth: int) -> int:
+
+class _ValueCheck:
+    """One pass of :func:`check_values`: the size of each container already counted, the containers
+    being visited (a value met again inside itself is a cycle), and the problems found."""
+
+    def __init__(self, doc: SceneDocument):
+        self.doc = doc
+        self.limits = current_limits()
+        self.sizes: dict[int, int] = {}
+        self.active: set[int] = set()
+        self.problems: list[Problem] = []
+
+    def visit(self, value: Any, path: ScenePath, depth: int) -> int:
+        """How many values ``value`` holds (itself included), each checked."""
         if isinstance(value, (dict, list)):
-            ident = id(value)
-            if ident in sizes:
-                return sizes[ident]
-            if ident in active:
-                raise _TooBig(doc.problem(path, "this value contains itself (e.g. a YAML alias inside its own anchor); "
-                                                "a scene must be a tree: copy the values instead"))
-            if depth >= limits.scene_depth:
-                raise _TooBig(doc.problem(path, f"the scene nests deeper than {limits.scene_depth} levels; "
-                                                f"{how_to_raise('scene_depth')}"))
-            active.add(ident)
-            total = 1
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in items:
-                if isinstance(value, dict) and not isinstance(key, str):
-                    line, col = doc.locate(path + (key,), key=True)
-                    hint = " (unquoted yes/no/on/off/true/false are true/false in YAML)" if isinstance(key, bool) else ""
-                    problems.append(Problem(doc.file, line, col, f"{format_path(path)}.{key}" if path else str(key),
-                                            f"key {key!r} is not text{hint}; quote the key"))
-                total += visit(item, path + (key,), depth + 1)
-                if total > limits.scene_values:
-                    raise _TooBig(doc.problem(path, f"the scene expands to more than {limits.scene_values:,} "
-                                                    "values (YAML aliases repeat their anchor's values; is this "
-                                                    f"an alias bomb?); {how_to_raise('scene_values')}"))
-            active.discard(ident)
-            sizes[ident] = total
-            return total
+            return self._visit_container(value, path, depth)
         if isinstance(value, bool) or value is None or isinstance(value, str):
             return 1
         if isinstance(value, int):
-            if abs(value) > limits.value_magnitude:
-                shown = str(value) if value.bit_length() < 200 else f"a {value.bit_length()}-bit integer"
-                problems.append(doc.problem(path, f"{shown} is too large a number; numbers in a scene lie "
-                                                  f"within +-{limits.value_magnitude:g} "
-                                                  f"({how_to_raise('value_magnitude')})"))
-            return 1
-        if isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                problems.append(doc.problem(path, f"{value} is not a finite number; give a number"))
-            elif abs(value) > limits.value_magnitude:
-                problems.append(doc.problem(path, f"{value:g} is too large a number; numbers in a scene lie "
-                                                  f"within +-{limits.value_magnitude:g} "
-                                                  f"({how_to_raise('value_magnitude')})"))
-            return 1
-        problems.append(doc.problem(path, f"a value of type {type(value).__name__} cannot be in a scene; use "
-                                          "mappings, lists, text, numbers, true/false or null"))
+            self._check_integer(value, path)
+        elif isinstance(value, float):
+            self._check_float(value, path)
+        else:
+            self.problems.append(self.doc.problem(path, f"a value of type {type(value).__name__} cannot be in a "
+                                                        "scene; use mappings, lists, text, numbers, true/false "
+                                                        "or null"))
         return 1
 
-    try:
-        visit(doc.data, (), 0)
-    except _TooBig as stop:
-        return [stop.problem]
-    return problems
+    def _visit_container(self, value: dict | list, path: ScenePath, depth: int) -> int:
+        """A mapping or list, counted once however many aliases share it; a cycle, too deep a nesting or
+        too many values stop the check (:class:`_TooBig`)."""
+        doc, limits = self.doc, self.limits
+        ident = id(value)
+        if ident in self.sizes:
+            return self.sizes[ident]
+        if ident in self.active:
+            raise _TooBig(doc.problem(path, "this value contains itself (e.g. a YAML alias inside its own anchor); "
+                                            "a scene must be a tree: copy the values instead"))
+        if depth >= limits.scene_depth:
+            raise _TooBig(doc.problem(path, f"the scene nests deeper than {limits.scene_depth} levels; "
+                                            f"{how_to_raise('scene_depth')}"))
+        self.active.add(ident)
+        total = 1
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(value, dict) and not isinstance(key, str):
+                self._key_not_text(key, path)
+            total += self.visit(item, path + (key,), depth + 1)
+            if total > limits.scene_values:
+                raise _TooBig(doc.problem(path, f"the scene expands to more than {limits.scene_values:,} "
+                                                "values (YAML aliases repeat their anchor's values; is this "
+                                                f"an alias bomb?); {how_to_raise('scene_values')}"))
+        self.active.discard(ident)
+        self.sizes[ident] = total
+        return total
+
+    def _key_not_text(self, key: Any, path: ScenePath) -> None:
+        """A mapping key that is not text, located at the key."""
+        line, col = self.doc.locate(path + (key,), key=True)
+        hint = " (unquoted yes/no/on/off/true/false are true/false in YAML)" if isinstance(key, bool) else ""
+        self.problems.append(Problem(self.doc.file, line, col, f"{format_path(path)}.{key}" if path else str(key),
+                                     f"key {key!r} is not text{hint}; quote the key"))
+
+    def _check_integer(self, value: int, path: ScenePath) -> None:
+        """An integer beyond the ``value_magnitude`` limit (a huge one named by its bit length)."""
+        if abs(value) > self.limits.value_magnitude:
+            shown = str(value) if value.bit_length() < 200 else f"a {value.bit_length()}-bit integer"
+            self.problems.append(self.doc.problem(path, f"{shown} is too large a number; numbers in a scene lie "
+                                                        f"within +-{self.limits.value_magnitude:g} "
+                                                        f"({how_to_raise('value_magnitude')})"))
+
+    def _check_float(self, value: float, path: ScenePath) -> None:
+        """A NaN, an infinity, or a number beyond the ``value_magnitude`` limit."""
+        if value != value or value in (float("inf"), float("-inf")):
+            self.problems.append(self.doc.problem(path, f"{value} is not a finite number; give a number"))
+        elif abs(value) > self.limits.value_magnitude:
+            self.problems.append(self.doc.problem(path, f"{value:g} is too large a number; numbers in a scene lie "
+                                                        f"within +-{self.limits.value_magnitude:g} "
+                                                        f"({how_to_raise('value_magnitude')})"))
 
 
 def _kind(value: Any) -> str:
@@ -321,30 +348,40 @@ def read_scene(source: "str | Path | dict | SceneDocument") -> SceneDocument:
     if hasattr(source, "__scenerender_document__"):  # a scenerender.Scene built in Python
         return source.__scenerender_document__()
     if isinstance(source, dict):
-        doc = SceneDocument(data=source, file="<dict>", base_dir=Path.cwd())
-        problems = check_values(doc)  # before copying: a cyclic or huge dict must not be deep-copied
-        if problems:
-            raise SceneError(problems)
-        return SceneDocument(data=copy.deepcopy(source), file="<dict>", base_dir=Path.cwd())
+        return _scene_from_dict(source)
     if isinstance(source, str) and "\n" not in source and (
         source.endswith((".yaml", ".yml")) or Path(source).is_file()
     ):
         source = Path(source)
     if isinstance(source, Path):
-        try:
-            if source.is_dir():
-                raise SceneError(Problem(str(source), None, None, "", "is a folder, not a scene file; name a .yaml file"))
-            if source.exists() and not source.is_file():  # a FIFO or device would block or never end
-                raise SceneError(Problem(str(source), None, None, "", "is not a regular file; name a .yaml file"))
-            size = source.stat().st_size
-            if size > current_limits().scene_bytes:
-                raise _too_long(str(source), size)
-            text = source.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SceneError(Problem(str(source), None, None, "", "scene file not found; check the path")) from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise SceneError(Problem(str(source), None, None, "", f"cannot read scene file: {err}")) from None
-        return read_scene_text(text, file=str(source), base_dir=source.resolve().parent)
+        return _read_scene_file(source)
     if isinstance(source, str):
         return read_scene_text(source)
     raise TypeError(f"a scene is a path, a YAML string or a dict, not {type(source).__name__}")
+
+
+def _scene_from_dict(source: dict) -> SceneDocument:
+    """A scene given as a dict: its values checked, then a copy of it (the caller's dict is theirs)."""
+    doc = SceneDocument(data=source, file="<dict>", base_dir=Path.cwd())
+    problems = check_values(doc)  # before copying: a cyclic or huge dict must not be deep-copied
+    if problems:
+        raise SceneError(problems)
+    return SceneDocument(data=copy.deepcopy(source), file="<dict>", base_dir=Path.cwd())
+
+
+def _read_scene_file(source: Path) -> SceneDocument:
+    """A scene file: a regular file within the ``scene_bytes`` limit, read as UTF-8 YAML."""
+    try:
+        if source.is_dir():
+            raise SceneError(Problem(str(source), None, None, "", "is a folder, not a scene file; name a .yaml file"))
+        if source.exists() and not source.is_file():  # a FIFO or device would block or never end
+            raise SceneError(Problem(str(source), None, None, "", "is not a regular file; name a .yaml file"))
+        size = source.stat().st_size
+        if size > current_limits().scene_bytes:
+            raise _too_long(str(source), size)
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SceneError(Problem(str(source), None, None, "", "scene file not found; check the path")) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SceneError(Problem(str(source), None, None, "", f"cannot read scene file: {err}")) from None
+    return read_scene_text(text, file=str(source), base_dir=source.resolve().parent)

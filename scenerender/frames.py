@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from . import workers
-from .plan import ScenePlan
+from .plan import ScenePlan, Timeline
 from .provenance import publish
 from .video import VideoWriter
 from .renderer import FrameRenderer
@@ -88,6 +88,26 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
     if timeline is None:
         raise ValueError("render_animation draws a plan with a timeline; render a still with FrameRenderer.draw")
     n = timeline.n_frames
+    jobs = _frame_jobs(jobs, n)
+    writer = VideoWriter(Path(output), fps=timeline.fps, size=plan.render.size, quality=timeline.quality)
+    bar = Progress(n, f"rendering {Path(output).name}") if progress else None
+    try:
+        if jobs <= 1:
+            _draw_serially(plan, timeline, writer, bar)
+        else:
+            _draw_in_processes(plan, n, jobs, writer, bar)
+        return publish(Path(output), writer.close, record)
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if bar:
+            bar.close()
+
+
+def _frame_jobs(jobs: int, n: int) -> int:
+    """How many processes draw the ``n`` frames: one where worker processes cannot be used (a script
+    without a main guard) or do not pay (:func:`scenerender.workers.frame_processes`), saying why."""
     if jobs > 1:
         where = unguarded_main_call()
         if where is not None:  # spawned workers would re-run the script and the pool would wait forever
@@ -102,34 +122,31 @@ def render_animation(plan: ScenePlan, output: Path, *, jobs: int = 1, progress: 
             print(f"scenerender: drawing the frames in {jobs} process{'es' if jobs > 1 else ''}, not {asked}: {why} "
                   f"(see 'Parallel frames' in docs/guides/batch.md; {workers.PARALLEL_FRAMES_ENV}=1 forces it)",
                   file=sys.stderr)
-    writer = VideoWriter(Path(output), fps=timeline.fps, size=plan.render.size, quality=timeline.quality)
-    bar = Progress(n, f"rendering {Path(output).name}") if progress else None
-    try:
-        if jobs <= 1:
-            with FrameRenderer(plan) as renderer:
-                for i in range(n):
-                    writer.write(renderer.draw_time(timeline.time_of(i)))
-                    if bar:
-                        bar.advance()
-        else:
-            chunks = [range(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
-            # Forks of a warm fork server (scenerender.workers), never of this process (GL state, threads).
-            with workers.context().Pool(jobs, initializer=_init_worker, initargs=(plan, jobs, dict(os.environ))) as pool:
-                pending = []
-                window = 2 * jobs  # bounded look-ahead keeps memory flat however long the video
-                for chunk in chunks:
-                    pending.append(pool.apply_async(_draw_frames, (chunk,)))
-                    if len(pending) >= window:
-                        _drain(pending.pop(0), writer, bar)
-                for result in pending:
-                    _drain(result, writer, bar)
-        return publish(Path(output), writer.close, record)
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        if bar:
-            bar.close()
+    return jobs
+
+
+def _draw_serially(plan: ScenePlan, timeline: Timeline, writer: VideoWriter, bar: Progress | None) -> None:
+    """Draw every frame of ``timeline`` (the plan's) in this process, in one window."""
+    with FrameRenderer(plan) as renderer:
+        for i in range(timeline.n_frames):
+            writer.write(renderer.draw_time(timeline.time_of(i)))
+            if bar:
+                bar.advance()
+
+
+def _draw_in_processes(plan: ScenePlan, n: int, jobs: int, writer: VideoWriter, bar: Progress | None) -> None:
+    """Draw the ``n`` frames in ``jobs`` worker processes, CHUNK frames a task, written in order."""
+    chunks = [range(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)]
+    # Forks of a warm fork server (scenerender.workers), never of this process (GL state, threads).
+    with workers.context().Pool(jobs, initializer=_init_worker, initargs=(plan, jobs, dict(os.environ))) as pool:
+        pending = []
+        window = 2 * jobs  # bounded look-ahead keeps memory flat however long the video
+        for chunk in chunks:
+            pending.append(pool.apply_async(_draw_frames, (chunk,)))
+            if len(pending) >= window:
+                _drain(pending.pop(0), writer, bar)
+        for result in pending:
+            _drain(result, writer, bar)
 
 
 def _drain(result, writer: VideoWriter, bar: Progress | None) -> None:

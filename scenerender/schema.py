@@ -190,21 +190,28 @@ def file_references(data: dict) -> list[tuple[tuple, str]]:
 
 
 def _find_files(node: dict, value: Any, root: dict, path: tuple, found: list) -> None:
+    """Add to ``found`` the file references in ``value``, validated by the schema ``node``."""
     node = resolve_ref(node, root)
     if isinstance(value, dict):
-        seen = set()
-        for schema in _applicable(node, value, root):
-            for name, prop in schema["properties"].items():
-                if name in value and name not in seen:
-                    seen.add(name)
-                    _find_files(prop, value[name], root, (*path, name), found)
-        extra = node.get("additionalProperties")
-        if isinstance(extra, dict):
-            for name, item in value.items():
-                if name not in seen:
-                    _find_files(extra, item, root, (*path, name), found)
+        _find_files_in_mapping(node, value, root, path, found)
     elif isinstance(value, list) and "items" in node:
         for index, item in enumerate(value):
             _find_files(node["items"], item, root, (*path, index), found)
     elif isinstance(value, str) and node.get(FILE_KEYWORD):
         found.append((path, value))
+
+
+def _find_files_in_mapping(node: dict, value: dict, root: dict, path: tuple, found: list) -> None:
+    """The file references in a mapping: under each property of the schemas that apply to it, then
+    under its other keys where the schema allows additional properties."""
+    seen = set()
+    for schema in _applicable(node, value, root):
+        for name, prop in schema["properties"].items():
+            if name in value and name not in seen:
+                seen.add(name)
+                _find_files(prop, value[name], root, (*path, name), found)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):
+        for name, item in value.items():
+            if name not in seen:
+                _find_files(extra, item, root, (*path, name), found)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 from functools import lru_cache
+from typing import Callable
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -74,68 +75,124 @@ def _alternative_keys(error: ValidationError) -> list[str]:
     return [b["required"][0] for b in branches]
 
 
-def _message(error: ValidationError, root: dict | None = None) -> tuple[str, ScenePath, bool]:
+#: What one worded error is: (message, path, point-at-key).
+_Worded = tuple[str, ScenePath, bool]
+
+
+def _unknown_key(error: ValidationError, path: ScenePath) -> _Worded:
+    """additionalProperties: the first unknown key, with a did-you-mean or the valid keys."""
+    allowed = list(error.schema.get("properties", {}))
+    extras = [k for k in error.instance if k not in allowed]
+    key = extras[0]
+    extra = f"; did you mean {difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)[0]!r}?" \
+        if difflib.get_close_matches(key, allowed, n=1, cutoff=0.6) else f"; valid keys here: {', '.join(k for k in allowed if k != '$schema')}"
+    return f"unknown key {key!r}{extra}", path + (key,), True
+
+
+def _missing_key(error: ValidationError, path: ScenePath) -> _Worded:
+    """required: the missing key (a scene without 'version' is told to add it first)."""
+    missing = error.message.split("'")[1] if "'" in error.message else error.message
+    fix = "; add 'version: 1' as the first line" if missing == "version" and not path else ""
+    return f"missing required key {missing!r}{fix}", path, False
+
+
+def _needs_key(error: ValidationError, path: ScenePath) -> _Worded:
+    """dependentRequired: the key given, and the keys it needs as well."""
+    value = error.instance
+    have = next(k for k in error.validator_value if k in value and any(r not in value for r in error.validator_value[k]))
+    need = [r for r in error.validator_value[have] if r not in value]
+    return f"{have!r} needs {' and '.join(repr(n) for n in need)} as well", path + (have,), True
+
+
+def _not_a_choice(error: ValidationError, path: ScenePath) -> _Worded:
+    """enum: the choices, with a did-you-mean for a string."""
+    value, choices = error.instance, error.validator_value
+    return (f"{_show(value)} is not one of {', '.join(_show(c) for c in choices)}"
+            f"{did_you_mean(value, choices) if isinstance(value, str) else ''}"), path, False
+
+
+def _not_the_constant(error: ValidationError, path: ScenePath) -> _Worded:
+    """const: the one value allowed."""
+    return f"{_show(error.instance)} is not allowed here; expected {_show(error.validator_value)}", path, False
+
+
+def _wrong_type(error: ValidationError, path: ScenePath) -> _Worded:
+    """type: the type expected, in words."""
+    return f"expected {_type_word(error.validator_value)}, got {_show(error.instance)}", path, False
+
+
+_BOUND_WORDS = {"minimum": "is less than the minimum", "maximum": "is greater than the maximum",
+                "exclusiveMinimum": "must be greater than", "exclusiveMaximum": "must be less than"}
+
+
+def _out_of_bounds(error: ValidationError, path: ScenePath) -> _Worded:
+    """minimum, maximum and their exclusive forms: the bound."""
+    return f"{_show(error.instance)} {_BOUND_WORDS[error.validator]} {error.validator_value}", path, False
+
+
+def _wrong_length(error: ValidationError, path: ScenePath) -> _Worded:
+    """minItems, maxItems: the length expected (exactly, where both bounds are equal)."""
+    n = error.schema.get("minItems")
+    if n is not None and n == error.schema.get("maxItems"):
+        return f"expected a list of exactly {n} items, got {len(error.instance)}", path, False
+    bound = "at least" if error.validator == "minItems" else "at most"
+    return f"expected {bound} {error.validator_value} items, got {len(error.instance)}", path, False
+
+
+def _no_sources(error: ValidationError, path: ScenePath) -> _Worded | None:
+    """maxProperties 0 (a version without data sources); other counts are worded generically."""
+    if error.validator_value != 0:
+        return None
+    return ("data sources are not supported by this version of scenerender yet; "
+            "remove the entries under 'sources'"), path, False
+
+
+def _no_match(error: ValidationError, path: ScenePath) -> _Worded:
+    """pattern: the pattern in words, else the schema's description."""
+    pattern_words = _PATTERN_WORDS.get(error.validator_value)
+    if pattern_words is None:
+        return f"{_show(error.instance)} is not valid: {error.schema.get('description', error.message)}", path, False
+    return f"{_show(error.instance)} is not {pattern_words}", path, False
+
+
+def _empty(error: ValidationError, path: ScenePath) -> _Worded:
+    """minLength: an empty string."""
+    return "must not be empty", path, False
+
+
+def _both_given(error: ValidationError, path: ScenePath) -> _Worded:
+    """not: the schema's 'not's forbid two alternative keys together."""
+    first, second = error.validator_value.get("required", ["?", "?"])[:2]
+    other = "'position'/'focal_point'/'view_up'" if second == "position" else repr(second)
+    return f"give either {first!r} or {other}, not both", path + (first,), True
+
+
+#: How each kind of schema error is worded, by its validator keyword (None: worded generically).
+_WORDING: dict[str, Callable[[ValidationError, ScenePath], _Worded | None]] = {
+    "additionalProperties": _unknown_key, "required": _missing_key, "dependentRequired": _needs_key,
+    "enum": _not_a_choice, "const": _not_the_constant, "type": _wrong_type,
+    **{bound: _out_of_bounds for bound in _BOUND_WORDS}, "minItems": _wrong_length, "maxItems": _wrong_length,
+    "maxProperties": _no_sources, "pattern": _no_match, "minLength": _empty, "not": _both_given,
+}
+
+
+def _message(error: ValidationError, root: dict | None = None) -> _Worded:
     """(message, path, point-at-key) for one leaf error; ``root`` is the whole
     schema (default: the scene schema)."""
     path: ScenePath = tuple(error.absolute_path)
-    v = error.validator
+    wording = _WORDING.get(str(error.validator))
+    worded = wording(error, path) if wording is not None else None
+    if worded is not None:
+        return worded
     value = error.instance
-    schema = error.schema
-    if v == "additionalProperties":
-        allowed = list(schema.get("properties", {}))
-        extras = [k for k in value if k not in allowed]
-        key = extras[0]
-        extra = f"; did you mean {difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)[0]!r}?" \
-            if difflib.get_close_matches(key, allowed, n=1, cutoff=0.6) else f"; valid keys here: {', '.join(k for k in allowed if k != '$schema')}"
-        return f"unknown key {key!r}{extra}", path + (key,), True
-    if v == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        fix = "; add 'version: 1' as the first line" if missing == "version" and not path else ""
-        return f"missing required key {missing!r}{fix}", path, False
-    if v == "dependentRequired":
-        have = next(k for k in error.validator_value if k in value and any(r not in value for r in error.validator_value[k]))
-        need = [r for r in error.validator_value[have] if r not in value]
-        return f"{have!r} needs {' and '.join(repr(n) for n in need)} as well", path + (have,), True
-    if v == "enum":
-        choices = error.validator_value
-        return (f"{_show(value)} is not one of {', '.join(_show(c) for c in choices)}"
-                f"{did_you_mean(value, choices) if isinstance(value, str) else ''}"), path, False
-    if v == "const":
-        return f"{_show(value)} is not allowed here; expected {_show(error.validator_value)}", path, False
-    if v == "type":
-        return f"expected {_type_word(error.validator_value)}, got {_show(value)}", path, False
-    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {"minimum": "is less than the minimum", "maximum": "is greater than the maximum",
-                 "exclusiveMinimum": "must be greater than", "exclusiveMaximum": "must be less than"}[v]
-        return f"{_show(value)} {words} {error.validator_value}", path, False
-    if v in ("minItems", "maxItems"):
-        n = schema.get("minItems")
-        if n is not None and n == schema.get("maxItems"):
-            return f"expected a list of exactly {n} items, got {len(value)}", path, False
-        bound = "at least" if v == "minItems" else "at most"
-        return f"expected {bound} {error.validator_value} items, got {len(value)}", path, False
-    if v == "maxProperties" and error.validator_value == 0:
-        return ("data sources are not supported by this version of scenerender yet; "
-                "remove the entries under 'sources'"), path, False
-    if v == "pattern":
-        pattern_words = _PATTERN_WORDS.get(error.validator_value)
-        if pattern_words is None:
-            return f"{_show(value)} is not valid: {schema.get('description', error.message)}", path, False
-        return f"{_show(value)} is not {pattern_words}", path, False
-    if v == "minLength":
-        return "must not be empty", path, False
-    if v == "not":  # the schema's 'not's forbid two alternative keys together
-        first, second = error.validator_value.get("required", ["?", "?"])[:2]
-        other = "'position'/'focal_point'/'view_up'" if second == "position" else repr(second)
-        return f"give either {first!r} or {other}, not both", path + (first,), True
     keys = _alternative_keys(error)
     if keys and isinstance(value, dict):
         given = [k for k in keys if k in value]
         if len(given) > 1:
             return f"give either {given[0]!r} or {given[1]!r}, not both", path + (given[1],), True
         return f"missing a key: give {' or '.join(repr(k) for k in keys)}", path, False
-    if v in ("oneOf", "anyOf"):
-        described = resolve_ref(schema, root or scene_schema()).get("description", "")
+    if error.validator in ("oneOf", "anyOf"):
+        described = resolve_ref(error.schema, root or scene_schema()).get("description", "")
         return f"{_show(value)} is not valid here. {described}".strip(), path, False
     return error.message, path, False
 

@@ -111,15 +111,30 @@ def check_structures(structures: Structures, file_label: str) -> list[Finding]:
         found.append((key, f"structure id 0 is reserved for 'outside the brain' (annotation value 0) but is used by "
                       f"{listed(zero)}; remove it from {file_label} or add 0 to structures.exclude"))
     real = [(s, o) for s, o in zip(items, origins) if s["id"] != 0]
+    found += [(key, message) for message in _duplicates(real, file_label)]
+    found += [(key, message) for message in _path_problems(real, file_label)]
+    found += [(key, message) for message in _root_problems(real, file_label)]
+    return found
+
+
+def _duplicates(real: list[tuple[dict, str]], file_label: str) -> list[str]:
+    """Ids and acronyms used by more than one structure."""
+    out = []
     ids = Counter(s["id"] for s, _ in real)
     dup = sorted(i for i, n in ids.items() if n > 1)
     if dup:
-        found.append((key, f"structure ids used more than once in {file_label}: {listed(dup)}; every id must be unique"))
+        out.append(f"structure ids used more than once in {file_label}: {listed(dup)}; every id must be unique")
     acronyms = Counter(s["acronym"] for s, _ in real)
     dup_acr = sorted(a for a, n in acronyms.items() if n > 1)
     if dup_acr:
-        found.append((key, f"acronyms used more than once in {file_label}: {listed(dup_acr)}; BrainGlobe looks "
-                      "regions up by acronym, so each must be unique"))
+        out.append(f"acronyms used more than once in {file_label}: {listed(dup_acr)}; BrainGlobe looks "
+                   "regions up by acronym, so each must be unique")
+    return out
+
+
+def _path_problems(real: list[tuple[dict, str]], file_label: str) -> list[str]:
+    """structure_id_paths that do not end in the structure's id, name an ancestor that does not exist,
+    or are not the parent's path plus the structure's id."""
     by_id = {s["id"]: s for s, _ in real}
     bad_end, bad_parent, bad_chain = [], [], []
     for s, origin in real:
@@ -132,23 +147,29 @@ def check_structures(structures: Structures, file_label: str) -> list[Finding]:
             bad_parent.append(f"{s['acronym']!r} (id {s['id']}, {origin}: ancestor {missing[0]})")
         elif len(path) > 1 and by_id[path[-2]]["structure_id_path"] != path[:-1]:
             bad_chain.append(f"{s['acronym']!r} (id {s['id']}, {origin})")
+    out = []
     if bad_end:
-        found.append((key, f"every structure_id_path must end in the structure's own id; it does not for "
-                      f"{listed(bad_end)}; fix these paths in {file_label}"))
+        out.append(f"every structure_id_path must end in the structure's own id; it does not for "
+                   f"{listed(bad_end)}; fix these paths in {file_label}")
     if bad_parent:
-        found.append((key, f"structures whose ancestors do not exist: {listed(bad_parent)}; add the missing "
-                      f"structures to {file_label} or fix the paths"))
+        out.append(f"structures whose ancestors do not exist: {listed(bad_parent)}; add the missing "
+                   f"structures to {file_label} or fix the paths")
     if bad_chain:
-        found.append((key, f"structure_id_path must be the parent's path plus the structure's own id; it is not "
-                      f"for {listed(bad_chain)}"))
+        out.append(f"structure_id_path must be the parent's path plus the structure's own id; it is not "
+                   f"for {listed(bad_chain)}")
+    return out
+
+
+def _root_problems(real: list[tuple[dict, str]], file_label: str) -> list[str]:
+    """No root, or more than one (a root's structure_id_path is only its own id)."""
     roots = [f"{s['acronym']!r} (id {s['id']}, {o})" for s, o in real if len(s["structure_id_path"]) == 1]
-    if len(roots) != 1:
-        what = "no root" if not roots else f"{len(roots)} roots: {listed(roots)}"
-        found.append((key, f"the hierarchy must have exactly one root (a structure whose structure_id_path is only "
-                      f"its own id); {file_label} has {what}; "
-                      + ("make one structure the root of all others" if not roots else
-                         "put the others under the root (their paths must start with the root's id), or exclude them")))
-    return found
+    if len(roots) == 1:
+        return []
+    what = "no root" if not roots else f"{len(roots)} roots: {listed(roots)}"
+    return [f"the hierarchy must have exactly one root (a structure whose structure_id_path is only "
+            f"its own id); {file_label} has {what}; "
+            + ("make one structure the root of all others" if not roots else
+               "put the others under the root (their paths must start with the root's id), or exclude them")]
 
 
 def exclude_structures(structures: Structures, exclude: list) -> tuple[Structures, list]:

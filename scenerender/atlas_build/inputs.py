@@ -226,37 +226,46 @@ def read_structures(path: Path, fmt: str = "auto") -> Structures:
     InputError
         When the file is missing or is not any of these formats.
     """
-    try:  # a regular file within limits, checked before opening
-        size = check_input_file(path, what="structures file", shown=path.name, missing_ok=True)
-    except PathRefused as err:
-        raise InputError(str(err)) from None
-    if size < 0:
-        raise InputError(f"file not found: {path.resolve()} (paths are relative to the recipe's folder)")
-    if size > current_limits().scene_bytes:  # a structures file is read whole, like a scene
-        raise InputError(over_limit(f"{path.name} is too large", size, "scene_bytes", " bytes"))
+    _check_structures_file(path)
     suffix = path.suffix.lower()
     if fmt == "csv" or (fmt == "auto" and suffix in (".csv", ".tsv")):
         return _from_csv(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        if suffix in (".yaml", ".yml"):
-            # The scene reader: safe tags only, alias bombs counted (scene_values), depth bounded.
-            try:
-                data = read_scene_text(text, file=str(path), base_dir=path.parent, accept_list=True,
-                                       what="a structures file is a list or mapping").data
-            except SceneError as err:
-                raise InputError(str(err.problems[0])) from None
-        else:
-            data = json.loads(text)
-    except InputError:
-        raise
-    except Exception as err:
-        raise InputError(f"cannot read {path.name}: {type(err).__name__}: {err}") from None
+    data = _read_json_or_yaml(path)
     if fmt == "auto":
         fmt = _guess_format(data, path)
     if fmt == "allen_graph":
         return _from_allen_graph(data, path)
     return _from_brainglobe_list(data, path)
+
+
+def _check_structures_file(path: Path) -> None:
+    """A regular file within limits, checked before opening (it is read whole, like a scene)."""
+    try:
+        size = check_input_file(path, what="structures file", shown=path.name, missing_ok=True)
+    except PathRefused as err:
+        raise InputError(str(err)) from None
+    if size < 0:
+        raise InputError(f"file not found: {path.resolve()} (paths are relative to the recipe's folder)")
+    if size > current_limits().scene_bytes:
+        raise InputError(over_limit(f"{path.name} is too large", size, "scene_bytes", " bytes"))
+
+
+def _read_json_or_yaml(path: Path):
+    """The data of a YAML (by its suffix) or JSON structures file; any failure an :class:`InputError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            return json.loads(text)
+        # The scene reader: safe tags only, alias bombs counted (scene_values), depth bounded.
+        try:
+            return read_scene_text(text, file=str(path), base_dir=path.parent, accept_list=True,
+                                   what="a structures file is a list or mapping").data
+        except SceneError as err:
+            raise InputError(str(err.problems[0])) from None
+    except InputError:
+        raise
+    except Exception as err:
+        raise InputError(f"cannot read {path.name}: {type(err).__name__}: {err}") from None
 
 
 def _guess_format(data, path: Path) -> str:

@@ -145,48 +145,12 @@ def prepare(recipe: Recipe | str | Path, *, log=None) -> Prepared:
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe)
     spec = recipe.spec
-
-    # 1. space and hierarchy: no stack read yet
-    findings = checks.check_orientation(spec["orientation"])
-    findings += checks.check_resolution(spec["resolution"], spec.get("output_resolution"), spec["orientation"])
-    structures, file_label = _structures(recipe)
-    say(f"structures: {len(structures.items)} from {file_label}")
-    findings += checks.check_structures(structures, file_label)
-    if findings:
-        raise _fail(recipe, findings)
+    structures, file_label = _checked_space_and_hierarchy(recipe, say)
     items = structures.items
-
-    # 2. stacks: shapes, then annotation values
-    annotation = _stack(recipe, "annotation")
-    if annotation is None:  # the recipe schema requires it; checked by the recipe checks
-        raise _fail(recipe, [(("annotation",), "the recipe names no annotation stack")])
-    reference = _stack(recipe, "reference")
-    hemispheres = _stack(recipe, "hemispheres")
-    shapes = {"annotation": annotation.shape}
-    shapes.update({k: v.shape for k, v in (("reference", reference), ("hemispheres", hemispheres)) if v is not None})
-    findings = checks.check_shapes(shapes)
-    if findings:
-        raise _fail(recipe, findings)
-    say(f"annotation: {annotation.shape} {annotation.dtype}")
-    labels = checks.unique_labels(annotation)
-    findings = checks.check_annotation(annotation, labels, items, file_label)
-    if hemispheres is not None:
-        findings += checks.check_hemispheres(hemispheres)
-    mesh_ids = None
-    only = spec["meshes"].get("only")
-    if only is not None:
-        ids, bad = checks.resolve_refs(only, items, ("meshes", "only"))
-        findings += bad
-        by_id = {s["id"]: s for s in items}
-        mesh_ids = set(ids)
-        if spec["meshes"]["with_ancestors"]:
-            for sid in ids:
-                mesh_ids.update(by_id[sid]["structure_id_path"])
-    folder = spec["meshes"].get("folder")
-    if folder is not None and not recipe.resolve(folder).is_dir():
-        findings.append((("meshes", "folder"), f"folder not found: {recipe.resolve(folder)} (paths are relative "
-                         "to the recipe's folder)"))
-    if findings:
+    annotation, reference, hemispheres = _read_stacks(recipe, say)
+    mesh_ids, mesh_findings = _mesh_selection(recipe, items)
+    findings = _stack_findings(annotation, hemispheres, items, file_label) + mesh_findings
+    if findings:  # every problem of the stacks and meshes at once
         raise _fail(recipe, findings)
 
     # 3. resample (cheap next to meshing) and derive
@@ -196,11 +160,7 @@ def prepare(recipe: Recipe | str | Path, *, log=None) -> Prepared:
     annotation = annotation.astype(np.uint32, copy=False)
     input_annotation = annotation
     if f != (1, 1, 1):
-        annotation = block_centre(annotation, f)
-        if hemispheres is not None:
-            hemispheres = block_centre(hemispheres, f)
-        if reference is not None:
-            reference = block_mean(reference, f)
+        annotation, reference, hemispheres = _downsampled(annotation, reference, hemispheres, f)
         say(f"downsampled by {f} to {annotation.shape}")
     if reference is None:
         reference = synthetic_reference(annotation, items, sigma=float(spec["reference"].get("sigma", 1.0)))
@@ -213,6 +173,78 @@ def prepare(recipe: Recipe | str | Path, *, log=None) -> Prepared:
     return Prepared(recipe=recipe, structures=items, annotation=annotation, reference=reference,
                     hemispheres=hemispheres, resolution=resolution, mesh_ids=mesh_ids, notes=notes,
                     input_annotation=input_annotation, factors=(int(f[0]), int(f[1]), int(f[2])))
+
+
+def _checked_space_and_hierarchy(recipe: Recipe, say) -> tuple[Structures, str]:
+    """Step 1: the orientation, resolution and structures, checked before any stack is read; the
+    structures and the name of their file."""
+    spec = recipe.spec
+    findings = checks.check_orientation(spec["orientation"])
+    findings += checks.check_resolution(spec["resolution"], spec.get("output_resolution"), spec["orientation"])
+    structures, file_label = _structures(recipe)
+    say(f"structures: {len(structures.items)} from {file_label}")
+    findings += checks.check_structures(structures, file_label)
+    if findings:
+        raise _fail(recipe, findings)
+    return structures, file_label
+
+
+def _read_stacks(recipe: Recipe, say):
+    """Step 2: the stacks, (annotation, reference or None, hemispheres or None), their shapes checked."""
+    annotation = _stack(recipe, "annotation")
+    if annotation is None:  # the recipe schema requires it; checked by the recipe checks
+        raise _fail(recipe, [(("annotation",), "the recipe names no annotation stack")])
+    reference = _stack(recipe, "reference")
+    hemispheres = _stack(recipe, "hemispheres")
+    shapes = {"annotation": annotation.shape}
+    shapes.update({k: v.shape for k, v in (("reference", reference), ("hemispheres", hemispheres)) if v is not None})
+    findings = checks.check_shapes(shapes)
+    if findings:
+        raise _fail(recipe, findings)
+    say(f"annotation: {annotation.shape} {annotation.dtype}")
+    return annotation, reference, hemispheres
+
+
+def _stack_findings(annotation: np.ndarray, hemispheres: np.ndarray | None, items: list[dict],
+                    file_label: str) -> list[checks.Finding]:
+    """What is wrong with the annotation's values (against the structures) and the hemispheres."""
+    labels = checks.unique_labels(annotation)
+    findings = checks.check_annotation(annotation, labels, items, file_label)
+    if hemispheres is not None:
+        findings += checks.check_hemispheres(hemispheres)
+    return findings
+
+
+def _mesh_selection(recipe: Recipe, items: list[dict]) -> tuple[set | None, list[checks.Finding]]:
+    """The ids of the structures to mesh (``meshes.only``, with their ancestors if asked; None: all),
+    and what is wrong with the selection or the meshes folder."""
+    spec = recipe.spec
+    findings: list[checks.Finding] = []
+    mesh_ids = None
+    only = spec["meshes"].get("only")
+    if only is not None:
+        ids, findings = checks.resolve_refs(only, items, ("meshes", "only"))
+        by_id = {s["id"]: s for s in items}
+        mesh_ids = set(ids)
+        if spec["meshes"]["with_ancestors"]:
+            for sid in ids:
+                mesh_ids.update(by_id[sid]["structure_id_path"])
+    folder = spec["meshes"].get("folder")
+    if folder is not None and not recipe.resolve(folder).is_dir():
+        findings.append((("meshes", "folder"), f"folder not found: {recipe.resolve(folder)} (paths are relative "
+                         "to the recipe's folder)"))
+    return mesh_ids, findings
+
+
+def _downsampled(annotation: np.ndarray, reference: np.ndarray | None, hemispheres: np.ndarray | None, f):
+    """The stacks at the output resolution, ``f`` input voxels to one along each axis: labels by the
+    block's centre voxel, the reference by the block's mean."""
+    annotation = block_centre(annotation, f)
+    if hemispheres is not None:
+        hemispheres = block_centre(hemispheres, f)
+    if reference is not None:
+        reference = block_mean(reference, f)
+    return annotation, reference, hemispheres
 
 
 # --------------------------------------------------------------------------

@@ -131,21 +131,45 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = ["scenerender", *(sys.argv[1:] if argv is None else argv)]  # for provenance records
+    _quiet_library_logs()
+    previous_handlers = _unwind_on_signals()
+    unraisablehook = sys.unraisablehook
+    environ = dict(os.environ)
+    try:
+        return _run(args)
+    finally:  # called in-process (tests, notebooks): leave the caller's environment and handlers as they were
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+        sys.unraisablehook = unraisablehook
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+def _quiet_library_logs() -> None:
+    """Libraries (tifffile, dask...) log warnings that Python would print on stderr around our
+    one-line messages; a handler on the root logger keeps them quiet."""
     root_logger = logging.getLogger()
     if not any(isinstance(h, logging.NullHandler) for h in root_logger.handlers):
-        # Libraries (tifffile, dask...) log warnings that Python would print on stderr
-        # around our one-line messages; a handler on the root logger keeps them quiet.
         root_logger.addHandler(logging.NullHandler())
-    in_main = threading.current_thread() is threading.main_thread()
+
+
+def _unwind_on_signals() -> dict:
+    """In the main thread, make SIGINT and SIGTERM raise :class:`Interrupted`; the handlers they had
+    (empty elsewhere: only the main thread can set them).
+
+    SIGTERM's default would kill us mid-write; as an exception it unwinds like Ctrl-C: temporary
+    files are removed, workers and ffmpeg are stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
     signals = (signal.SIGINT, signal.SIGTERM)
-    previous_handlers = {s: signal.getsignal(s) for s in signals} if in_main else {}
-    unraisablehook = sys.unraisablehook
-    if in_main:
-        # SIGTERM's default would kill us mid-write; as an exception it unwinds like
-        # Ctrl-C: temporary files are removed, workers and ffmpeg are stopped.
-        for signum in signals:
-            signal.signal(signum, _on_signal)
-    environ = dict(os.environ)
+    previous_handlers = {s: signal.getsignal(s) for s in signals}
+    for signum in signals:
+        signal.signal(signum, _on_signal)
+    return previous_handlers
+
+
+def _run(args) -> int:
+    """Run the subcommand; every error becomes one message on stderr and its exit status."""
     try:
         apply_safety_options(args)
         check_environment_limits()
@@ -179,12 +203,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenerender: internal error: {type(err).__name__}: {err} "
               "(run with SCENERENDER_DEBUG=1 for the traceback and please report it)", file=sys.stderr)
         return 1
-    finally:  # called in-process (tests, notebooks): leave the caller's environment and handlers as they were
-        for signum, handler in previous_handlers.items():
-            signal.signal(signum, handler)
-        sys.unraisablehook = unraisablehook
-        os.environ.clear()
-        os.environ.update(environ)
 
 
 def run() -> None:

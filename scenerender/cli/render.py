@@ -88,13 +88,7 @@ def run(args) -> int:
         check_video_path(out)
     plan = compile_scene(scene, size=args.size, scale=args.scale)
     if still:
-        t = 0.0
-        timeline = plan.timeline
-        if animated and timeline is not None:
-            frame = args.frame if args.frame is not None else None
-            if frame is not None and not 0 <= frame < timeline.n_frames:
-                raise RenderError(f"--frame {frame} is outside the animation's frames 0..{timeline.n_frames - 1}")
-            t = timeline.time_of(frame) if frame is not None else float(args.time or 0.0)
+        t = _still_time(args, plan.timeline) if animated else 0.0
         record = record_for(scene, out, command=args.command_line,
                             options=render_options(output=out, size=args.size, scale=args.scale,
                                                    time=t if animated else None))
@@ -111,6 +105,18 @@ def run(args) -> int:
         print(f"wrote {out} ({n_frames} frames, {width}x{height}, {fps:g} fps)", file=sys.stderr)
     _camera_out(args, plan)
     return 0
+
+
+def _still_time(args, timeline) -> float:
+    """The time of the still drawn from an animation: --frame's, else --time, else 0."""
+    if timeline is None:
+        return 0.0
+    frame = args.frame
+    if frame is None:
+        return float(args.time or 0.0)
+    if not 0 <= frame < timeline.n_frames:
+        raise RenderError(f"--frame {frame} is outside the animation's frames 0..{timeline.n_frames - 1}")
+    return timeline.time_of(frame)
 
 
 def _camera_out(args, plan) -> None:

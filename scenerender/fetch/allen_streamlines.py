@@ -55,6 +55,19 @@ def skeleton_request(folder: str, experiment: int) -> Request:
 
 def read_skeleton(data: bytes, transform: np.ndarray) -> list[np.ndarray]:
     """Unbranched polylines (model units mapped by ``transform``) of one unsharded skeleton."""
+    vertices, edges = _skeleton_arrays(data)
+    vertices = vertices @ transform[:, :3].T + transform[:, 3]
+    neighbours: dict[int, list[int]] = {}
+    for a, b in edges.tolist():
+        if a != b:
+            neighbours.setdefault(a, []).append(b)
+            neighbours.setdefault(b, []).append(a)
+    return [vertices[chain] for chain in _unbranched_runs(neighbours)]
+
+
+def _skeleton_arrays(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices (N x 3, model units) and edges (M x 2 vertex indices) of a skeleton, its header's
+    counts checked against the limits, the data's length and each other first."""
     if len(data) < 8:
         raise ValueError("the skeleton is shorter than its 8-byte header")
     n_vertices, n_edges = struct.unpack_from("<II", data, 0)
@@ -67,14 +80,13 @@ def read_skeleton(data: bytes, transform: np.ndarray) -> list[np.ndarray]:
     edges = np.frombuffer(data, dtype="<u4", count=2 * n_edges, offset=8 + 12 * n_vertices).reshape(-1, 2)
     if n_edges and int(edges.max()) >= n_vertices:
         raise ValueError("an edge names a vertex the skeleton does not have")
-    vertices = vertices @ transform[:, :3].T + transform[:, 3]
-    neighbours: dict[int, list[int]] = {}
-    for a, b in edges.tolist():
-        if a != b:
-            neighbours.setdefault(a, []).append(b)
-            neighbours.setdefault(b, []).append(a)
-    # Walk from every end or branch point along unvisited edges: one polyline per unbranched run.
-    lines, used = [], set()
+    return vertices, edges
+
+
+def _unbranched_runs(neighbours: dict[int, list[int]]) -> list[list[int]]:
+    """Vertex chains that walk from every end or branch point along unvisited edges: one per
+    unbranched run (a loop with no end starts anywhere)."""
+    chains, used = [], set()
     starts = [v for v, n in neighbours.items() if len(n) != 2] or list(neighbours)[:1]
     for start in starts + list(neighbours):
         for nxt in neighbours.get(start, []):
@@ -90,8 +102,8 @@ def read_skeleton(data: bytes, transform: np.ndarray) -> list[np.ndarray]:
                 used.update({(cur, step), (step, cur)})
                 prev, cur = cur, step
                 chain.append(cur)
-            lines.append(vertices[chain])
-    return lines
+            chains.append(chain)
+    return chains
 
 
 def _transform(job: Job, info: dict) -> np.ndarray:
@@ -107,29 +119,8 @@ def _transform(job: Job, info: dict) -> np.ndarray:
 
 def load(spec: dict, *, ctx) -> TrackGroup:
     job = Job(spec, ctx)
-    if "experiments" in spec:
-        ids = [int(e) for e in spec["experiments"]]
-    else:
-        region = spec["injection_in"]
-        try:
-            acronym = ctx.atlas.structure(region)["acronym"]
-        except RegionNotFound as err:  # located, with did-you-mean
-            raise ctx.fail(str(err), ("injection_in",)) from None
-        rows = rma_rows(job, job.get(experiments_request(acronym)), f"experiments injected in {acronym}")
-        ids = sorted({int(r["id"]) for r in rows if isinstance(r.get("id"), int)})[: spec.get("limit", 2)]
-        if not ids:
-            raise ctx.fail(f"no Allen connectivity experiment has its primary injection in {acronym}",
-                           ("injection_in",))
-    root = job.json(job.get(info_request()), "the precomputed store's info")
-    folder = root.get("skeletons") if isinstance(root, dict) else None
-    if not isinstance(folder, str) or not folder.replace("_", "").replace("-", "").isalnum():
-        raise ctx.fail("the precomputed store's info names no skeleton folder")
-    info = job.json(job.get(info_request(f"/{folder}")), "the skeleton info")
-    if not isinstance(info, dict) or info.get("@type") != "neuroglancer_skeletons":
-        raise ctx.fail("the skeleton folder's info is not a neuroglancer_skeletons info")
-    if info.get("sharding"):
-        raise ctx.fail("the streamline store uses Neuroglancer's sharded format, which scenerender does not read yet")
-    transform = _transform(job, info)
+    ids = _experiment_ids(spec, job, ctx)
+    folder, transform = _skeleton_store(job, ctx)
 
     def one(experiment: int) -> list[np.ndarray]:
         item = job.get(skeleton_request(f"/{folder}", experiment))
@@ -147,3 +138,35 @@ def load(spec: dict, *, ctx) -> TrackGroup:
     cuts = np.cumsum([len(line) for line in lines])[:-1]
     parts = tuple(np.split(mapped, cuts))
     return TrackGroup(points=parts[0], lines=parts, fetched=job.remember())
+
+
+def _experiment_ids(spec: dict, job: Job, ctx) -> list[int]:
+    """The experiments named, or the first ``limit`` whose primary injection is in ``injection_in``."""
+    if "experiments" in spec:
+        return [int(e) for e in spec["experiments"]]
+    region = spec["injection_in"]
+    try:
+        acronym = ctx.atlas.structure(region)["acronym"]
+    except RegionNotFound as err:  # located, with did-you-mean
+        raise ctx.fail(str(err), ("injection_in",)) from None
+    rows = rma_rows(job, job.get(experiments_request(acronym)), f"experiments injected in {acronym}")
+    ids = sorted({int(r["id"]) for r in rows if isinstance(r.get("id"), int)})[: spec.get("limit", 2)]
+    if not ids:
+        raise ctx.fail(f"no Allen connectivity experiment has its primary injection in {acronym}",
+                       ("injection_in",))
+    return ids
+
+
+def _skeleton_store(job: Job, ctx) -> tuple[str, np.ndarray]:
+    """The precomputed store's skeleton folder and its transform (model units to nanometres), from the
+    store's and the folder's info; a sharded store is refused."""
+    root = job.json(job.get(info_request()), "the precomputed store's info")
+    folder = root.get("skeletons") if isinstance(root, dict) else None
+    if not isinstance(folder, str) or not folder.replace("_", "").replace("-", "").isalnum():
+        raise ctx.fail("the precomputed store's info names no skeleton folder")
+    info = job.json(job.get(info_request(f"/{folder}")), "the skeleton info")
+    if not isinstance(info, dict) or info.get("@type") != "neuroglancer_skeletons":
+        raise ctx.fail("the skeleton folder's info is not a neuroglancer_skeletons info")
+    if info.get("sharding"):
+        raise ctx.fail("the streamline store uses Neuroglancer's sharded format, which scenerender does not read yet")
+    return folder, _transform(job, info)

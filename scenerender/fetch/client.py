@@ -199,6 +199,30 @@ def _check_body(data_path: Path, expect: str) -> None:
             raise ValueError(f"the reply is not JSON ({err.__class__.__name__})") from None
 
 
+def _retried_status(code: int, *, name: str, req: Request, url: str, host: str) -> str:
+    """What an HTTP status other than 200 means: for 429 and 5xx, the reason to give if the retries run
+    out; any other status fails the fetch at once (404 says to check the id)."""
+    if code == 404:
+        raise FetchError(f"{name}: {req.what or 'item'} not found (HTTP 404 for {url}); "
+                         "check the id or name") from None
+    last = f"{host} answered HTTP {code}"
+    if code == 429 or code >= 500:
+        return last
+    raise FetchError(f"{name}: {req.what or url}: {last} for {url}") from None
+
+
+def _cache_item(req: Request, url: str, tmp: Path, data: Path, meta: Path) -> Item:
+    """Move a received payload into its place in the cache and record where and when it came from."""
+    digest, size = sha256_file(tmp), tmp.stat().st_size
+    os.replace(tmp, data)
+    retrieved = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    record = {"url": url, "method": req.method, "body": req.body, "what": req.what, "size": size,
+              "sha256": digest, "retrieved": retrieved}
+    _write_atomic(meta, json.dumps(record, indent=1).encode())
+    return Item(key=req.key, path=data, sha256=digest, size=size, service=req.service, what=req.what,
+                id=req.item_id, url=url, method=req.method, body=req.body, retrieved=retrieved)
+
+
 class Fetcher:
     """Answers requests from the cache, fetching what is missing unless offline."""
 
@@ -253,6 +277,8 @@ class Fetcher:
 
     # -- network ------------------------------------------------------------
     def _download(self, req: Request) -> Item:
+        """Fetch ``req`` into the cache, retrying (with backoff) what may pass: no reply, a broken
+        reply, HTTP 429 or 5xx."""
         import requests
 
         url = req.url()
@@ -283,24 +309,12 @@ class Fetcher:
                 last = f"the reply from {host} broke off ({_reason(err)})"
                 continue
             except _Status as status:
-                if status.code == 404:
-                    raise FetchError(f"{name}: {req.what or 'item'} not found (HTTP 404 for {url}); "
-                                     "check the id or name") from None
-                last = f"{host} answered HTTP {status.code}"
-                if status.code == 429 or status.code >= 500:
-                    continue
-                raise FetchError(f"{name}: {req.what or url}: {last} for {url}") from None
+                last = _retried_status(status.code, name=name, req=req, url=url, host=host)
+                continue
             except ValueError as err:  # a body that is not what the service sends (an error page, cut JSON)
                 last = f"unusable reply from {host}: {err}"
                 continue
-            digest, size = sha256_file(tmp), tmp.stat().st_size
-            os.replace(tmp, data)
-            retrieved = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            record = {"url": url, "method": req.method, "body": req.body, "what": req.what, "size": size,
-                      "sha256": digest, "retrieved": retrieved}
-            _write_atomic(meta, json.dumps(record, indent=1).encode())
-            return Item(key=req.key, path=data, sha256=digest, size=size, service=req.service, what=req.what,
-                        id=req.item_id, url=url, method=req.method, body=req.body, retrieved=retrieved)
+            return _cache_item(req, url, tmp, data, meta)
         raise FetchError(f"{name}: cannot fetch {req.what or url}: {last} (tried {attempts} times; "
                          f"{url}); try again later, or use a bundle made with 'scenerender fetch'")
 

