@@ -185,28 +185,40 @@ def open_bg_atlas(request: AtlasRequest):
     """
     if request.refused is not None:
         raise AtlasUnavailable(request.refused)
-
-    if request.recipe is not None:  # built once, then cached (scenerender.atlas_build.cache)
-
-        if not request.recipe.is_file():
-            raise AtlasUnavailable(f"atlas recipe {request.recipe} not found (paths are relative to the scene file)")
-        built = _find_manifest(cached_atlas(request.recipe), None)
-        return _light(built, lambda: _core_atlas(built))
-
-    if request.path is not None:
-        manifest = _find_manifest(request.path, request.name)
-        return _light(manifest, lambda: _core_atlas(manifest))
-
+    if request.recipe is not None or request.path is not None:
+        return _open_folder(request)
     name = request.name or "embedded"
     how = (f"on a machine with network run 'brainglobe install -a {name}' and copy its BrainGlobe folder "
            f"here (or set atlas.brainglobe_dir), or use 'atlas: embedded' for the built-in coarse Allen mouse atlas")
     if name in EMBEDDED_ALIASES and request.brainglobe_dir is None:
-        embedded = _brainglobe_manifest(EMBEDDED_DIR, EMBEDDED_NAME, None)
+        return _open_embedded(how)
+    return _open_by_name(request, name, how)
 
-        def open_embedded():
-            return _brainglobe_atlas(EMBEDDED_NAME, None, EMBEDDED_DIR, False, how)
-        return open_embedded() if embedded is None else _light(embedded, open_embedded)
 
+def _open_folder(request: AtlasRequest):
+    """The atlas of a recipe (built once, then cached by scenerender.atlas_build.cache) or of a local folder."""
+    if request.recipe is not None:
+        if not request.recipe.is_file():
+            raise AtlasUnavailable(f"atlas recipe {request.recipe} not found (paths are relative to the scene file)")
+        manifest = _find_manifest(cached_atlas(request.recipe), None)
+    else:
+        assert request.path is not None
+        manifest = _find_manifest(request.path, request.name)
+    return _light(manifest, lambda: _core_atlas(manifest))
+
+
+def _open_embedded(how: str):
+    """The coarse Allen mouse atlas shipped in scenerender/embedded_atlas."""
+    embedded = _brainglobe_manifest(EMBEDDED_DIR, EMBEDDED_NAME, None)
+
+    def open_embedded():
+        return _brainglobe_atlas(EMBEDDED_NAME, None, EMBEDDED_DIR, False, how)
+    return open_embedded() if embedded is None else _light(embedded, open_embedded)
+
+
+def _open_by_name(request: AtlasRequest, name: str, how: str):
+    """A BrainGlobe atlas by name: read locally when it is there (and no newer version is asked
+    for), else brainglobe-atlasapi's, which downloads it."""
     bg_dir = request.brainglobe_dir or _default_brainglobe_dir()
     local = None if request.check_latest else _brainglobe_manifest(bg_dir, name, request.version)
     if local is not None:
@@ -218,22 +230,26 @@ def open_bg_atlas(request: AtlasRequest):
         wanted = request.version.replace(".", "_")
         versions = [v for v in versions if v.parent.name == wanted]
     if not versions:
-        where = bg_dir / _ATLASES / name
-        if not request.download:
-            raise AtlasUnavailable(f"atlas {name!r} is not in {where} and download is off; {how}")
-        # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
-        from brainglobe_atlasapi.utils import check_s3_status
-
-        with contextlib.redirect_stdout(io.StringIO()):
-            reachable = check_s3_status(raise_error=False)
-        if not reachable:
-            local_names = _local_names(bg_dir)
-            hint = difflib.get_close_matches(name, local_names, n=1)
-            mean = f" (did you mean {hint[0]!r}, which is local?)" if hint else ""
-            raise AtlasUnavailable(
-                f"atlas {name!r} is not in {where}{mean} and cannot be downloaded: the BrainGlobe "
-                f"server is unreachable (offline?); {how}")
+        _check_downloadable(request, name, bg_dir, how)
     return _brainglobe_atlas(name, request.version, bg_dir, request.check_latest, how)
+
+
+def _check_downloadable(request: AtlasRequest, name: str, bg_dir: Path, how: str) -> None:
+    """Raise :class:`AtlasUnavailable` when an atlas that is not local cannot be downloaded."""
+    where = bg_dir / _ATLASES / name
+    if not request.download:
+        raise AtlasUnavailable(f"atlas {name!r} is not in {where} and download is off; {how}")
+    # lazy: start-up time (brainglobe-atlasapi is slow to import; validation and --help do without it)
+    from brainglobe_atlasapi.utils import check_s3_status
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        reachable = check_s3_status(raise_error=False)
+    if not reachable:
+        hint = difflib.get_close_matches(name, _local_names(bg_dir), n=1)
+        mean = f" (did you mean {hint[0]!r}, which is local?)" if hint else ""
+        raise AtlasUnavailable(
+            f"atlas {name!r} is not in {where}{mean} and cannot be downloaded: the BrainGlobe "
+            f"server is unreachable (offline?); {how}")
 
 
 #: Bytes of region meshes a :class:`SceneAtlas` keeps (least recently used dropped first).
