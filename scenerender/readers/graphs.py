@@ -117,6 +117,12 @@ _JSON_SHARE = 8
 _JSON_STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
 
 
+#: A coordinate written as text: a plain decimal number, at most 64 characters
+#: (no NaN, Infinity, hex or underscores).
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER_TEXT_MAX = 64
+
+
 def _json_line(text: bytes, at: int) -> int:
     return text.count(b"\n", 0, at) + 1
 
@@ -179,7 +185,8 @@ def read_mouselight_json(path: Path) -> dict:
     before it is parsed (size, nesting, estimated memory; see
     :func:`_scan_json`), parsed with unique keys and no NaN/Infinity, then
     each compartment's samples checked (finite coordinates within the value
-    bound, whole ids) and checked as a tree (see :func:`check_tree`), with
+    bound, as numbers or as text holding a plain decimal number, returned as
+    floats; whole ids) and checked as a tree (see :func:`check_tree`), with
     JSON paths or lines in messages."""
     import json
 
@@ -203,7 +210,7 @@ def read_mouselight_json(path: Path) -> dict:
     try:
         neuron = data["neurons"][0] if "neurons" in data else data["neuron"]
         soma = neuron["soma"]
-        float(soma["x"]), float(soma["y"]), float(soma["z"])
+        _ = (soma["x"], soma["y"], soma["z"])  # checked as numbers below, with their JSON path
     except (KeyError, IndexError, TypeError, ValueError):
         raise DataFileError(
             "expected a MouseLight neuron: {'neurons': [{'soma': {x, y, z}, 'axon': [...], 'dendrite': [...]}]}"
@@ -212,7 +219,11 @@ def read_mouselight_json(path: Path) -> dict:
     bound = float(limits.value_magnitude)
 
     def number(value, where: str, *, whole: bool = False) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str) and not whole:  # some exports write coordinates as text: "1234.5"
+            if len(value) > _NUMBER_TEXT_MAX or not _NUMBER_TEXT.fullmatch(value.strip()):
+                raise DataFileError(f"{where} is str {value[:40]!r}; expected a number (or text holding one, "
+                                    "such as \"1234.5\")")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
             raise DataFileError(f"{where} is {type(value).__name__} {str(value)[:40]!r}; expected a number")
         x = float(value)
         if not np.isfinite(x) or abs(x) > (2**53 if whole else bound):
@@ -222,7 +233,7 @@ def read_mouselight_json(path: Path) -> dict:
         return x
 
     for axis in "xyz":
-        number(soma[axis], f"{prefix}.soma.{axis}")
+        soma[axis] = number(soma[axis], f"{prefix}.soma.{axis}")
     if soma.get("allenId") is not None:
         number(soma["allenId"], f"{prefix}.soma.allenId", whole=True)
     total = 0
@@ -241,7 +252,7 @@ def read_mouselight_json(path: Path) -> dict:
             ids.append(int(number(s["sampleNumber"], f"{where}.sampleNumber", whole=True)))
             parents.append(int(number(s["parentNumber"], f"{where}.parentNumber", whole=True)))
             for axis in "xyz":
-                number(s[axis], f"{where}.{axis}")
+                s[axis] = number(s[axis], f"{where}.{axis}")
             if s.get("allenId") is not None:
                 number(s["allenId"], f"{where}.allenId", whole=True)
         check_tree(ids, parents, lambda i, c=compartment: f"{prefix}.{c}[{i}]")
