@@ -506,6 +506,70 @@ def gen_format_gaps(work: Path) -> list:
             ("vtk_binary_counts_beyond_file", _mesh_scene("binary_counts.vtk"), {"message": "declares more values"})]
 
 
+def _tiff_ifds(data: bytes) -> list[int]:
+    """The offsets of the IFD chain of a little-endian classic TIFF."""
+    offsets, offset = [], struct.unpack_from("<I", data, 4)[0]
+    while offset:
+        offsets.append(offset)
+        offset = struct.unpack_from("<I", data, offset + 2 + 12 * struct.unpack_from("<H", data, offset)[0])[0]
+    return offsets
+
+
+def _point_tiff_ifd(data: bytearray, page: int, target: int) -> None:
+    """Make IFD ``page``'s next-IFD offset point at IFD ``target`` (an earlier one: a loop)."""
+    offsets = _tiff_ifds(bytes(data))
+    at = offsets[page] + 2 + 12 * struct.unpack_from("<H", data, offsets[page])[0]
+    struct.pack_into("<I", data, at, offsets[target])
+
+
+def gen_second_look(work: Path) -> list:
+    """Gaps found after the first hardening: an lzf HDF5 chunk that decodes
+    to ~1.4 GB (its stored size is within a chunk's: h5py's lzf filter grows
+    its buffer and decodes again until the chunk fits), TIFFs of several
+    full-resolution series (ambiguous), IFD chains that loop back (within
+    tifffile's first 100 pages, where it silently drops pages, and after,
+    where it reads on for ever) and a SubIFD pointing back at its own IFD,
+    MouseLight coordinates as text that is not a finite number."""
+    import h5py
+    import tifffile
+
+    rows = 700_000  # one chunk of 700,000 x 3 float64: 16.8 MB declared
+    bomb = b"\x00\x00" + b"\xe0\xff\x00" * ((rows * 24 - 2) // 3)  # a zero, then copies of 264 bytes: ~1.4 GB
+    with h5py.File(work / "lzf_bomb.h5", "w") as f:
+        cells = f.create_dataset("cells", shape=(rows, 3), dtype="f8", chunks=(rows, 3), compression="lzf")
+        cells.id.write_direct_chunk((0, 0), bomb, filter_mask=0)
+    with tifffile.TiffWriter(work / "two_series.tif") as tif:  # two stacks, neither marked reduced
+        tif.write(np.zeros((3, 16, 16), np.uint16), photometric="minisblack", metadata=None)
+        tif.write(np.zeros((2, 8, 12), np.uint16), photometric="minisblack", metadata=None)
+    for name, pages, last, target in (("ifd_loop", 3, 2, 0), ("ifd_loop_late", 150, 149, 120)):
+        with tifffile.TiffWriter(work / f"{name}.tif") as tif:
+            for i in range(pages):
+                tif.write(np.full((8, 8), i, np.uint8), metadata=None)
+        data = bytearray((work / f"{name}.tif").read_bytes())
+        _point_tiff_ifd(data, last, target)
+        (work / f"{name}.tif").write_bytes(bytes(data))
+    with tifffile.TiffWriter(work / "subifd_loop.tif") as tif:  # a pyramid whose SubIFD is made its own parent
+        tif.write(np.zeros((64, 64), np.uint16), subifds=1, metadata=None)
+        tif.write(np.zeros((32, 32), np.uint16), subfiletype=1, metadata=None)
+    data = bytearray((work / "subifd_loop.tif").read_bytes())
+    with tifffile.TiffFile(work / "subifd_loop.tif") as tif:
+        struct.pack_into("<I", data, tif.pages[0].tags[330].valueoffset, _tiff_ifds(bytes(data))[0])
+    (work / "subifd_loop.tif").write_bytes(bytes(data))
+    soma = '{"neurons": [{"soma": {"x": 6600, "y": 4000, "z": 5700}, "dendrite": [], "axon": '
+    for name, text in (("text_nan", '"nan"'), ("text_huge", '"1e999"'), ("text_hex", '"0x1A"')):
+        (work / f"{name}.json").write_text(soma + '[{"sampleNumber": 1, "parentNumber": -1, "x": 6600, '
+                                           f'"y": {text}, "z": 5700}}]}}]}}')
+    return [("hdf5_lzf_chunk_bomb", _points_scene("lzf_bomb.h5"), {"message": "an lzf chunk decodes to more than"}),
+            ("tiff_two_full_series", _volume_scene("two_series.tif"),
+             {"message": "series 1: (2, 8, 12) uint16 (pages 3, 4)"}),
+            ("tiff_ifd_loop", _volume_scene("ifd_loop.tif"), {"message": "(IFD 3 at byte 8 is IFD 0 again)"}),
+            ("tiff_ifd_loop_after_100", _volume_scene("ifd_loop_late.tif"), {"message": "is IFD 120 again"}),
+            ("tiff_subifd_loop", _volume_scene("subifd_loop.tif"), {"message": "SubIFD 0 of IFD 0 at byte 8"}),
+            ("json_text_nan", _neuron_scene("text_nan.json"), {"message": "axon[0].y is str 'nan'"}),
+            ("json_text_beyond_bound", _neuron_scene("text_huge.json"), {"message": "axon[0].y is 1e999, beyond"}),
+            ("json_text_hex", _neuron_scene("text_hex.json"), {"message": "axon[0].y is str '0x1A'"})]
+
+
 def gen_paths(work: Path) -> list:
     """Paths that are not regular files, wherever a scene or recipe names one."""
     os.mkfifo(work / "fifo.csv")
@@ -559,7 +623,7 @@ def gen_numbers(work: Path) -> list:
 
 
 GENERATORS = [gen_pickles, gen_hdf5_outside, gen_declared_sizes, gen_lying_bodies, gen_tiff, gen_meshes, gen_graphs,
-              gen_format_gaps,
+              gen_format_gaps, gen_second_look,
               gen_paths, gen_numbers]
 
 
@@ -608,7 +672,9 @@ ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column",
              "json_5000_digit_id", "json_duplicate_key", "json_text_coordinate",
              "hdf5_gzip_chunk_bomb", "nrrd_line_skip_past_end", "nrrd_bzip2_bomb", "nifti_header_repaired_aloud",
              "nifti_vox_offset_past_end", "npy_header_claims_4gb", "ply_list_count_2e9",
-             "obj_negative_index_out_of_range", "vtk_binary_counts_beyond_file"]
+             "obj_negative_index_out_of_range", "vtk_binary_counts_beyond_file",
+             "hdf5_lzf_chunk_bomb", "tiff_two_full_series", "tiff_ifd_loop", "tiff_ifd_loop_after_100",
+             "tiff_subifd_loop", "json_text_nan", "json_text_beyond_bound", "json_text_hex"]
 
 
 def test_every_generated_case_is_run(hostile):
