@@ -110,11 +110,11 @@ def _line_of_row(path: Path, row: int) -> int:
 
 #: Deepest nesting a MouseLight JSON may have (a real one nests 4 deep).
 JSON_MAX_DEPTH = 32
+#: Bytes a JSON neuron file may be, as a fraction of ``array_bytes``.
+_JSON_FILE_SHARE = 8
 #: Python memory the parsed JSON may take, as a fraction of ``array_bytes``,
-#: estimated from its text before parsing: ~80 bytes for each object or
-#: list, ~40 for each other value (measured on CPython 3.11).
-_JSON_SHARE = 8
-_JSON_STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+#: estimated from its text before parsing (see :func:`_json_memory`).
+_JSON_SHARE = 4
 
 
 #: A coordinate written as text: a plain decimal number, at most 64 characters
@@ -127,15 +127,51 @@ def _json_line(text: bytes, at: int) -> int:
     return text.count(b"\n", 0, at) + 1
 
 
+def _json_memory(counts: dict[str, int]) -> tuple[int, int, int]:
+    """(objects and lists, values, bytes of Python memory) a JSON text
+    would take once parsed, from the counts of its structural characters
+    outside strings and of its strings (:func:`_json_structure`).
+
+    An upper bound measured on CPython 3.11 (tracemalloc) for every shape
+    tried: 200 bytes an object (a dict holds up to 5 keys in that), 64 a
+    list, 48 a value (its object and its slot in a dict or list), 64 more a
+    string value. A list's values are counted as its commas that are not
+    between an object's keys; the text of strings is bounded by the file's
+    size. A MouseLight neuron of 9 keys a sample is estimated at 680 bytes
+    a sample and takes ~500."""
+    dicts, lists, colons = counts["{"], counts["["], counts[":"]
+    elements = max(counts[","] - colons + dicts, 0) + lists
+    values = colons + elements
+    strings = max(counts['"'] // 2 - colons, 0)
+    return dicts + lists, values, 200 * dicts + 64 * lists + 48 * values + 64 * strings
+
+
+def _json_structure(data: bytes):
+    """Where a JSON text's structure is, strings left out, with numpy: a
+    byte array and a function giving the positions of a character outside
+    strings (escaped quotes and backslashes are blanked first, in a copy of
+    the same length). Takes about two to three times the text's size."""
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"__").replace(b'\\"', b"__")
+    codes = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(codes == ord('"'))
+
+    def outside(char: str) -> np.ndarray:
+        at = np.flatnonzero(codes == ord(char))
+        return at[np.searchsorted(quotes, at) % 2 == 0]
+
+    return codes, quotes, outside
+
+
 def _scan_json(data: bytes) -> None:
     """Bound a JSON text before it is parsed: nesting depth, the memory its
-    objects, lists and values would take, and no NaN/Infinity; strings are
-    blanked first so what they hold does not count."""
+    objects, lists and values would take (:func:`_json_memory`), and no
+    NaN/Infinity; what strings hold does not count."""
     limits = current_limits()
-    bare = _JSON_STRING.sub(b'""', data)
-    containers = bare.count(b"{") + bare.count(b"[")
-    values = bare.count(b",") + bare.count(b":") + 1
-    estimate = 80 * containers + 40 * values
+    codes, quotes, outside = _json_structure(data)
+    counts = {c: len(outside(c)) for c in "{[:,"}
+    counts['"'] = len(quotes)
+    containers, values, estimate = _json_memory(counts)
     budget = limits.array_bytes // _JSON_SHARE
     if estimate > budget:
         raise DataFileError(
@@ -143,23 +179,24 @@ def _scan_json(data: bytes) -> None:
             f"{estimate:,} bytes of memory once parsed, over the {budget:,} a JSON neuron may take "
             f"(1/{_JSON_SHARE} of the array_bytes limit); {how_to_raise('array_bytes')}"
         )
-    codes = np.frombuffer(bare, dtype=np.uint8)
-    marks = np.flatnonzero((codes == ord("{")) | (codes == ord("[")) | (codes == ord("}")) | (codes == ord("]")))
+    opens = np.concatenate([outside("{"), outside("[")])
+    marks = np.concatenate([opens, outside("}"), outside("]")])
     if len(marks):
-        step = np.where((codes[marks] == ord("{")) | (codes[marks] == ord("[")), 1, -1).astype(np.int32)
-        depth = np.cumsum(step)
+        order = np.argsort(marks, kind="stable")
+        depth = np.cumsum(np.where(order < len(opens), 1, -1).astype(np.int32))
         deepest = int(depth.max())
         if deepest > JSON_MAX_DEPTH:
-            at = int(marks[int(np.argmax(depth > JSON_MAX_DEPTH))])
+            at = int(marks[order[int(np.argmax(depth > JSON_MAX_DEPTH))]])
             raise DataFileError(
-                f"line {_json_line(bare, at)}: it nests {deepest:,} levels deep, over the "
+                f"line {_json_line(data, at)}: it nests {deepest:,} levels deep, over the "
                 f"{JSON_MAX_DEPTH} a MouseLight neuron may; the file is not a neuron"
             )
-    for word in (b"NaN", b"Infinity"):
-        at = bare.find(word)
-        if at >= 0:
+    for word in (b"NaN", b"Infinity"):  # outside strings, an N or I can only start these (or be an error)
+        at = outside(chr(word[0]))
+        at = at[at + len(word) <= len(codes)]
+        if len(at) and data[int(at[0]):int(at[0]) + len(word)] == word:  # else not JSON: json.loads says so
             raise DataFileError(
-                f"line {_json_line(bare, at)}: {word.decode()} is not a number JSON allows; "
+                f"line {_json_line(data, int(at[0]))}: {word.decode()} is not a number JSON allows; "
                 "every coordinate must be a finite number"
             )
 
@@ -192,15 +229,20 @@ def read_mouselight_json(path: Path) -> dict:
 
     limits = current_limits()
     size = Path(path).stat().st_size
-    if size > limits.array_bytes // _JSON_SHARE:
+    if size > limits.array_bytes // _JSON_FILE_SHARE:
         raise DataFileError(
-            f"it is {size:,} bytes, over the {limits.array_bytes // _JSON_SHARE:,} a JSON neuron may be "
-            f"(1/{_JSON_SHARE} of the array_bytes limit); {how_to_raise('array_bytes')}"
+            f"it is {size:,} bytes, over the {limits.array_bytes // _JSON_FILE_SHARE:,} a JSON neuron may be "
+            f"(1/{_JSON_FILE_SHARE} of the array_bytes limit); {how_to_raise('array_bytes')}"
         )
-    data = Path(path).read_bytes()
-    _scan_json(data)
+    raw = Path(path).read_bytes()
+    _scan_json(raw)
     try:
-        data = json.loads(data, object_pairs_hook=_unique_keys, parse_int=_json_int)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataFileError(f"line {_json_line(raw, err.start)}: it is not UTF-8 text ({err.reason})") from None
+    del raw  # the text alone while parsing: the peak is the text and what it parses to
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_json_int)
     except json.JSONDecodeError as err:
         raise DataFileError(f"line {err.lineno} column {err.colno}: not valid JSON ({err.msg})") from None
     except DataFileError:
