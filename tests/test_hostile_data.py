@@ -530,7 +530,8 @@ def gen_second_look(work: Path) -> list:
     full-resolution series (ambiguous), IFD chains that loop back (within
     tifffile's first 100 pages, where it silently drops pages, and after,
     where it reads on for ever) and a SubIFD pointing back at its own IFD,
-    MouseLight coordinates as text that is not a finite number."""
+    MouseLight coordinates as text that is not a finite number, and a JSON
+    file of nothing but quotes (blanking its strings took ~11 GB for 250 MB)."""
     import h5py
     import tifffile
 
@@ -556,6 +557,7 @@ def gen_second_look(work: Path) -> list:
     with tifffile.TiffFile(work / "subifd_loop.tif") as tif:
         struct.pack_into("<I", data, tif.pages[0].tags[330].valueoffset, _tiff_ifds(bytes(data))[0])
     (work / "subifd_loop.tif").write_bytes(bytes(data))
+    (work / "quotes.json").write_bytes(b'"' * 40_000_000)  # 20 million strings in 40 MB: 2.6 GB to blank them
     soma = '{"neurons": [{"soma": {"x": 6600, "y": 4000, "z": 5700}, "dendrite": [], "axon": '
     for name, text in (("text_nan", '"nan"'), ("text_huge", '"1e999"'), ("text_hex", '"0x1A"')):
         (work / f"{name}.json").write_text(soma + '[{"sampleNumber": 1, "parentNumber": -1, "x": 6600, '
@@ -568,7 +570,9 @@ def gen_second_look(work: Path) -> list:
             ("tiff_subifd_loop", _volume_scene("subifd_loop.tif"), {"message": "SubIFD 0 of IFD 0 at byte 8"}),
             ("json_text_nan", _neuron_scene("text_nan.json"), {"message": "axon[0].y is str 'nan'"}),
             ("json_text_beyond_bound", _neuron_scene("text_huge.json"), {"message": "axon[0].y is 1e999, beyond"}),
-            ("json_text_hex", _neuron_scene("text_hex.json"), {"message": "axon[0].y is str '0x1A'"})]
+            ("json_text_hex", _neuron_scene("text_hex.json"), {"message": "axon[0].y is str '0x1A'"}),
+            ("json_twenty_million_strings", _neuron_scene("quotes.json"),
+             {"message": "20,000,000 strings, which would take about 1,280,000,000 bytes"})]
 
 
 def gen_paths(work: Path) -> list:
@@ -675,7 +679,8 @@ ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column",
              "nifti_vox_offset_past_end", "npy_header_claims_4gb", "ply_list_count_2e9",
              "obj_negative_index_out_of_range", "vtk_binary_counts_beyond_file",
              "hdf5_lzf_chunk_bomb", "tiff_two_full_series", "tiff_ifd_loop", "tiff_ifd_loop_after_100",
-             "tiff_subifd_loop", "json_text_nan", "json_text_beyond_bound", "json_text_hex"]
+             "tiff_subifd_loop", "json_text_nan", "json_text_beyond_bound", "json_text_hex",
+             "json_twenty_million_strings"]
 
 
 def test_every_generated_case_is_run(hostile):

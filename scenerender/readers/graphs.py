@@ -127,8 +127,8 @@ def _json_line(text: bytes, at: int) -> int:
     return text.count(b"\n", 0, at) + 1
 
 
-def _json_memory(counts: dict[str, int]) -> tuple[int, int, int]:
-    """(objects and lists, values, bytes of Python memory) a JSON text
+def _json_memory(counts: dict[str, int]) -> tuple[int, int, int, int]:
+    """(objects and lists, values, strings, bytes of Python memory) a JSON text
     would take once parsed, from the counts of its structural characters
     outside strings and of its strings (:func:`_json_structure`).
 
@@ -143,24 +143,48 @@ def _json_memory(counts: dict[str, int]) -> tuple[int, int, int]:
     elements = max(counts[","] - colons + dicts, 0) + lists
     values = colons + elements
     strings = max(counts['"'] // 2 - colons, 0)
-    return dicts + lists, values, 200 * dicts + 64 * lists + 48 * values + 64 * strings
+    return dicts + lists, values, strings, 200 * dicts + 64 * lists + 48 * values + 64 * strings
 
 
-def _json_structure(data: bytes):
-    """Where a JSON text's structure is, strings left out, with numpy: a
-    byte array and a function giving the positions of a character outside
-    strings (escaped quotes and backslashes are blanked first, in a copy of
-    the same length). Takes about two to three times the text's size."""
+#: Bytes of JSON text looked at in one go by :func:`_json_structure`.
+_JSON_BLOCK = 1 << 23
+
+
+def _json_structure(data: bytes) -> tuple[dict[str, int], int, int | None, int | None]:
+    """One pass over a JSON text with numpy, a block at a time, strings left
+    out (escaped quotes and backslashes blanked first, in a copy of the same
+    length; a quote's parity carried from block to block). Returns the
+    counts of ``{ [ : ,`` outside strings and of quotes, the deepest
+    nesting, where it first passes :data:`JSON_MAX_DEPTH` (or None) and
+    where the first ``N`` or ``I`` outside strings is (or None): only NaN
+    and Infinity start so. Takes the text's size once or twice, plus a few
+    times the block's."""
     if b"\\" in data:
         data = data.replace(b"\\\\", b"__").replace(b'\\"', b"__")
     codes = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(codes == ord('"'))
-
-    def outside(char: str) -> np.ndarray:
-        at = np.flatnonzero(codes == ord(char))
-        return at[np.searchsorted(quotes, at) % 2 == 0]
-
-    return codes, quotes, outside
+    counts = dict.fromkeys('{[:,"', 0)
+    parity = depth = deepest = 0
+    too_deep = letter = None
+    for start in range(0, len(codes), _JSON_BLOCK):
+        block = codes[start:start + _JSON_BLOCK]
+        quote = block == ord('"')
+        counts['"'] += int(np.count_nonzero(quote))
+        inside = (np.cumsum(quote, dtype=np.uint8) + parity) & 1  # parity of the quotes so far: 1 in a string
+        parity = int(inside[-1])
+        out = inside == 0
+        for char in "{[:,":
+            counts[char] += int(np.count_nonzero((block == ord(char)) & out))
+        opening = ((block == ord("{")) | (block == ord("["))) & out
+        marks = np.flatnonzero(opening | (((block == ord("}")) | (block == ord("]"))) & out))
+        if len(marks):
+            level = depth + np.cumsum(np.where(opening[marks], 1, -1), dtype=np.int64)
+            deepest, depth = max(deepest, int(level.max())), int(level[-1])
+            if too_deep is None and deepest > JSON_MAX_DEPTH:
+                too_deep = start + int(marks[int(np.argmax(level > JSON_MAX_DEPTH))])
+        if letter is None:
+            first = np.flatnonzero(((block == ord("N")) | (block == ord("I"))) & out)[:1]
+            letter = start + int(first[0]) if len(first) else None
+    return counts, deepest, too_deep, letter
 
 
 def _scan_json(data: bytes) -> None:
@@ -168,35 +192,25 @@ def _scan_json(data: bytes) -> None:
     objects, lists and values would take (:func:`_json_memory`), and no
     NaN/Infinity; what strings hold does not count."""
     limits = current_limits()
-    codes, quotes, outside = _json_structure(data)
-    counts = {c: len(outside(c)) for c in "{[:,"}
-    counts['"'] = len(quotes)
-    containers, values, estimate = _json_memory(counts)
+    counts, deepest, too_deep, letter = _json_structure(data)
+    containers, values, strings, estimate = _json_memory(counts)
     budget = limits.array_bytes // _JSON_SHARE
     if estimate > budget:
         raise DataFileError(
-            f"it holds {containers:,} objects and lists and {values:,} values, which would take about "
+            f"it holds {containers:,} objects and lists, {values:,} values and {strings:,} strings, which would "
+            "take about "
             f"{estimate:,} bytes of memory once parsed, over the {budget:,} a JSON neuron may take "
             f"(1/{_JSON_SHARE} of the array_bytes limit); {how_to_raise('array_bytes')}"
         )
-    opens = np.concatenate([outside("{"), outside("[")])
-    marks = np.concatenate([opens, outside("}"), outside("]")])
-    if len(marks):
-        order = np.argsort(marks, kind="stable")
-        depth = np.cumsum(np.where(order < len(opens), 1, -1).astype(np.int32))
-        deepest = int(depth.max())
-        if deepest > JSON_MAX_DEPTH:
-            at = int(marks[order[int(np.argmax(depth > JSON_MAX_DEPTH))]])
+    if too_deep is not None:
+        raise DataFileError(
+            f"line {_json_line(data, too_deep)}: it nests {deepest:,} levels deep, over the "
+            f"{JSON_MAX_DEPTH} a MouseLight neuron may; the file is not a neuron"
+        )
+    for word in (b"NaN", b"Infinity"):  # else not JSON: json.loads says where
+        if letter is not None and data[letter:letter + len(word)] == word:
             raise DataFileError(
-                f"line {_json_line(data, at)}: it nests {deepest:,} levels deep, over the "
-                f"{JSON_MAX_DEPTH} a MouseLight neuron may; the file is not a neuron"
-            )
-    for word in (b"NaN", b"Infinity"):  # outside strings, an N or I can only start these (or be an error)
-        at = outside(chr(word[0]))
-        at = at[at + len(word) <= len(codes)]
-        if len(at) and data[int(at[0]):int(at[0]) + len(word)] == word:  # else not JSON: json.loads says so
-            raise DataFileError(
-                f"line {_json_line(data, int(at[0]))}: {word.decode()} is not a number JSON allows; "
+                f"line {_json_line(data, letter)}: {word.decode()} is not a number JSON allows; "
                 "every coordinate must be a finite number"
             )
 
