@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from .document import SceneDocument, read_scene
-from .errors import Problem, RenderError, SceneError
+from .errors import Problem, Problems, RenderError, SceneError
 from .images import RenderedImage
 from .plan import ScenePlan
 from .provenance import record_for, render_options
@@ -97,7 +97,7 @@ def render_video(scene, output: str | Path, *, size: tuple[int, int] | None = No
     return write_output(plan, Path(output), animation=True, jobs=jobs, progress=progress, record=record).path
 
 
-def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
+def validate_scene(source, *, resolve: bool = False) -> Problems:
     """Validate a scene (path, YAML text, dict or document) without rendering.
 
     Parameters
@@ -110,42 +110,50 @@ def validate_scene(source, *, resolve: bool = False) -> list[Problem]:
         every data source, check spaces, camera and animation. Default: the
         schema only (fast; no atlas, no data). Never uses the network: a
         public data source (fetched by name) is checked from the cache or its
-        bundle, or, when not fetched yet, up to its query (no problem).
+        bundle, or, when not fetched yet, up to its query (no problem, a note).
 
     Returns
     -------
-    list of Problem
-        Empty when the scene is valid. YAML syntax errors are returned as a
-        single problem too.
+    Problems
+        A list of :class:`~scenerender.errors.Problem`, empty when the scene
+        is valid (YAML syntax errors are returned as a single problem too).
+        Its ``notes`` attribute lists, as located problems that are not
+        errors, the public data sources not fetched yet (checked up to their
+        query; a render fetches them): the ``note:`` lines of ``scenerender
+        validate``. Empty without ``resolve``.
     """
+    notes: list[Problem] = []
     try:
         doc = read_scene(source)
         if has_sweep(doc):  # every render of a sweep must be valid
-            problems = []
+            problems: list[Problem] = []
             for item in expand_sweep(doc):
                 try:
                     check_item(item, swept=True)
                     if resolve:
-                        _resolve(doc, item.name)
+                        _resolve(doc, item.name, notes)
                 except SceneError as err:
                     problems += [p for p in err.problems if p not in problems]
-            return problems
+            return Problems(problems, notes)
     except SceneError as err:
-        return list(err.problems)
+        return Problems(err.problems)
     problems = problems_in(doc)
     if problems or not resolve:
-        return problems
+        return Problems(problems)
     try:
-        _resolve(doc, None)
+        _resolve(doc, None, notes)
     except SceneError as err:
-        return list(err.problems)
-    return []
+        return Problems(err.problems, notes)
+    return Problems([], notes)
 
 
-def _resolve(doc: SceneDocument, item: str | None) -> None:
+def _resolve(doc: SceneDocument, item: str | None, notes: list[Problem]) -> None:
     # lazy (start-up time): schema-only validation loads no atlas and no fetch client
 
-    with cache_only():  # validation never fetches: public data not cached yet are checked up to their query
-        compile_scene(load_scene(doc, item=item), check_unused_sources=True)
+    with cache_only() as found:  # validation never fetches: public data not cached yet are checked up to their query
+        try:
+            compile_scene(load_scene(doc, item=item), check_unused_sources=True)
+        finally:
+            notes += [n for n in found if n not in notes]
 
 

@@ -39,6 +39,20 @@ class Problem:
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
+class Problems(list):
+    """What :func:`scenerender.validate_scene` returns: a list of the
+    :class:`Problem` s found (empty when the scene is valid), plus
+    ``notes``, a list of :class:`Problem` s that are not errors: one per
+    public data source not fetched yet, checked only up to its query (the
+    lines ``scenerender validate`` prints as ``note: ...``). Compares equal
+    to the plain list of problems, so ``validate_scene(...) == []`` still
+    means valid."""
+
+    def __init__(self, problems=(), notes=()):
+        super().__init__(problems)
+        self.notes: list[Problem] = list(notes)
+
+
 class SceneError(ValueError):
     """A scene cannot be used as written; carries one or more problems.
 

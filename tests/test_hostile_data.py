@@ -65,11 +65,12 @@ class Evil:
         return (os.system, (f"touch {self.folder / CANARY}",))
 
 
-def _cap():
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+def _cap(address_space: int = ADDRESS_SPACE):
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
 
 
-def run_cli(args: list[str], cwd: Path, env: dict | None = None, *, fsize: int | None = None) -> dict:
+def run_cli(args: list[str], cwd: Path, env: dict | None = None, *, fsize: int | None = None,
+            address_space: int = ADDRESS_SPACE) -> dict:
     """``python -m scenerender ARGS`` in its own session, capped; returns its
     status, stderr, peak resident memory, time, and whether any process of
     its group outlived it."""
@@ -78,7 +79,7 @@ def run_cli(args: list[str], cwd: Path, env: dict | None = None, *, fsize: int |
     full_env.pop("SCENERENDER_DEBUG", None)
 
     def limits():
-        _cap()
+        _cap(address_space)
         if fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
@@ -506,6 +507,74 @@ def gen_format_gaps(work: Path) -> list:
             ("vtk_binary_counts_beyond_file", _mesh_scene("binary_counts.vtk"), {"message": "declares more values"})]
 
 
+def _tiff_ifds(data: bytes) -> list[int]:
+    """The offsets of the IFD chain of a little-endian classic TIFF."""
+    offsets, offset = [], struct.unpack_from("<I", data, 4)[0]
+    while offset:
+        offsets.append(offset)
+        offset = struct.unpack_from("<I", data, offset + 2 + 12 * struct.unpack_from("<H", data, offset)[0])[0]
+    return offsets
+
+
+def _point_tiff_ifd(data: bytearray, page: int, target: int) -> None:
+    """Make IFD ``page``'s next-IFD offset point at IFD ``target`` (an earlier one: a loop)."""
+    offsets = _tiff_ifds(bytes(data))
+    at = offsets[page] + 2 + 12 * struct.unpack_from("<H", data, offsets[page])[0]
+    struct.pack_into("<I", data, at, offsets[target])
+
+
+def gen_second_look(work: Path) -> list:
+    """Gaps found after the first hardening: an lzf HDF5 chunk that decodes
+    to ~1.4 GB (its stored size is within a chunk's: h5py's lzf filter grows
+    its buffer and decodes again until the chunk fits), TIFFs of several
+    full-resolution series (ambiguous), IFD chains that loop back (within
+    tifffile's first 100 pages, where it silently drops pages, and after,
+    where it reads on for ever) and a SubIFD pointing back at its own IFD,
+    MouseLight coordinates as text that is not a finite number, and a JSON
+    file of nothing but quotes (blanking its strings took ~11 GB for 250 MB)."""
+    import h5py
+    import tifffile
+
+    rows = 700_000  # one chunk of 700,000 x 3 float64: 16.8 MB declared
+    bomb = b"\x00\x00" + b"\xe0\xff\x00" * ((rows * 24 - 2) // 3)  # a zero, then copies of 264 bytes: ~1.4 GB
+    with h5py.File(work / "lzf_bomb.h5", "w") as f:
+        cells = f.create_dataset("cells", shape=(rows, 3), dtype="f8", chunks=(rows, 3), compression="lzf")
+        cells.id.write_direct_chunk((0, 0), bomb, filter_mask=0)
+    with tifffile.TiffWriter(work / "two_series.tif") as tif:  # two stacks, neither marked reduced
+        tif.write(np.zeros((3, 16, 16), np.uint16), photometric="minisblack", metadata=None)
+        tif.write(np.zeros((2, 8, 12), np.uint16), photometric="minisblack", metadata=None)
+    for name, pages, last, target in (("ifd_loop", 3, 2, 0), ("ifd_loop_late", 150, 149, 120)):
+        with tifffile.TiffWriter(work / f"{name}.tif") as tif:
+            for i in range(pages):
+                tif.write(np.full((8, 8), i, np.uint8), metadata=None)
+        data = bytearray((work / f"{name}.tif").read_bytes())
+        _point_tiff_ifd(data, last, target)
+        (work / f"{name}.tif").write_bytes(bytes(data))
+    with tifffile.TiffWriter(work / "subifd_loop.tif") as tif:  # a pyramid whose SubIFD is made its own parent
+        tif.write(np.zeros((64, 64), np.uint16), subifds=1, metadata=None)
+        tif.write(np.zeros((32, 32), np.uint16), subfiletype=1, metadata=None)
+    data = bytearray((work / "subifd_loop.tif").read_bytes())
+    with tifffile.TiffFile(work / "subifd_loop.tif") as tif:
+        struct.pack_into("<I", data, tif.pages[0].tags[330].valueoffset, _tiff_ifds(bytes(data))[0])
+    (work / "subifd_loop.tif").write_bytes(bytes(data))
+    (work / "quotes.json").write_bytes(b'"' * 40_000_000)  # 20 million strings in 40 MB: 2.6 GB to blank them
+    soma = '{"neurons": [{"soma": {"x": 6600, "y": 4000, "z": 5700}, "dendrite": [], "axon": '
+    for name, text in (("text_nan", '"nan"'), ("text_huge", '"1e999"'), ("text_hex", '"0x1A"')):
+        (work / f"{name}.json").write_text(soma + '[{"sampleNumber": 1, "parentNumber": -1, "x": 6600, '
+                                           f'"y": {text}, "z": 5700}}]}}]}}')
+    return [("hdf5_lzf_chunk_bomb", _points_scene("lzf_bomb.h5"), {"message": "an lzf chunk decodes to more than"}),
+            ("tiff_two_full_series", _volume_scene("two_series.tif"),
+             {"message": "series 1: (2, 8, 12) uint16 (pages 3, 4)"}),
+            ("tiff_ifd_loop", _volume_scene("ifd_loop.tif"), {"message": "(IFD 3 at byte 8 is IFD 0 again)"}),
+            ("tiff_ifd_loop_after_100", _volume_scene("ifd_loop_late.tif"), {"message": "is IFD 120 again"}),
+            ("tiff_subifd_loop", _volume_scene("subifd_loop.tif"), {"message": "SubIFD 0 of IFD 0 at byte 8"}),
+            ("json_text_nan", _neuron_scene("text_nan.json"), {"message": "axon[0].y is str 'nan'"}),
+            ("json_text_beyond_bound", _neuron_scene("text_huge.json"), {"message": "axon[0].y is 1e999, beyond"}),
+            ("json_text_hex", _neuron_scene("text_hex.json"), {"message": "axon[0].y is str '0x1A'"}),
+            ("json_twenty_million_strings", _neuron_scene("quotes.json"),
+             {"message": "20,000,000 strings, which would take about 1,280,000,000 bytes"})]
+
+
 def gen_paths(work: Path) -> list:
     """Paths that are not regular files, wherever a scene or recipe names one."""
     os.mkfifo(work / "fifo.csv")
@@ -559,7 +628,7 @@ def gen_numbers(work: Path) -> list:
 
 
 GENERATORS = [gen_pickles, gen_hdf5_outside, gen_declared_sizes, gen_lying_bodies, gen_tiff, gen_meshes, gen_graphs,
-              gen_format_gaps,
+              gen_format_gaps, gen_second_look,
               gen_paths, gen_numbers]
 
 
@@ -608,7 +677,10 @@ ALL_CASES = ["npy_object_points", "npy_object_volume", "hdfstore_object_column",
              "json_5000_digit_id", "json_duplicate_key", "json_text_coordinate",
              "hdf5_gzip_chunk_bomb", "nrrd_line_skip_past_end", "nrrd_bzip2_bomb", "nifti_header_repaired_aloud",
              "nifti_vox_offset_past_end", "npy_header_claims_4gb", "ply_list_count_2e9",
-             "obj_negative_index_out_of_range", "vtk_binary_counts_beyond_file"]
+             "obj_negative_index_out_of_range", "vtk_binary_counts_beyond_file",
+             "hdf5_lzf_chunk_bomb", "tiff_two_full_series", "tiff_ifd_loop", "tiff_ifd_loop_after_100",
+             "tiff_subifd_loop", "json_text_nan", "json_text_beyond_bound", "json_text_hex",
+             "json_twenty_million_strings"]
 
 
 def test_every_generated_case_is_run(hostile):
@@ -713,3 +785,98 @@ def test_os_errors_on_writing_are_one_line(tmp_path, case):
     assert len(lines) == 1 and "Traceback" not in lines[0] and "internal error" not in lines[0], result["stderr"]
     assert reason in lines[0].lower(), lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+# ------------------------------------------- what the second look accepts
+
+
+def _validates(result: dict) -> None:
+    """Exit 0, no message but the scene's 'ok', no leftover process, bounded memory and CPU."""
+    assert result["status"] == 0, result["stderr"]
+    assert result["stderr"].strip() == "" and result["stdout"].strip().endswith(": ok"), result
+    assert not result["leftover"] and result["rss"] <= MAX_RSS, f"{result['rss'] / 1024**2:.0f} MiB resident"
+
+
+def test_lzf_points_table_is_read_whole(tmp_path):
+    """lzf chunks (after shuffle, before fletcher32, as h5py writes them) are
+    counted token by token: a real table of several chunks, an edge chunk
+    and poorly compressible values passes, and reads back as written."""
+    import h5py
+
+    from scenerender.readers import read_hdf5_table
+
+    cells = np.random.default_rng(5).normal([6600, 4000, 5700], 300, (25_000, 3))
+    with h5py.File(tmp_path / "cells.h5", "w") as f:
+        f.create_dataset("cells", data=cells, chunks=(4096, 3), compression="lzf", shuffle=True, fletcher32=True)
+    (tmp_path / "s.yaml").write_text(_points_scene("cells.h5"))
+    _validates(run_cli(["validate", "s.yaml"], tmp_path))
+    np.testing.assert_array_equal(read_hdf5_table(tmp_path / "cells.h5").to_numpy(), cells)
+
+
+def test_tiff_beside_thumbnails_is_read_as_its_stack(tmp_path):
+    """As microscopes write it: a preview first, then each plane followed by
+    its thumbnail (NewSubfileType 1, reduced resolution). The stack is the
+    volume; the thumbnails are neither read as planes nor a reason to refuse."""
+    import tifffile
+
+    from scenerender.readers import read_tiff
+
+    stack = np.arange(4 * 24 * 32, dtype=np.uint16).reshape(4, 24, 32)
+    with tifffile.TiffWriter(tmp_path / "scan.tif") as tif:
+        tif.write(np.full((6, 8), 7, np.uint8), subfiletype=1, metadata=None)
+        for plane in stack:
+            tif.write(plane, metadata=None)
+            tif.write(np.full((6, 8), 9, np.uint8), subfiletype=1, metadata=None)
+    (tmp_path / "s.yaml").write_text(_volume_scene("scan.tif").replace(
+        "path: scan.tif", "path: scan.tif, space: {orientation: asr, resolution: [100, 100, 100], "
+        "offset: [6000, 3000, 4000]}"))
+    _validates(run_cli(["validate", "s.yaml"], tmp_path))
+    np.testing.assert_array_equal(read_tiff(tmp_path / "scan.tif"), stack)
+
+
+def test_mouselight_coordinates_as_text_are_read(tmp_path):
+    """Coordinates written as numeric text ("6612.5") are read as those
+    numbers; the same neuron with numbers reads the same."""
+    from scenerender.readers import read_mouselight_json
+
+    xyz = [(6600 + 12.5 * i, 4000 - 0.25 * i, 5700 + i) for i in range(1, 6)]
+
+    def neuron(as_text: bool) -> str:
+        def value(v):
+            return f"{v}" if as_text else v
+        samples = [{"sampleNumber": i + 1, "parentNumber": i if i else -1, "x": value(x), "y": value(y),
+                    "z": value(z)} for i, (x, y, z) in enumerate(xyz)]
+        return json.dumps({"neurons": [{"soma": {"x": value(6600.0), "y": "4000", "z": 5700}, "axon": samples,
+                                        "dendrite": []}]})
+
+    (tmp_path / "text.json").write_text(neuron(True))
+    (tmp_path / "numbers.json").write_text(neuron(False))
+    (tmp_path / "s.yaml").write_text(_neuron_scene("text.json"))
+    _validates(run_cli(["validate", "s.yaml"], tmp_path))
+    read = read_mouselight_json(tmp_path / "text.json")
+    assert [(s["x"], s["y"], s["z"]) for s in read["axon"]] == xyz
+    assert (read["soma"]["x"], read["soma"]["y"], read["soma"]["z"]) == (6600.0, 4000.0, 5700.0)
+    assert read == read_mouselight_json(tmp_path / "numbers.json")
+
+
+@pytest.mark.slow
+def test_large_mouselight_neuron_within_default_limits(tmp_path):
+    """A 400,000-sample axon (MouseLight axons reach ~100k-500k samples; 9
+    keys a sample, as MouseLight writes them) is read within the default
+    limits, in under 1 GiB resident for the whole validate run. The
+    neuron is named but not drawn (validate reads every source): what is
+    measured is reading it, not building 400,000 tube segments. VTK, Mesa
+    and numpy map far more than they touch, so this run may map 2.5 GiB."""
+    n = 400_000
+    rng = np.random.default_rng(7)
+    xyz = np.round(np.array([6600, 4000, 5700]) + np.cumsum(rng.normal(0, 1, (n, 3)), axis=0), 4)
+    samples = [{"sampleNumber": i + 1, "structureIdentifier": 2, "x": x, "y": y, "z": z, "radius": 1.0,
+                "parentNumber": i if i else -1, "brainAreaId": None, "allenId": 549}
+               for i, (x, y, z) in enumerate(xyz.tolist())]
+    with open(tmp_path / "big.json", "w") as fh:
+        json.dump({"neurons": [{"idString": "AA9999", "soma": {"x": 6600, "y": 4000, "z": 5700},
+                                "axon": samples, "dendrite": []}]}, fh)
+    del samples
+    (tmp_path / "s.yaml").write_text("version: 1\nsources:\n  n: {kind: neuron, path: big.json}\n"
+                                     "actors:\n  - {kind: root}\n")
+    _validates(run_cli(["validate", "s.yaml"], tmp_path, address_space=int(2.5 * 1024**3)))

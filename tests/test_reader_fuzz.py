@@ -81,6 +81,23 @@ def _more_seeds(seeds: dict[str, bytes]) -> dict[str, bytes]:
                 "allenId": 7} for i in range(1, 6)]
     seeds["json"] = json.dumps({"neurons": [{"soma": {"x": 1, "y": 2, "z": 3, "allenId": 7}, "axon": samples,
                                              "dendrite": []}]}, indent=1).encode()
+    for s in samples:  # coordinates written as text, as some exports do
+        s["x"], s["y"] = f"{s['x']}", f"{s['y']:.1f}"
+    seeds["json_text"] = json.dumps({"neurons": [{"soma": {"x": "1", "y": 2, "z": 3}, "axon": samples,
+                                                  "dendrite": []}]}).encode()
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as tif:  # a stack of 3 planes, each followed by its thumbnail
+        for plane in np.arange(3 * 8 * 8, dtype=np.uint16).reshape(3, 8, 8):
+            tif.write(plane, metadata=None)
+            tif.write(np.full((2, 2), 5, np.uint8), subfiletype=1, metadata=None)
+    seeds["tiff_thumbnails"] = buf.getvalue()
+    import h5py
+
+    hbuf = io.BytesIO()
+    with h5py.File(hbuf, "w") as f:
+        f.create_dataset("cells", data=np.arange(60, dtype="<f8").reshape(20, 3), chunks=(8, 3), compression="lzf",
+                         shuffle=True, fletcher32=True)
+    seeds["h5_lzf"] = hbuf.getvalue()
     return seeds
 
 
@@ -99,6 +116,9 @@ READERS = {
     "tiff": readers.read_tiff,
     "tiff_zlib": readers.read_tiff,
     "json": readers.read_mouselight_json,
+    "json_text": readers.read_mouselight_json,
+    "tiff_thumbnails": readers.read_tiff,
+    "h5_lzf": readers.read_hdf5_table,
     "nii": readers.read_nifti,
     "h5": readers.read_hdf5_table,
 }
@@ -139,10 +159,11 @@ def test_reader_refuses_or_reads_within_limits(fmt, tmp_path_factory):
                 result = READERS[fmt](path)
             except readers.DataFileError:
                 return
-        if fmt == "h5":
+        if fmt.startswith("h5"):
             result = result.to_numpy()
-        if fmt == "json":
-            result = np.array([[s["x"], s["y"], s["z"]] for s in result["axon"] + result["dendrite"]], float)
+        if fmt.startswith("json"):
+            samples = (result.get("axon") or []) + (result.get("dendrite") or [])  # a compartment may be absent
+            result = np.array([[s["x"], s["y"], s["z"]] for s in samples], float)
         arrays = result if isinstance(result, tuple) else (result,)
         for array in arrays:
             nbytes = array.memory_usage(deep=True).sum() if hasattr(array, "memory_usage") else array.nbytes

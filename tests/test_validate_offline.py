@@ -85,6 +85,27 @@ def test_public_scenes_validate_with_no_service_reachable(unreachable, tmp_path)
     assert set(written) <= {"derived"}, written
 
 
+def test_api_returns_the_notes_the_command_prints(unreachable):
+    """``validate_scene(resolve=True)`` finds no problem in a public scene
+    whose data are not fetched yet, and returns the command's ``note:``
+    lines, located, in its ``notes``; a plain list still compares equal."""
+    from scenerender import validate_scene
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "scenerender", "validate", *map(str, PUBLIC)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    printed = done.stderr.splitlines()
+    for path, line in zip(PUBLIC, printed, strict=True):
+        (name,) = sources_of(path)
+        result = validate_scene(path, resolve=True)
+        assert result == [] and not result, list(result)
+        assert [f"note: {note}" for note in result.notes] == [line]
+        (note,) = result.notes
+        assert str(note).startswith(f"{where(path, 'sources', name)}: sources.{name}: not fetched yet (")
+        assert validate_scene(path).notes == []  # the schema only: nothing is looked up, nothing to note
+
+
 def test_validate_asks_the_services_nothing_and_checks_cached_data(public_services, tmp_path, capsys):
     """Served but never asked; once fetched, the data themselves are checked (as a render would)."""
     from scenerender import validate_scene

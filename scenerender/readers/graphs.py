@@ -110,50 +110,107 @@ def _line_of_row(path: Path, row: int) -> int:
 
 #: Deepest nesting a MouseLight JSON may have (a real one nests 4 deep).
 JSON_MAX_DEPTH = 32
+#: Bytes a JSON neuron file may be, as a fraction of ``array_bytes``.
+_JSON_FILE_SHARE = 8
 #: Python memory the parsed JSON may take, as a fraction of ``array_bytes``,
-#: estimated from its text before parsing: ~80 bytes for each object or
-#: list, ~40 for each other value (measured on CPython 3.11).
-_JSON_SHARE = 8
-_JSON_STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+#: estimated from its text before parsing (see :func:`_json_memory`).
+_JSON_SHARE = 4
+
+
+#: A coordinate written as text: a plain decimal number, at most 64 characters
+#: (no NaN, Infinity, hex or underscores).
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER_TEXT_MAX = 64
 
 
 def _json_line(text: bytes, at: int) -> int:
     return text.count(b"\n", 0, at) + 1
 
 
+def _json_memory(counts: dict[str, int]) -> tuple[int, int, int, int]:
+    """(objects and lists, values, strings, bytes of Python memory) a JSON text
+    would take once parsed, from the counts of its structural characters
+    outside strings and of its strings (:func:`_json_structure`).
+
+    An upper bound measured on CPython 3.11 (tracemalloc) for every shape
+    tried: 200 bytes an object (a dict holds up to 5 keys in that), 64 a
+    list, 48 a value (its object and its slot in a dict or list), 64 more a
+    string value. A list's values are counted as its commas that are not
+    between an object's keys; the text of strings is bounded by the file's
+    size. A MouseLight neuron of 9 keys a sample is estimated at 680 bytes
+    a sample and takes ~500."""
+    dicts, lists, colons = counts["{"], counts["["], counts[":"]
+    elements = max(counts[","] - colons + dicts, 0) + lists
+    values = colons + elements
+    strings = max(counts['"'] // 2 - colons, 0)
+    return dicts + lists, values, strings, 200 * dicts + 64 * lists + 48 * values + 64 * strings
+
+
+#: Bytes of JSON text looked at in one go by :func:`_json_structure`.
+_JSON_BLOCK = 1 << 23
+
+
+def _json_structure(data: bytes) -> tuple[dict[str, int], int, int | None, int | None]:
+    """One pass over a JSON text with numpy, a block at a time, strings left
+    out (escaped quotes and backslashes blanked first, in a copy of the same
+    length; a quote's parity carried from block to block). Returns the
+    counts of ``{ [ : ,`` outside strings and of quotes, the deepest
+    nesting, where it first passes :data:`JSON_MAX_DEPTH` (or None) and
+    where the first ``N`` or ``I`` outside strings is (or None): only NaN
+    and Infinity start so. Takes the text's size once or twice, plus a few
+    times the block's."""
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"__").replace(b'\\"', b"__")
+    codes = np.frombuffer(data, dtype=np.uint8)
+    counts = dict.fromkeys('{[:,"', 0)
+    parity = depth = deepest = 0
+    too_deep = letter = None
+    for start in range(0, len(codes), _JSON_BLOCK):
+        block = codes[start:start + _JSON_BLOCK]
+        quote = block == ord('"')
+        counts['"'] += int(np.count_nonzero(quote))
+        inside = (np.cumsum(quote, dtype=np.uint8) + parity) & 1  # parity of the quotes so far: 1 in a string
+        parity = int(inside[-1])
+        out = inside == 0
+        for char in "{[:,":
+            counts[char] += int(np.count_nonzero((block == ord(char)) & out))
+        opening = ((block == ord("{")) | (block == ord("["))) & out
+        marks = np.flatnonzero(opening | (((block == ord("}")) | (block == ord("]"))) & out))
+        if len(marks):
+            level = depth + np.cumsum(np.where(opening[marks], 1, -1), dtype=np.int64)
+            deepest, depth = max(deepest, int(level.max())), int(level[-1])
+            if too_deep is None and deepest > JSON_MAX_DEPTH:
+                too_deep = start + int(marks[int(np.argmax(level > JSON_MAX_DEPTH))])
+        if letter is None:
+            first = np.flatnonzero(((block == ord("N")) | (block == ord("I"))) & out)[:1]
+            letter = start + int(first[0]) if len(first) else None
+    return counts, deepest, too_deep, letter
+
+
 def _scan_json(data: bytes) -> None:
     """Bound a JSON text before it is parsed: nesting depth, the memory its
-    objects, lists and values would take, and no NaN/Infinity; strings are
-    blanked first so what they hold does not count."""
+    objects, lists and values would take (:func:`_json_memory`), and no
+    NaN/Infinity; what strings hold does not count."""
     limits = current_limits()
-    bare = _JSON_STRING.sub(b'""', data)
-    containers = bare.count(b"{") + bare.count(b"[")
-    values = bare.count(b",") + bare.count(b":") + 1
-    estimate = 80 * containers + 40 * values
+    counts, deepest, too_deep, letter = _json_structure(data)
+    containers, values, strings, estimate = _json_memory(counts)
     budget = limits.array_bytes // _JSON_SHARE
     if estimate > budget:
         raise DataFileError(
-            f"it holds {containers:,} objects and lists and {values:,} values, which would take about "
+            f"it holds {containers:,} objects and lists, {values:,} values and {strings:,} strings, which would "
+            "take about "
             f"{estimate:,} bytes of memory once parsed, over the {budget:,} a JSON neuron may take "
             f"(1/{_JSON_SHARE} of the array_bytes limit); {how_to_raise('array_bytes')}"
         )
-    codes = np.frombuffer(bare, dtype=np.uint8)
-    marks = np.flatnonzero((codes == ord("{")) | (codes == ord("[")) | (codes == ord("}")) | (codes == ord("]")))
-    if len(marks):
-        step = np.where((codes[marks] == ord("{")) | (codes[marks] == ord("[")), 1, -1).astype(np.int32)
-        depth = np.cumsum(step)
-        deepest = int(depth.max())
-        if deepest > JSON_MAX_DEPTH:
-            at = int(marks[int(np.argmax(depth > JSON_MAX_DEPTH))])
+    if too_deep is not None:
+        raise DataFileError(
+            f"line {_json_line(data, too_deep)}: it nests {deepest:,} levels deep, over the "
+            f"{JSON_MAX_DEPTH} a MouseLight neuron may; the file is not a neuron"
+        )
+    for word in (b"NaN", b"Infinity"):  # else not JSON: json.loads says where
+        if letter is not None and data[letter:letter + len(word)] == word:
             raise DataFileError(
-                f"line {_json_line(bare, at)}: it nests {deepest:,} levels deep, over the "
-                f"{JSON_MAX_DEPTH} a MouseLight neuron may; the file is not a neuron"
-            )
-    for word in (b"NaN", b"Infinity"):
-        at = bare.find(word)
-        if at >= 0:
-            raise DataFileError(
-                f"line {_json_line(bare, at)}: {word.decode()} is not a number JSON allows; "
+                f"line {_json_line(data, letter)}: {word.decode()} is not a number JSON allows; "
                 "every coordinate must be a finite number"
             )
 
@@ -179,21 +236,27 @@ def read_mouselight_json(path: Path) -> dict:
     before it is parsed (size, nesting, estimated memory; see
     :func:`_scan_json`), parsed with unique keys and no NaN/Infinity, then
     each compartment's samples checked (finite coordinates within the value
-    bound, whole ids) and checked as a tree (see :func:`check_tree`), with
+    bound, as numbers or as text holding a plain decimal number, returned as
+    floats; whole ids) and checked as a tree (see :func:`check_tree`), with
     JSON paths or lines in messages."""
     import json
 
     limits = current_limits()
     size = Path(path).stat().st_size
-    if size > limits.array_bytes // _JSON_SHARE:
+    if size > limits.array_bytes // _JSON_FILE_SHARE:
         raise DataFileError(
-            f"it is {size:,} bytes, over the {limits.array_bytes // _JSON_SHARE:,} a JSON neuron may be "
-            f"(1/{_JSON_SHARE} of the array_bytes limit); {how_to_raise('array_bytes')}"
+            f"it is {size:,} bytes, over the {limits.array_bytes // _JSON_FILE_SHARE:,} a JSON neuron may be "
+            f"(1/{_JSON_FILE_SHARE} of the array_bytes limit); {how_to_raise('array_bytes')}"
         )
-    data = Path(path).read_bytes()
-    _scan_json(data)
+    raw = Path(path).read_bytes()
+    _scan_json(raw)
     try:
-        data = json.loads(data, object_pairs_hook=_unique_keys, parse_int=_json_int)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataFileError(f"line {_json_line(raw, err.start)}: it is not UTF-8 text ({err.reason})") from None
+    del raw  # the text alone while parsing: the peak is the text and what it parses to
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_json_int)
     except json.JSONDecodeError as err:
         raise DataFileError(f"line {err.lineno} column {err.colno}: not valid JSON ({err.msg})") from None
     except DataFileError:
@@ -203,7 +266,7 @@ def read_mouselight_json(path: Path) -> dict:
     try:
         neuron = data["neurons"][0] if "neurons" in data else data["neuron"]
         soma = neuron["soma"]
-        float(soma["x"]), float(soma["y"]), float(soma["z"])
+        _ = (soma["x"], soma["y"], soma["z"])  # checked as numbers below, with their JSON path
     except (KeyError, IndexError, TypeError, ValueError):
         raise DataFileError(
             "expected a MouseLight neuron: {'neurons': [{'soma': {x, y, z}, 'axon': [...], 'dendrite': [...]}]}"
@@ -212,7 +275,11 @@ def read_mouselight_json(path: Path) -> dict:
     bound = float(limits.value_magnitude)
 
     def number(value, where: str, *, whole: bool = False) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str) and not whole:  # some exports write coordinates as text: "1234.5"
+            if len(value) > _NUMBER_TEXT_MAX or not _NUMBER_TEXT.fullmatch(value.strip()):
+                raise DataFileError(f"{where} is str {value[:40]!r}; expected a number (or text holding one, "
+                                    "such as \"1234.5\")")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
             raise DataFileError(f"{where} is {type(value).__name__} {str(value)[:40]!r}; expected a number")
         x = float(value)
         if not np.isfinite(x) or abs(x) > (2**53 if whole else bound):
@@ -222,7 +289,7 @@ def read_mouselight_json(path: Path) -> dict:
         return x
 
     for axis in "xyz":
-        number(soma[axis], f"{prefix}.soma.{axis}")
+        soma[axis] = number(soma[axis], f"{prefix}.soma.{axis}")
     if soma.get("allenId") is not None:
         number(soma["allenId"], f"{prefix}.soma.allenId", whole=True)
     total = 0
@@ -241,7 +308,7 @@ def read_mouselight_json(path: Path) -> dict:
             ids.append(int(number(s["sampleNumber"], f"{where}.sampleNumber", whole=True)))
             parents.append(int(number(s["parentNumber"], f"{where}.parentNumber", whole=True)))
             for axis in "xyz":
-                number(s[axis], f"{where}.{axis}")
+                s[axis] = number(s[axis], f"{where}.{axis}")
             if s.get("allenId") is not None:
                 number(s["allenId"], f"{where}.allenId", whole=True)
         check_tree(ids, parents, lambda i, c=compartment: f"{prefix}.{c}[{i}]")

@@ -266,18 +266,28 @@ _MAX_HDF5_CHUNKS = 1_000_000
 
 def check_hdf5_chunks(dset, name: str) -> None:
     """Before a filtered, chunked dataset is read, every stored chunk is
-    checked to decode to no more than a chunk's size: HDF5's deflate filter
-    grows its buffer until the stream ends (an 800 KB chunk of zeros took
-    800 MB), szip allocates what the chunk's first 4 bytes say, lzf doubles
-    its buffer. Deflate streams are inflated here with a bound, discarding
-    the output; szip's declared size and lzf's stored size are checked."""
+    checked to decode to no more than a chunk's size (its declared shape x
+    type): HDF5's deflate filter grows its buffer until the stream ends (an
+    800 KB chunk of zeros took 800 MB), szip allocates what the chunk's
+    first 4 bytes say, h5py's lzf filter grows its buffer and decodes again
+    until the chunk fits (up to ~90 times its stored size, in quadratic
+    time). Deflate streams are inflated here with a bound, discarding the
+    output; szip's declared size is checked; lzf streams are walked token by
+    token, counting (not writing) what they would decode to."""
     if dset.chunks is None:
         return
     plist = dset.id.get_create_plist()
-    filters = [int(plist.get_filter(i)[0]) for i in range(plist.get_nfilters())]
+    pipeline = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+    filters = [int(f[0]) for f in pipeline]
     if not any(code in (1, 4, 32000) for code in filters):
         return  # shuffle, fletcher32, nbit, scale-offset: output of a chunk's size
     chunk = int(np.prod([int(n) for n in dset.chunks], dtype=object)) * dset.dtype.itemsize
+    for code, _flags, values, _label in pipeline:
+        if code == 32000 and len(values) >= 3 and int(values[2]) > chunk:  # the buffer lzf allocates first
+            raise DataFileError(
+                f"dataset {name!r}: its lzf filter declares chunks of {int(values[2]):,} bytes, more than a "
+                f"chunk's {chunk:,}; the file is corrupt or forged"
+            )
     stored = int(dset.id.get_num_chunks())
     if stored > _MAX_HDF5_CHUNKS:
         raise DataFileError(
@@ -297,11 +307,63 @@ def check_hdf5_chunks(dset, name: str) -> None:
                     f"dataset {name!r}: an szip chunk declares {int.from_bytes(raw[:4], 'little'):,} bytes, "
                     f"more than a chunk's {chunk:,} (corrupt, or a decompression bomb)"
                 )
-            elif code == 32000 and len(raw) > chunk + chunk // 16 + 64:
+            elif code == 32000:
+                if len(raw) > chunk + chunk // 16 + 64:
+                    raise DataFileError(
+                        f"dataset {name!r}: an lzf chunk of {len(raw):,} bytes is larger than a chunk's "
+                        f"{chunk:,}; the file is corrupt"
+                    )
+                _lzf_at_most(_lzf_stream(raw, filters, mask, position, name), chunk, f"dataset {name!r}")
+
+
+def _lzf_stream(raw: bytes, filters: list[int], mask: int, position: int, name: str) -> bytes:
+    """The lzf stream of a stored chunk: the filters after lzf (applied
+    later when writing, so undone first when reading) may only be
+    fletcher32, whose 4-byte checksum ends the chunk."""
+    for later, code in enumerate(filters[position + 1:], start=position + 1):
+        if mask & (1 << later):
+            continue
+        if code != 3:
+            raise DataFileError(
+                f"dataset {name!r} is compressed with lzf and then filter {code}; re-save it with one "
+                "compression filter"
+            )
+        raw = raw[:-4]
+    return raw
+
+
+def _lzf_at_most(data: bytes, limit: int, what: str) -> None:
+    """Walk an LZF stream (liblzf's format: a control byte below 32 starts
+    a literal run of ctrl + 1 bytes; above, a back-reference of (ctrl >> 5)
+    + 2 bytes, 7 meaning a length byte follows, then the low byte of its
+    distance), adding up what it decodes to without decoding it, and refuse
+    it once that passes ``limit`` bytes, or when it is malformed."""
+    n, at, out = len(data), 0, 0
+    try:
+        while at < n:
+            ctrl = data[at]
+            if ctrl < 32:  # a literal run
+                at += ctrl + 2
+                out += ctrl + 1
+                if at > n:
+                    raise IndexError
+            else:  # a back-reference into what was decoded already
+                length = ctrl >> 5
+                if length == 7:
+                    at += 1
+                    length += data[at]
+                distance = ((ctrl & 0x1F) << 8) + data[at + 1] + 1
+                at += 2
+                if distance > out:
+                    raise DataFileError(f"{what}: an lzf chunk refers before its start; the file is corrupt")
+                out += length + 2
+            if out > limit:
                 raise DataFileError(
-                    f"dataset {name!r}: an lzf chunk of {len(raw):,} bytes is larger than a chunk's {chunk:,}; "
-                    "the file is corrupt"
+                    f"{what}: an lzf chunk decodes to more than a chunk's {limit:,} bytes "
+                    "(corrupt, or a decompression bomb)"
                 )
+    except IndexError:
+        raise DataFileError(f"{what}: an lzf chunk is truncated; the file is corrupt") from None
 
 
 def _inflate_at_most(raw: bytes, limit: int, what: str) -> None:

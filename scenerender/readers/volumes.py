@@ -148,7 +148,9 @@ _TIFF_CODECS = {1: None, 8: "zlib", 32946: "zlib", 34925: "lzma"}
 
 @_quiet
 def read_tiff(path: Path, *, what: str = "the volume") -> np.ndarray:
-    """A TIFF (or BigTIFF) stack, its first series. Before anything is
+    """A TIFF (or BigTIFF) stack: its one series, or the one full-resolution
+    series when the others are reduced-resolution (thumbnail) images (see
+    :func:`_main_tiff_series`); only that series is read. Before anything is
     decoded: at most :data:`TIFF_MAX_PAGES` pages, a numeric type, the
     series' shape x type within the limits, every page of the series of one
     shape, each strip or tile no larger than the image needs, a supported
@@ -163,6 +165,7 @@ def read_tiff(path: Path, *, what: str = "the volume") -> np.ndarray:
     was = log.disabled
     log.disabled = True
     try:
+        _check_tiff_ifds(path)
         with tifffile.TiffFile(path) as tif:
             pages = len(tif.pages)
             if pages > min(TIFF_MAX_PAGES, current_limits().voxels):
@@ -170,16 +173,7 @@ def read_tiff(path: Path, *, what: str = "the volume") -> np.ndarray:
                     f"it has {pages:,} pages, over the {TIFF_MAX_PAGES:,} a stack may have; "
                     "save the stack as NRRD, NIfTI or NPY"
                 )
-            if not tif.series:
-                raise DataFileError("it holds no image")
-            if len(tif.series) > 1:
-                other = tif.series[1]
-                raise DataFileError(
-                    f"it holds images of different shapes ({tuple(tif.series[0].shape)} and "
-                    f"{tuple(other.shape)} from page {getattr(other.pages[0], 'index', '?')}); "
-                    "a volume is one stack of equal pages: save it as such"
-                )
-            series = tif.series[0]
+            series = _main_tiff_series(tif.series, Path(path).name)
             _plain_dtype(np.dtype(series.dtype), what)
             check_array(series.shape, series.dtype, what=what, count_as="voxels")
             _check_tiff_pages(tif, series, what)
@@ -197,6 +191,117 @@ def read_tiff(path: Path, *, what: str = "the volume") -> np.ndarray:
         ) from None
     finally:
         log.disabled = was
+
+
+#: Most tags an image directory may have (tifffile reads none beyond 4096 either).
+_TIFF_MAX_TAGS = 4096
+
+
+def _check_tiff_ifds(path: Path) -> None:
+    """Walk the image directories (IFDs) of a TIFF or BigTIFF before tifffile
+    does: the chain of next-IFD offsets and every SubIFD (tag 330) and its
+    chain, without recursion, each directory visited at most once. An
+    offset that points back to a directory already seen (a loop, which
+    tifffile only notices within its first 100 pages, reading on otherwise)
+    is refused, as are more than :data:`TIFF_MAX_PAGES` directories in all.
+    Offsets past the end of the file are left to tifffile's own checks."""
+    import struct
+
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(0)
+        head = fh.read(16)
+        if len(head) < 8 or head[:2] not in (b"II", b"MM"):
+            return  # not a TIFF: tifffile says so
+        end = "<" if head[:2] == b"II" else ">"
+        big = struct.unpack(end + "H", head[2:4])[0] == 43
+        count_fmt, entry, word = (end + "Q", 20, end + "Q") if big else (end + "H", 12, end + "I")
+        first = struct.unpack(word, head[8:16] if big else head[4:8])[0]
+        seen: dict[int, str] = {}
+        todo = [(first, "IFD 0")]
+        while todo:
+            offset, name = todo.pop()
+            number = 0
+            while 0 < offset < size:
+                label = f"IFD {number}" if name == "IFD 0" else name if number == 0 else f"{name} (next {number})"
+                if offset in seen:
+                    raise DataFileError(
+                        f"its image directories refer to each other in a loop ({label} at byte {offset:,} is "
+                        f"{seen[offset]} again); the file is corrupt"
+                    )
+                if len(seen) >= TIFF_MAX_PAGES:
+                    raise DataFileError(f"it has more than {TIFF_MAX_PAGES:,} image directories (pages and "
+                                        "SubIFDs); save the stack as NRRD, NIfTI or NPY")
+                seen[offset] = label
+                fh.seek(offset)
+                raw = fh.read(struct.calcsize(count_fmt))
+                if len(raw) < struct.calcsize(count_fmt):
+                    return
+                tags = struct.unpack(count_fmt, raw)[0]
+                if tags > _TIFF_MAX_TAGS:
+                    return  # tifffile refuses the page
+                entries = fh.read(tags * entry)
+                for k in range(len(entries) // entry):
+                    todo.extend((sub, f"SubIFD {i} of {label}") for i, sub in
+                                enumerate(_tiff_subifds(fh, entries[k * entry:(k + 1) * entry], end, big)))
+                fh.seek(offset + len(raw) + tags * entry)
+                raw = fh.read(struct.calcsize(word))
+                offset = struct.unpack(word, raw)[0] if len(raw) == struct.calcsize(word) else 0
+                number += 1
+
+
+def _tiff_subifds(fh, entry: bytes, end: str, big: bool) -> list[int]:
+    """The offsets a SubIFDs tag (330) holds, or [] for any other tag."""
+    import struct
+
+    tag, kind = struct.unpack(end + "HH", entry[:4])
+    if tag != 330:
+        return []
+    count = struct.unpack(end + ("Q" if big else "I"), entry[4:12] if big else entry[4:8])[0]
+    width = {4: 4, 13: 4, 16: 8, 18: 8}.get(kind)
+    if width is None or count > TIFF_MAX_PAGES:
+        return []
+    field = entry[12:20] if big else entry[8:12]
+    if count * width > len(field):
+        at = fh.tell()
+        fh.seek(struct.unpack(end + ("Q" if big else "I"), field)[0])
+        field = fh.read(count * width)
+        fh.seek(at)
+    return [int(v) for v in struct.unpack(f"{end}{len(field) // width}{'Q' if width == 8 else 'I'}", field)]
+
+
+def _main_tiff_series(all_series, name: str):
+    """The series to read: the only one, or the only one not marked as a
+    reduced-resolution image (NewSubfileType bit 0: thumbnails and previews,
+    which microscopes write next to the stack; pyramid levels in SubIFDs are
+    already levels of their series). Several full-resolution series are
+    ambiguous: refused, naming them and how to export one."""
+    if not all_series:
+        raise DataFileError("it holds no image")
+    full = [s for s in all_series if not _is_reduced(s)] or list(all_series)
+    if len(full) == 1:
+        return full[0]
+    shown = "; ".join(f"series {all_series.index(s)}: {tuple(s.shape)} {s.dtype} ({_page_list(s)})" for s in full[:4])
+    if len(full) > 4:
+        shown += f"; and {len(full) - 4} more"
+    raise DataFileError(
+        f"it holds {len(full)} full-resolution image series of different shapes ({shown}), none marked as a "
+        "reduced-resolution or thumbnail image, so which one is the volume is ambiguous; save the one you want "
+        f"on its own, e.g. tifffile.imwrite('volume.tif', tifffile.imread({name!r}, series={all_series.index(full[0])}))"
+    )
+
+
+def _is_reduced(series) -> bool:
+    """Whether every page of ``series`` is marked reduced-resolution (NewSubfileType bit 0)."""
+    return all(bool(getattr(getattr(p, "keyframe", None) or p, "is_reduced", False))
+               for p in series.pages if p is not None)
+
+
+def _page_list(series) -> str:
+    """``page 3`` or ``pages 0, 2, 4, 6, ... (20 pages)``."""
+    pages = series.pages
+    text = ", ".join(str(getattr(p, "index", "?")) for p in pages[:4])
+    return f"page{'s' if len(pages) > 1 else ''} {text}" + (f", ... ({len(pages)} pages)" if len(pages) > 4 else "")
 
 
 def _check_tiff_pages(tif, series, what: str) -> None:
