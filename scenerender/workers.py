@@ -170,6 +170,7 @@ def warm_imports() -> None:
 
     Opens no window and starts no thread: safe in a fork server's preload.
     """
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")  # as the command does (scenerender.cli)
     # lazy: importing them when asked is this function's job (a fork server preloads them)
     import pandas  # noqa: F401  (every tabular source is read into a DataFrame: 0.3-0.7 s a fresh worker saves)
     import pyvista.plotting  # noqa: F401
