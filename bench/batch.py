@@ -52,7 +52,6 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import compare  # noqa: E402
 from _watch import run_watched  # noqa: E402
 from compare import REPO, RESULTS, log  # noqa: E402
 from points import md, report_header, update_readme_block  # noqa: E402
@@ -205,7 +204,9 @@ def table(report: dict) -> str:
             ("jobs2", "`--jobs 2`, warm worker service", serial),
             ("serial_own", "`--jobs 1`, own workers (service off: cold start)", own),
             ("jobs2_own", "`--jobs 2`, own workers (service off: cold start)", own),
-            ("dask", "Dask LocalCluster, 2 workers (vs warm serial)", serial)):
+            ("dask", "Dask LocalCluster, 2 workers (vs warm serial)", serial),
+            ("serial_lp1", "`--jobs 1` with one rasterizer thread (`LP_NUM_THREADS=1`, as each `--jobs 2` worker), "
+                           "warm worker service", serial)):
         m = report["modes"].get(name)
         if not m:
             continue
@@ -214,6 +215,12 @@ def table(report: dict) -> str:
         rows.append(f"| {label} | {m['wall_s']:.1f} s ({min(w):.1f}-{max(w):.1f}) | {', '.join(f'{x:.1f}' for x in w)} | "
                     f"{60 * n / m['wall_s']:.1f} | {base / m['wall_s']:.2f}x"
                     + (f" ({paired:.2f}x)" if paired else "") + f" | {m['peak_mib'] / 1024:.2f} GiB |")
+    if "scaling" in report:
+        sc = report["scaling"]
+        rows.append("")
+        rows.append(f"`--jobs 2` against `--jobs 1` drawing with one rasterizer thread: {sc['ratio']:.2f}x "
+                    f"(paired {sc['paired_ratio']:.2f}x), the workers' own scaling; a serial batch draws with "
+                    "llvmpipe on both cores, which the ratio to serial above cannot take back.")
     c = report["atlas_cache"]
     cache = (f"Atlas cache, per scene in one worker ({c['scenes']} scenes, median): {c['cached_s']:.2f} s with "
              f"the cache, {c['uncached_s']:.2f} s opening the atlas afresh; the cache saves {c['saving_s']:.2f} s "
@@ -253,10 +260,12 @@ def main(argv=None) -> int:
         cold = {"SCENERENDER_WORKER_SERVICE": "0"}
         with_service = lambda: _ClusterMemory(_service_processes(service_dir))  # noqa: E731
         modes = {"serial": (["--jobs", "1"], warm, with_service), "jobs2": (["--jobs", "2"], warm, with_service),
-                 "serial_own": (["--jobs", "1"], cold, None), "jobs2_own": (["--jobs", "2"], cold, None)}
+                 "serial_own": (["--jobs", "1"], cold, None), "jobs2_own": (["--jobs", "2"], cold, None),
+                 # serial with one rasterizer thread, as each --jobs 2 worker draws: the workers' own scaling
+                 "serial_lp1": (["--jobs", "1"], {**warm, "LP_NUM_THREADS": "1"}, with_service)}
         runs = {name: [] for name in [*modes, "dask"]}
-        for name in ("serial", "jobs2"):
-            run_once(f"{name}_warmup", modes[name][0], folder, out, 0, env=warm)
+        for name in ("serial", "jobs2", "serial_lp1"):
+            run_once(f"{name}_warmup", modes[name][0], folder, out, 0, env=modes[name][1])
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                           env={"LP_NUM_THREADS": "1"}) as cluster:
             for r in range(args.repeats):
@@ -275,6 +284,9 @@ def main(argv=None) -> int:
         for name, base in (("jobs2", "serial"), ("jobs2_own", "serial_own"), ("dask", "serial")):
             report["modes"][name]["paired_ratio"] = statistics.median(
                 b["wall"] / m["wall"] for b, m in zip(runs[base], runs[name]))
+        report["scaling"] = {"ratio": report["modes"]["serial_lp1"]["wall_s"] / report["modes"]["jobs2"]["wall_s"],
+                             "paired_ratio": statistics.median(
+                                 b["wall"] / m["wall"] for b, m in zip(runs["serial_lp1"], runs["jobs2"]))}
         report["planning"] = planning_cost(files, Path(tmp) / "plan-out")
         report["atlas_cache"] = atlas_cache_cost(files[: min(len(files), 12)], Path(tmp) / "cache-out")
     report["load_after"] = os.getloadavg()[0]
