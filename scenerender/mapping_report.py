@@ -35,7 +35,7 @@ import numpy as np
 from .compile import _open_atlas, load_scene
 from .fetch import FETCHED_KINDS
 from .sources import SourceContext, load_source
-from .spaces import RegistrationSpace, SourceSpace, atlas_axes_of
+from .spaces import RegistrationSpace, SourceSpace, apply_affine, atlas_axes_of
 
 #: Major divisions of the Allen mouse ontology (acronyms), for label scores.
 MAJOR_DIVISIONS = ("Isocortex", "OLF", "HPF", "CTXsp", "STR", "PAL", "TH", "HY", "MB", "P", "MY", "CB",
@@ -173,7 +173,7 @@ def _letter_changes(declared: str, orientation: str) -> int:
 
 
 def _apply(matrix: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    return raw @ matrix[:3, :3].T + matrix[:3, 3]
+    return apply_affine(raw, matrix[:3, :3], matrix[:3, 3])
 
 
 def _declared_text(spec: dict, space) -> str:

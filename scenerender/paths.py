@@ -76,3 +76,15 @@ def file_digest(path: Path) -> str | None:
         return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
     except (PathRefused, OSError):
         return None
+
+
+def use_system_arrow_pool() -> None:
+    """Make pyarrow's default memory pool the system allocator, in a process scenerender owns
+    (a command, a render worker), unless the environment chose one.
+
+    pandas parses tables through pyarrow's default pool where pyarrow is installed (brainglobe's
+    packages install it); its jemalloc pool reserves ~1 GiB of address space on first use, enough to
+    make a command fail under an address-space limit (ulimit -v, cluster job limits). The system
+    allocator reserves nothing. The Python API leaves the caller's choice alone.
+    """
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")

@@ -150,9 +150,8 @@ class _WindowPool:
     def _key(self, settings: tuple) -> tuple:
         return (settings, threading.get_ident())
 
-    def take(self, plan: ScenePlan):
-        """A window for ``plan``: a kept one with its settings, or a new one."""
-        settings = _window_settings(plan)
+    def take(self, plan: ScenePlan, settings: tuple):
+        """A window for ``plan`` (whose :func:`_window_settings` are ``settings``): a kept one, or a new one."""
         key = self._key(settings)
         with self._lock:
             if self._pid != os.getpid():  # a fork: the parent's windows are not ours to use or close
@@ -163,9 +162,9 @@ class _WindowPool:
                     return plotter
         return _plotter(plan, settings)
 
-    def give_back(self, plotter, plan: ScenePlan) -> None:
-        """Empty ``plotter`` and keep it for a later plan (or close it)."""
-        width, height = plan.render.size
+    def give_back(self, plotter, settings: tuple) -> None:
+        """Empty ``plotter`` (made with ``settings``) and keep it for a later plan (or close it)."""
+        width, height = settings[0]
         if not self.enabled() or self._pid != os.getpid() or width * height > self.MAX_PIXELS:
             plotter.close()
             return
@@ -178,7 +177,7 @@ class _WindowPool:
             plotter.close()
             return
         with self._lock:
-            self._idle.append((self._key(_window_settings(plan)), plotter))
+            self._idle.append((self._key(settings), plotter))
             while len(self._idle) > self.KEEP:
                 self._idle.pop(0)[1].close()
 
@@ -195,11 +194,10 @@ class _WindowPool:
 WINDOWS = _WindowPool()
 
 
-def _prepare_window(plan: ScenePlan, keep: bool):
+def _prepare_window(plan: ScenePlan, settings: tuple, keep: bool):
     """A window with ``plan``'s settings and background, actors not yet added."""
     _reset_vtk_globals()
-    settings = _window_settings(plan)
-    plotter = WINDOWS.take(plan) if keep and WINDOWS.enabled() else _plotter(plan, settings)
+    plotter = WINDOWS.take(plan, settings) if keep and WINDOWS.enabled() else _plotter(plan, settings)
     if plan.render.background is None:
         # A black, empty background adds nothing to the colours, so what
         # VTK blends is premultiplied colour; _unpremultiply makes it the
@@ -481,7 +479,8 @@ class FrameRenderer:
         self.plan = plan
         #: Whether the window goes back to this process's pool when closed (exporters change it: no).
         self.keep_window = keep_window
-        self.plotter = _prepare_window(plan, keep_window)
+        self.window_settings = _window_settings(plan)
+        self.plotter = _prepare_window(plan, self.window_settings, keep_window)
         self.transparent = plan.render.background is None
         scale = plan.render.scale
         self.actors = [DRAWERS[actor.DRAWN_AS](self.plotter, at_scale(actor, scale)) for actor in plan.actors]
@@ -533,7 +532,7 @@ class FrameRenderer:
 
     def close(self) -> None:
         if self.keep_window:
-            WINDOWS.give_back(self.plotter, self.plan)
+            WINDOWS.give_back(self.plotter, self.window_settings)
         else:
             self.plotter.close()
 

@@ -25,6 +25,8 @@ import contextlib
 import multiprocessing as mp
 import os
 
+from .paths import use_system_arrow_pool
+
 #: Set to one thread in the fork server (and so in every worker), unless already set.
 BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 PRELOAD = "scenerender._warm"
@@ -170,7 +172,7 @@ def warm_imports() -> None:
 
     Opens no window and starts no thread: safe in a fork server's preload.
     """
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")  # as the command does (scenerender.cli)
+    use_system_arrow_pool()  # before pandas (a worker process is ours, as the command's is)
     # lazy: importing them when asked is this function's job (a fork server preloads them)
     import pandas  # noqa: F401  (every tabular source is read into a DataFrame: 0.3-0.7 s a fresh worker saves)
     import pyvista.plotting  # noqa: F401

@@ -13,15 +13,12 @@ from pathlib import Path
 from ..errors import RenderError, SceneError
 from . import atlas, batch, check_space, fetch, preview, provenance, render, schema, validate
 from .._version import __version__
+from ..paths import use_system_arrow_pool
 from ..limits import LIMIT_NAMES, Limits, SANDBOX_ENV, LimitSyntaxError, env_name, parse_limit
 
 SUBCOMMANDS = (render, batch, validate, check_space, schema, atlas, provenance, fetch, preview)
 
-# pandas parses tables through pyarrow's default memory pool where pyarrow is installed (brainglobe's
-# packages install it); its jemalloc pool reserves ~1 GiB of address space on first use, enough to make a
-# command fail under an address-space limit (ulimit -v, cluster job limits). The system allocator reserves
-# nothing. Set for the command's own process only (the Python API leaves the caller's choice alone).
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+use_system_arrow_pool()  # before any table is read in this process
 
 
 def build_parser() -> argparse.ArgumentParser:
